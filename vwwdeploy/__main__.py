@@ -1,0 +1,3 @@
+from vwwdeploy.cli import main
+
+raise SystemExit(main())

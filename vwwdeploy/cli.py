@@ -1,0 +1,60 @@
+"""`vwwdeploy <command>`: the one entry point.
+
+Every command lives in `vwwdeploy/commands/<name>.py` with `configure(parser)` and `run(args)`.
+Those modules import only the standard library at top level so that `--help` stays instant;
+heavy imports (TensorFlow, TFLM) happen inside `run`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+
+from vwwdeploy import __version__
+from vwwdeploy.errors import UserError
+
+# (command, module, one-line help) in pipeline order.
+COMMANDS: list[tuple[str, str, str]] = [
+    ("quickstart", "quickstart", "run the whole pipeline offline on a built-in synthetic dataset"),
+]
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="vwwdeploy",
+        description="Visual Wake Words person detection, from COCO to the SparkFun Edge.",
+    )
+    parser.add_argument("--version", action="version", version=f"vwwdeploy {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="<command>")
+    for name, module_name, help_text in COMMANDS:
+        module = importlib.import_module(f"vwwdeploy.commands.{module_name}")
+        cmd = sub.add_parser(
+            name,
+            help=help_text,
+            description=(module.__doc__ or help_text).strip(),
+            formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+        )
+        module.configure(cmd)
+        cmd.set_defaults(_run=module.run)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "_run", None):
+        parser.print_help()
+        return 2
+    try:
+        return int(args._run(args) or 0)
+    except UserError as exc:
+        print(f"vwwdeploy {args.command}: error: {exc}", file=sys.stderr)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        print(f"vwwdeploy {args.command}: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

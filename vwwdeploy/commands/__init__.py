@@ -1,0 +1,1 @@
+"""One module per `vwwdeploy` subcommand (see vwwdeploy.cli.COMMANDS)."""

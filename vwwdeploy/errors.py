@@ -1,0 +1,16 @@
+"""The one exception type the CLI turns into a single clear line and a non-zero exit."""
+
+
+class UserError(Exception):
+    """A problem the user can fix (bad input, missing file, busy port...).
+
+    The message must stand alone on one line: what is wrong and, where it helps, what to do.
+    """
+
+    exit_code = 2
+
+
+class DeviceError(UserError):
+    """The board (real, emulated or simulated) did not answer as the protocol says."""
+
+    exit_code = 3

@@ -1,0 +1,21 @@
+"""Where vwwdeploy keeps things outside the repo."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+
+def cache_dir() -> Path:
+    """Cache for downloads and upstream sources (TFLM, SDKs): $VWWDEPLOY_CACHE or ~/.cache/vwwdeploy."""
+    env = os.environ.get("VWWDEPLOY_CACHE")
+    if env:
+        return Path(env).expanduser()
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return Path(base) / "vwwdeploy"
+
+
+def repo_root() -> Path | None:
+    """The source checkout this package runs from (it holds platformio.ini and firmware/), if any."""
+    here = Path(__file__).resolve().parent.parent
+    return here if (here / "platformio.ini").exists() else None
