@@ -1,0 +1,131 @@
+// Board layer for QEMU's mps2-an386 (Cortex-M4F): CMSDK APB UART0, CMSDK timer0, FPGAIO LEDs,
+// Arm semihosting for the command line and exit. No camera: the core serves SET_FRAME frames or
+// its test pattern.
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+
+#include "board.h"
+
+namespace {
+
+// Register blocks (AN386 memory map; CMSDK peripheral layouts).
+struct CmsdkUart {
+  volatile uint32_t data;      // 0x00
+  volatile uint32_t state;     // 0x04: bit0 TX full, bit1 RX full
+  volatile uint32_t ctrl;      // 0x08: bit0 TX enable, bit1 RX enable
+  volatile uint32_t intstatus; // 0x0C
+  volatile uint32_t bauddiv;   // 0x10
+};
+struct CmsdkTimer {
+  volatile uint32_t ctrl;   // 0x00: bit0 enable
+  volatile uint32_t value;  // 0x04: counts down at the peripheral clock
+  volatile uint32_t reload; // 0x08
+  volatile uint32_t intstatus;
+};
+
+CmsdkUart* const kUart0 = reinterpret_cast<CmsdkUart*>(0x40004000u);
+CmsdkTimer* const kTimer0 = reinterpret_cast<CmsdkTimer*>(0x40000000u);
+volatile uint32_t* const kFpgaioLeds = reinterpret_cast<volatile uint32_t*>(0x40028000u);
+
+constexpr uint32_t kPeripheralClockHz = 25000000u;  // AN386 SYSCLK and APB clock
+constexpr uint32_t kUartStateTxFull = 1u << 0;
+constexpr uint32_t kUartStateRxFull = 1u << 1;
+
+// With `-icount shift=0` QEMU advances virtual time by 1 ns per instruction, so timer ticks
+// (40 ns each at 25 MHz) count instructions; without it they count host time.
+bool g_icount = false;
+uint32_t g_last_timer = 0xFFFFFFFFu;
+uint64_t g_elapsed_ticks = 0;
+uint32_t g_leds = 0;
+
+uint64_t elapsed_ticks() {
+  uint32_t now = kTimer0->value;
+  g_elapsed_ticks += static_cast<uint32_t>(g_last_timer - now);  // down-counter, wraps mod 2^32
+  g_last_timer = now;
+  return g_elapsed_ticks;
+}
+
+// Arm semihosting: operation in r0, parameter block in r1, result in r0.
+int semihost(int op, void* arg) {
+  register int r0 __asm__("r0") = op;
+  register void* r1 __asm__("r1") = arg;
+  __asm__ volatile("bkpt 0xAB" : "+r"(r0) : "r"(r1) : "memory");
+  return r0;
+}
+constexpr int kSysGetCmdline = 0x15;
+constexpr int kSysExit = 0x18;
+constexpr int kSysWrite0 = 0x04;
+
+void read_command_line() {
+  static char cmdline[128];
+  struct {
+    char* buf;
+    int len;
+  } block = {cmdline, sizeof(cmdline) - 1};
+  if (semihost(kSysGetCmdline, &block) != 0) return;
+  cmdline[block.len] = '\0';
+  g_icount = std::strstr(cmdline, "icount") != nullptr;
+}
+
+}  // namespace
+
+extern "C" void vww_semihost_exit(int code) {
+  // ADP_Stopped_ApplicationExit (0x20026) ends QEMU with status 0; other codes are errors.
+  semihost(kSysExit, reinterpret_cast<void*>(code == 0 ? 0x20026 : 0x20024));
+}
+
+extern "C" void vww_fault_report(const char* what) { semihost(kSysWrite0, const_cast<char*>(what)); }
+
+namespace vww::board {
+
+void init() {
+  kUart0->bauddiv = kPeripheralClockHz / 115200u;  // QEMU ignores the rate but wants a valid divider
+  kUart0->ctrl = 0x3;                               // TX and RX enabled, no interrupts
+  kTimer0->ctrl = 0;
+  kTimer0->reload = 0xFFFFFFFFu;
+  kTimer0->value = 0xFFFFFFFFu;
+  kTimer0->ctrl = 1;
+  g_last_timer = kTimer0->value;
+  read_command_line();
+}
+
+size_t uart_read(uint8_t* buf, size_t max) {
+  size_t n = 0;
+  // QEMU's chardev holds further bytes back while the one-byte RX buffer is full, so polling loses nothing.
+  while (n < max && (kUart0->state & kUartStateRxFull)) buf[n++] = static_cast<uint8_t>(kUart0->data);
+  return n;
+}
+
+void uart_write(const uint8_t* data, size_t n) {
+  for (size_t i = 0; i < n; ++i) {
+    while (kUart0->state & kUartStateTxFull) {
+    }
+    kUart0->data = data[i];
+  }
+}
+
+uint64_t micros() { return elapsed_ticks() / (kPeripheralClockHz / 1000000u); }
+
+uint64_t instruction_count() { return g_icount ? elapsed_ticks() * (1000000000u / kPeripheralClockHz) : 0; }
+
+bool camera_available() { return false; }
+
+bool camera_capture(uint8_t*) { return false; }
+
+void led(Led which, bool on) {
+  const uint32_t bit = 1u << static_cast<uint32_t>(which);
+  g_leds = on ? (g_leds | bit) : (g_leds & ~bit);
+  *kFpgaioLeds = g_leds;
+}
+
+const char* name() { return "qemu_an386"; }
+
+uint32_t clock_hz() { return kPeripheralClockHz; }
+
+}  // namespace vww::board
+
+int main() {
+  vww::board::init();
+  vww::app_main();
+}
