@@ -17,6 +17,7 @@ from vwwdeploy.errors import UserError
 # (command, module, one-line help) in pipeline order.
 COMMANDS: list[tuple[str, str, str]] = [
     ("quickstart", "quickstart", "run the whole pipeline offline on a built-in synthetic dataset"),
+    ("dataset", "dataset", "download COCO 2014 and build the Visual Wake Words dataset from it"),
 ]
 
 

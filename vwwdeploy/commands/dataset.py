@@ -1,0 +1,100 @@
+"""Get COCO 2014 and turn it into a Visual Wake Words dataset.
+
+`dataset download` fetches the COCO 2014 train/val images and annotations (resumable, size-checked).
+`dataset build` labels every image with the official VWW rule (positive when an annotation of the category has a
+COCO area above 0.5% of the image) and stores the images pre-decoded, SxS uint8, sharded .npy, for training."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+DEFAULT_BASE_URL = "http://images.cocodataset.org"
+
+
+class _Formatter(argparse.ArgumentDefaultsHelpFormatter):
+    """Show defaults, but not the meaningless "(default: None)" of required or computed options."""
+
+    def _get_help_string(self, action):
+        if action.default is None or action.default is False:
+            return action.help
+        return super()._get_help_string(action)
+
+
+def configure(parser: argparse.ArgumentParser) -> None:
+    sub = parser.add_subparsers(dest="dataset_command", metavar="<action>", required=True)
+    fmt = _Formatter
+
+    dl = sub.add_parser("download", help="download COCO 2014 images and annotations", formatter_class=fmt,
+                        description="Download COCO 2014 (train2014.zip, val2014.zip, annotations_trainval2014.zip) "
+                        "into OUT, resuming partial downloads, checking sizes, and unzipping into "
+                        "OUT/train2014, OUT/val2014, OUT/annotations.")
+    dl.add_argument("--out", type=Path, default=Path("coco2014"), help="download folder")
+    dl.add_argument("--base-url", default=DEFAULT_BASE_URL,
+                    help="server holding zips/<name>.zip and annotations/<name>.zip (a mirror)")
+    dl.add_argument("--split", choices=["train", "val", "all"], default="all",
+                    help="which image archives to fetch (annotations always)")
+    dl.add_argument("--keep-zips", action="store_true", help="keep the .zip files after unpacking")
+    dl.set_defaults(_action="download")
+
+    b = sub.add_parser("build", help="build a VWW split (or train+val) from COCO annotations and images",
+                       formatter_class=fmt,
+                       description="Build one split with --annotations/--images, or train and val from a "
+                       "`dataset download` folder with --coco-dir. Writes labels.csv (image_id,file,label), "
+                       "dataset.json and images/shard-*.npy; atomically (a failed build leaves nothing).")
+    src = b.add_mutually_exclusive_group(required=True)
+    src.add_argument("--annotations", type=Path, help="COCO instances JSON of one split")
+    src.add_argument("--coco-dir", type=Path, help="`dataset download` folder: builds OUT/train and OUT/val")
+    b.add_argument("--images", type=Path, help="image folder of that split (with --annotations)")
+    b.add_argument("--out", type=Path, required=True, help="output folder (replaced if it is a previous build)")
+    b.add_argument("--category", action="append", metavar="NAME",
+                   help="COCO category name of the positive class; repeat for several (default: person)")
+    b.add_argument("--small-object-area-threshold", type=float, default=0.005,
+                   help="positive only when an annotation's area exceeds this fraction of the image area")
+    b.add_argument("--size", type=int, default=128, help="stored image size S (SxS, above 96 for crop augmentation)")
+    b.add_argument("--rgb", action="store_true", help="store RGB instead of grayscale")
+    b.add_argument("--workers", type=int, default=None, help="decoding processes (default: all cores)")
+    b.add_argument("--split-name", default=None, help="split name in dataset.json (default: from the JSON name)")
+    b.add_argument("--shard-size", type=int, default=4096, help="images per .npy shard")
+    b.set_defaults(_action="build")
+
+
+def run(args: argparse.Namespace) -> int:
+    from vwwdeploy.errors import UserError
+
+    if args._action == "download":
+        from vwwdeploy.dataset.download import download_coco
+
+        download_coco(args.out, base_url=args.base_url, split=args.split, keep_zips=args.keep_zips)
+        return 0
+
+    from vwwdeploy.dataset.build import BuildOptions, build_coco_dir, build_split, summary_line
+    from vwwdeploy.progress import say
+
+    if args.size < 16 or args.size > 1024:
+        raise UserError(f"--size must be between 16 and 1024, not {args.size}")
+    if args.workers is not None and args.workers < 1:
+        raise UserError(f"--workers must be at least 1, not {args.workers}")
+    if args.shard_size < 1:
+        raise UserError(f"--shard-size must be at least 1, not {args.shard_size}")
+    options = BuildOptions(
+        categories=tuple(args.category or ["person"]),
+        threshold=args.small_object_area_threshold,
+        size=args.size,
+        rgb=args.rgb,
+        workers=args.workers,
+        shard_size=args.shard_size,
+    )
+    if args.coco_dir is not None:
+        if args.images is not None:
+            raise UserError("--images goes with --annotations, not with --coco-dir")
+        manifests = build_coco_dir(args.coco_dir, args.out, options)
+        for manifest in manifests.values():
+            say(summary_line(manifest))
+    else:
+        if args.images is None:
+            raise UserError("--annotations needs --images (the folder holding that split's images)")
+        manifest = build_split(args.annotations, args.images, args.out, options, split=args.split_name)
+        say(summary_line(manifest))
+    say(f"dataset written to {args.out}")
+    return 0
