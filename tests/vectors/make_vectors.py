@@ -1,0 +1,340 @@
+#!/usr/bin/env python3
+"""Generate the golden vectors of docs/protocol.md section 6 from the Python reference.
+
+    python3 tests/vectors/make_vectors.py [OUT_DIR]      (default: this folder)
+
+Deterministic: a test regenerates into a temporary folder and fails when any committed file differs.
+Besides computing the expected outputs with the reference decoder, the generator asserts what each
+stream was built to contain (which frames survive, how many are rejected), so a decoder bug cannot
+silently become the golden answer.
+"""
+
+from __future__ import annotations
+
+import random
+import sys
+from pathlib import Path
+
+import numpy as np
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE.parent.parent))
+
+from vwwdeploy.protocol import messages as m  # noqa: E402
+from vwwdeploy.protocol import pipeline  # noqa: E402
+from vwwdeploy.protocol.crc import crc32  # noqa: E402
+from vwwdeploy.protocol.framing import MAX_PAYLOAD, FrameDecoder, encode_frame  # noqa: E402
+
+T = m.MsgType
+
+
+def _ramp(n: int, mul: int = 7, add: int = 3) -> bytes:
+    return bytes((i * mul + add + (i >> 8)) & 0xFF for i in range(n))
+
+
+def _infer_image(h: int, w: int, c: int) -> m.Image:
+    px = np.frombuffer(_ramp(h * w * c, 13, 5), dtype=np.int8).reshape(h, w, c)
+    return m.Image(px, m.ImageKind.MODEL_INPUT)
+
+
+def _uint8_image(h: int, w: int, kind: m.ImageKind, mul: int) -> m.Image:
+    px = np.frombuffer(_ramp(h * w, mul, 1), dtype=np.uint8).reshape(h, w, 1)
+    return m.Image(px, kind)
+
+
+UPSTREAM_IN = m.TensorInfo((1, 96, 96, 1), "int8", 0.0078431377, -1)
+UPSTREAM_OUT = m.TensorInfo((1, 2), "int8", 0.00390625, -128)
+
+INFO_SIM = m.DeviceInfo(
+    protocol_version=1,
+    firmware_version="0.1.0",
+    board="sim",
+    firmware_name="vwwdeploy-sim",
+    model_sha256="4f1a1b3cdeadbeef00112233445566778899aabbccddeeff0123456789abcdef",
+    input=UPSTREAM_IN,
+    output=UPSTREAM_OUT,
+    arena_size=4194304,
+    arena_used=81584,
+    kernels="host-runtime",
+    clock_hz=0,
+    labels=("notperson", "person"),
+    capabilities=m.Capability.CAMERA | m.Capability.SET_FRAME,
+    max_rx_payload=81920,
+    pipeline_mode=m.PipelineMode.DECIMATE,
+)
+INFO_EDGE = m.DeviceInfo(
+    protocol_version=1,
+    firmware_version="1.2.3",
+    board="sparkfun_edge",
+    firmware_name="vwwdeploy-fw",
+    model_sha256="00" * 31 + "ff",
+    input=UPSTREAM_IN,
+    output=m.TensorInfo((1, 2), "int8", 0.00390625, -128),
+    arena_size=136 * 1024,
+    arena_used=84080,
+    kernels="cmsis-nn",
+    clock_hz=48_000_000,
+    labels=("unlabeled", "person", "nötperson"),
+    capabilities=m.Capability.CAMERA | m.Capability.SET_FRAME,
+    max_rx_payload=80000,
+    pipeline_mode=m.PipelineMode.BOX_AVERAGE,
+)
+INFO_QEMU = m.DeviceInfo(
+    protocol_version=1,
+    firmware_version="0.1.0",
+    board="qemu_an386",
+    firmware_name="vwwdeploy-fw",
+    model_sha256="ab" * 32,
+    input=m.TensorInfo((1, 96, 96, 3), "int8", 0.0078431377, -1),
+    output=m.TensorInfo((1, 1), "uint8", 0.5, 0),
+    arena_size=0,
+    arena_used=0,
+    kernels="reference",
+    clock_hz=25_000_000,
+    labels=(),
+    capabilities=m.Capability.INSTRUCTION_COUNT,
+    max_rx_payload=27656,
+)
+
+
+def _fields(obj) -> str:
+    """key=value tokens for messages.txt (no spaces inside values)."""
+    if isinstance(obj, m.DeviceInfo):
+        def tensor(t):
+            return f"{t.dtype}:{','.join(map(str, t.shape))}:{np.float32(t.scale).view(np.uint32):08x}:{t.zero_point}"
+
+        return " ".join(
+            [
+                f"protocol_version={obj.protocol_version}",
+                f"kernels={m._KERNEL_CODES[obj.kernels]}",
+                f"capabilities={int(obj.capabilities)}",
+                f"pipeline_mode={int(obj.pipeline_mode)}",
+                f"firmware_version={m.version_int(obj.firmware_version)}",
+                f"clock_hz={obj.clock_hz}",
+                f"arena_size={obj.arena_size}",
+                f"arena_used={obj.arena_used}",
+                f"max_rx_payload={obj.max_rx_payload}",
+                f"model_sha256={obj.model_sha256}",
+                f"input={tensor(obj.input)}",
+                f"output={tensor(obj.output)}",
+                f"board_hex={obj.board.encode().hex() or '-'}",
+                f"firmware_name_hex={obj.firmware_name.encode().hex() or '-'}",
+                f"labels_hex={','.join(label.encode().hex() for label in obj.labels) or '-'}",
+            ]
+        )
+    if isinstance(obj, m.Result):
+        scores = ",".join(str(int(s)) for s in obj.scores) or "-"
+        return f"latency_us={obj.latency_us} instructions={obj.instructions} scores={scores}"
+    if isinstance(obj, m.Image):
+        h, w, c = obj.pixels.shape
+        dtype = 1 if obj.pixels.dtype == np.int8 else 2
+        return f"width={w} height={h} channels={c} dtype={dtype} kind={int(obj.kind)} pixels=see_payload"
+    if isinstance(obj, m.StreamStart):
+        return f"flags={int(obj.flags)} max_fps={obj.max_fps} count={obj.count}"
+    if isinstance(obj, m.Log):
+        return f"level={int(obj.level)} text_hex={obj.text.encode().hex() or '-'}"
+    if isinstance(obj, m.ErrorMsg):
+        return f"code={obj.code} request_type={obj.request_type} text_hex={obj.text.encode().hex() or '-'}"
+    return ""
+
+
+def frame_vectors() -> list[tuple[str, int, int, bytes, str]]:
+    """(name, type, seq, payload, fields) for every message type, empty and maximal payloads."""
+    v: list[tuple[str, int, int, bytes, str]] = []
+
+    def add(name, type_, seq, body=b"", fields=""):
+        payload = body.encode() if hasattr(body, "encode") and not isinstance(body, (bytes, str)) else body
+        v.append((name, int(type_), seq, bytes(payload), fields or _fields(body)))
+
+    add("hello", T.HELLO, 0)
+    add("hello_seq_max", T.HELLO, 0xFFFF)
+    add("infer_96x96x1", T.INFER, 1, _infer_image(96, 96, 1))
+    add("infer_96x96x3", T.INFER, 2, _infer_image(96, 96, 3))  # 27,656 bytes: DEVICE_MAX_RX_PAYLOAD minimum
+    for flags in (0, 1, 2, 3):
+        add(f"capture_flags{flags}", T.CAPTURE, 3 + flags, m.encode_capture(m.CaptureFlags(flags)), f"flags={flags}")
+    add("stream_start_default", T.STREAM_START, 7, m.StreamStart())
+    add("stream_start_raw_fps15_count100", T.STREAM_START, 8, m.StreamStart(m.CaptureFlags.RAW, 15, 100))
+    add("stream_start_noinfer_count70000", T.STREAM_START, 9, m.StreamStart(m.CaptureFlags.NO_INFER, 0, 70000))
+    add("stream_stop", T.STREAM_STOP, 10)
+    add("set_frame", T.SET_FRAME, 11, _uint8_image(244, 324, m.ImageKind.RAW, 3))
+    add("set_pipeline_decimate", T.SET_PIPELINE, 12, m.encode_pipeline(m.PipelineMode.DECIMATE), "mode=0")
+    add("set_pipeline_boxavg", T.SET_PIPELINE, 13, m.encode_pipeline(m.PipelineMode.BOX_AVERAGE), "mode=1")
+    add("unknown_host_type", 0x3F, 14)
+    add("info_sim", T.INFO, 0, INFO_SIM)
+    add("info_edge", T.INFO, 1, INFO_EDGE)
+    add("info_qemu", T.INFO, 2, INFO_QEMU)
+    add("result_2scores", T.RESULT, 1, m.Result(np.array([-113, 113], np.int8), 104_512, 0))
+    add("result_instructions", T.RESULT, 2, m.Result(np.array([127, -128], np.int8), 4_000_000_000, 0x1_2345_6789))
+    add("result_1score", T.RESULT, 3, m.Result(np.array([-5], np.int8), 1, 2))
+    add("result_0scores", T.RESULT, 4, m.Result(np.zeros(0, np.int8), 0, 0))
+    add("frame_model_input", T.FRAME, 5, _uint8_image(96, 96, m.ImageKind.MODEL_INPUT, 11))
+    add("frame_raw", T.FRAME, 5, _uint8_image(244, 324, m.ImageKind.RAW, 5))
+    for acked in (T.STREAM_START, T.STREAM_STOP, T.SET_FRAME, T.SET_PIPELINE):
+        add(f"ack_{acked.name.lower()}", T.ACK, 20 + int(acked), m.encode_ack(acked), f"acked_type={int(acked)}")
+    add("log_info", T.LOG, 6, m.Log(m.LogLevel.INFO, "booted vwwdeploy 0.1.0"))
+    add("log_utf8", T.LOG, 7, m.Log(m.LogLevel.WARNING, "Grüße, 温度 ok"))
+    add("log_empty_text", T.LOG, 8, m.Log(m.LogLevel.DEBUG, ""))
+    for code in m.ErrorCode:
+        text = "" if code == m.ErrorCode.BUSY else f"{code.name.lower()} detail"
+        add(f"error_{code.name.lower()}", T.ERROR, 30 + int(code), m.ErrorMsg(int(code), int(T.INFER), text))
+    add("error_unknown_request", T.ERROR, 65535, m.ErrorMsg(3, 0, "type 0x3f"))
+    add("max_payload", T.LOG, 42, bytes([1]) + bytes(0x61 + i % 26 for i in range(MAX_PAYLOAD - 1)),
+        "level=1 text=a..z_repeated")
+    return v
+
+
+# ------------------------------------------------------------------ streams
+
+
+def _frame(rng: random.Random, seq: int, size: int | None = None) -> bytes:
+    size = rng.randrange(0, 300) if size is None else size
+    type_ = rng.choice([int(t) for t in T])
+    return encode_frame(type_, seq, rng.randbytes(size))
+
+
+def _flip(data: bytes, index: int, bit: int = 0) -> bytes:
+    b = bytearray(data)
+    b[index] ^= 1 << bit
+    return bytes(b)
+
+
+def _header_with_crc(version: int, type_: int, seq: int, length: int) -> bytes:
+    import struct
+
+    from vwwdeploy.protocol.crc import crc16_ccitt_false
+
+    head = struct.pack("<2sBBHI", b"VW", version, type_, seq, length)
+    return head + struct.pack("<H", crc16_ccitt_false(head))
+
+
+def stream_vectors() -> dict[str, tuple[bytes, list[bytes], int]]:
+    """name -> (stream bytes, frames it was built to deliver, frames it was built to reject)."""
+    rng = random.Random(20261125)
+    s: dict[str, tuple[bytes, list[bytes], int]] = {}
+    a, b, c = _frame(rng, 1, 5), _frame(rng, 2, 0), _frame(rng, 3, 120)
+    s["clean"] = (a + b + c, [a, b, c], 0)
+
+    s["garbage"] = (rng.randbytes(37).replace(b"VW", b"vw") + a + bytes(5) + b + b"\xff" * 3 + c + b"trailing", [a, b, c], 0)
+
+    payload_with_sync = encode_frame(int(T.LOG), 4, b"\x01VW" + _header_with_crc(1, 2, 3, 4)[2:] + b"VWVW")
+    false = b"VW" + b"VVW" + b"VWVW" + b"VW" + bytes(10) + b"V" + a + b"V" + payload_with_sync + b"VW" + c + b"V"
+    s["false_sync"] = (false, [a, payload_with_sync, c], 0)
+
+    hdr_flip = _flip(a, 4, 3)  # seq bit: header CRC fails
+    crc_flip = _flip(b, 10, 0)  # the header CRC itself
+    version2 = _header_with_crc(2, 1, 9, 0) + bytes(4)
+    too_long = _header_with_crc(1, 1, 9, MAX_PAYLOAD + 1)
+    s["bad_header_crc"] = (hdr_flip + b + crc_flip + c + version2 + a + too_long + b, [b, c, a, b], 0)
+
+    pay_flip = _flip(c, 40, 5)
+    tail_flip = _flip(a, len(a) - 1, 7)
+    s["bad_frame_crc"] = (pay_flip + a + tail_flip + b + pay_flip + c, [a, b, c], 3)
+
+    long_frame = _frame(rng, 7, 200)
+    mid = _frame(rng, 8, 3)
+    # Cut inside the payload: its length swallows the next frames, the CRC fails, rescanning finds them.
+    # Cut inside the header: the header CRC fails at once. A cut at the end is dropped by the timeout.
+    trunc = long_frame[:50] + a + mid + b + c[:7] + a + mid + long_frame[:100]
+    s["truncated"] = (trunc, [a, mid, b, a, mid], 1)
+
+    inner = _frame(rng, 11, 30)
+    outer = _flip(encode_frame(int(T.FRAME), 12, b"\x00" * 9 + inner + b"\x00" * 9), 13, 0)
+    s["nested"] = (outer + c, [inner, c], 1)
+
+    # Many frames, a third of them damaged by one byte drop, flip or insert, with noise in between.
+    mix, delivered, rejected = bytearray(), [], 0
+    for seq in range(60):
+        frame = _frame(rng, seq)
+        what = rng.choice(["ok", "ok", "drop", "flip", "insert"])
+        if what == "ok":
+            delivered.append(frame)
+        else:
+            i = rng.randrange(len(frame))
+            if what == "drop":
+                frame = frame[:i] + frame[i + 1 :]
+            elif what == "flip":
+                frame = _flip(frame, i, rng.randrange(8))
+            else:
+                frame = frame[:i] + bytes([rng.randrange(256)]) + frame[i:]
+            rejected = None  # depends on where the damage fell; checked against the decoder only
+        mix += frame
+        if rng.random() < 0.3:
+            mix += rng.randbytes(rng.randrange(1, 20))
+    s["noise_mix"] = (bytes(mix), delivered, -1)
+
+    big = encode_frame(int(T.FRAME), 99, _ramp(MAX_PAYLOAD, 3, 9))
+    s["max_payload"] = (b"\x00VW\x01" + big + a, [big, a], 0)
+    return s
+
+
+def _expected_text(stream: bytes) -> tuple[str, list, int]:
+    dec = FrameDecoder()
+    frames = dec.feed(stream) + dec.timeout()
+    lines = [f"{f.type} {f.seq} {len(f.payload)} {crc32(f.payload):08x}" for f in frames]
+    lines.append(f"rejected {dec.rejected_frames}")
+    return "\n".join(lines) + "\n", frames, dec.rejected_frames
+
+
+# ------------------------------------------------------------------ pipeline
+
+
+def pipeline_frames() -> dict[str, np.ndarray]:
+    h, w = pipeline.RAW_SHAPE
+    y, x = np.mgrid[0:h, 0:w]
+    rng = np.random.default_rng(7)
+    # 2x2 blocks whose sums hit every remainder mod 4 (rounding of the box average).
+    rounding = ((x % 4) + 3 * (y % 4) + 250 * ((x // 2 + y // 2) % 2)).clip(0, 255)
+    return {
+        "test_pattern": pipeline.test_pattern(),
+        "gradient": ((x * 255) // (w - 1)).astype(np.uint8) ^ ((y * 255) // (h - 1)).astype(np.uint8),
+        "noise": rng.integers(0, 256, size=(h, w), dtype=np.uint8),
+        "extremes": np.where((x + y) % 2 == 0, 255, 0).astype(np.uint8),
+        "rounding": rounding.astype(np.uint8),
+    }
+
+
+# ------------------------------------------------------------------ writer
+
+
+def generate(out: Path) -> list[Path]:
+    written: list[Path] = []
+
+    def put(rel: str, data: bytes | str) -> None:
+        path = out / rel
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(data.encode() if isinstance(data, str) else data)
+        written.append(path)
+
+    frames_lines, message_lines = [], []
+    for name, type_, seq, payload, fields in frame_vectors():
+        frame = encode_frame(type_, seq, payload)
+        frames_lines.append(f"{name} {type_} {seq} {payload.hex() or '-'} {frame.hex()}")
+        message_lines.append(f"{name} {type_} {fields}".rstrip())
+    put("protocol/frames.txt", "\n".join(frames_lines) + "\n")
+    put("protocol/messages.txt", "\n".join(message_lines) + "\n")
+
+    for name, (stream, intended, intended_rejects) in stream_vectors().items():
+        text, frames, rejected = _expected_text(stream)
+        got = [encode_frame(f.type, f.seq, f.payload) for f in frames]
+        if got != intended or (intended_rejects >= 0 and rejected != intended_rejects):
+            raise SystemExit(f"stream {name}: decoder gives {len(got)} frames/{rejected} rejected, built for "
+                             f"{len(intended)}/{intended_rejects}")
+        put(f"protocol/streams/{name}.bin", stream)
+        put(f"protocol/streams/{name}.expected.txt", text)
+
+    for name, raw in pipeline_frames().items():
+        put(f"pipeline/{name}.raw", raw.tobytes())
+        put(f"pipeline/{name}.decimate", pipeline.to_model_input(pipeline.crop_decimate(raw)).tobytes())
+        put(f"pipeline/{name}.boxavg", pipeline.to_model_input(pipeline.crop_box_average(raw)).tobytes())
+    return written
+
+
+def main(argv: list[str]) -> int:
+    out = Path(argv[1]) if len(argv) > 1 else HERE
+    files = generate(out)
+    print(f"wrote {len(files)} files under {out}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv))
