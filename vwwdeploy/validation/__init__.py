@@ -1,0 +1,7 @@
+"""`vwwdeploy validate`: run the same int8 inputs through every path (ground truth, LiteRT, the TFLM host
+twin, the board, the float model) and compare them.
+
+Modules: `inputs` (labelled images -> int8 model inputs), `paths` (one scorer per path), `metrics`
+(pure numpy comparisons), `report_json` / `report_html` (the report), `runner` (sharding across boards
+and the whole run).
+"""
