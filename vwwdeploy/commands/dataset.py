@@ -35,6 +35,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
     dl.add_argument("--split", choices=["train", "val", "all"], default="all",
                     help="which image archives to fetch (annotations always)")
     dl.add_argument("--keep-zips", action="store_true", help="keep the .zip files after unpacking")
+    dl.add_argument("--retries", type=int, default=5, help="reconnects (resuming) after a dropped connection")
     dl.set_defaults(_action="download")
 
     b = sub.add_parser("build", help="build a VWW split (or train+val) from COCO annotations and images",
@@ -65,7 +66,10 @@ def run(args: argparse.Namespace) -> int:
     if args._action == "download":
         from vwwdeploy.dataset.download import download_coco
 
-        download_coco(args.out, base_url=args.base_url, split=args.split, keep_zips=args.keep_zips)
+        if args.retries < 0:
+            raise UserError(f"--retries must be 0 or more, not {args.retries}")
+        download_coco(args.out, base_url=args.base_url, split=args.split, keep_zips=args.keep_zips,
+                      retries=args.retries)
         return 0
 
     from vwwdeploy.dataset.build import BuildOptions, build_coco_dir, build_split, summary_line
