@@ -14,9 +14,17 @@ def dequantize(q: np.ndarray, scale: float, zero_point: int) -> np.ndarray:
     return (np.asarray(q, dtype=np.float64) - zero_point) * scale
 
 
+def _rows(x, dtype=None) -> np.ndarray:
+    """[N, ...] -> [N, K] (an empty N keeps whatever trailing size it had)."""
+    x = np.asarray(x, dtype=dtype)
+    return x.reshape(len(x), int(np.prod(x.shape[1:])) if x.ndim > 1 else 1)
+
+
 def predictions(scores: np.ndarray) -> np.ndarray:
-    scores = np.asarray(scores)
-    return scores.reshape(len(scores), -1).argmax(axis=1).astype(np.int64)
+    scores = _rows(scores)
+    if len(scores) == 0:
+        return np.zeros(0, dtype=np.int64)
+    return scores.argmax(axis=1).astype(np.int64)
 
 
 def accuracy(pred: np.ndarray, labels: np.ndarray) -> float | None:
@@ -39,8 +47,7 @@ def int8_agreement(a: np.ndarray, b: np.ndarray) -> dict:
     `off_by_one_rate` is the fraction of images whose scores are not identical but differ by at most one
     int8 unit in every class: the rounding differences expected between optimized and reference kernels.
     """
-    a = np.asarray(a, dtype=np.int32).reshape(len(a), -1)
-    b = np.asarray(b, dtype=np.int32).reshape(len(b), -1)
+    a, b = _rows(a, np.int32), _rows(b, np.int32)
     if a.shape != b.shape:
         raise ValueError(f"score shapes differ: {a.shape} vs {b.shape}")
     n = len(a)
