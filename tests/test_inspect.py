@@ -1,0 +1,153 @@
+"""inspect_model on the upstream person detector, on a briefly trained int8 model, and on bad models."""
+
+from __future__ import annotations
+
+import json
+import random
+
+import pytest
+
+from vwwdeploy.cli import main
+from vwwdeploy.errors import UserError
+from vwwdeploy.tflite_model import board, inspect_model
+from vwwdeploy.tflite_model.flatbuf import ModelFormatError
+from vwwdeploy.tflite_model.schema import parse_model, read_model
+from vwwdeploy.tflite_model.stats import mac_count, parameter_count
+from vwwdeploy.tflite_model.tiny_models import tiny_model
+from vwwdeploy.tflite_model.writer import make_custom_op
+
+UPSTREAM_OPS = {"AVERAGE_POOL_2D": 1, "CONV_2D": 14, "DEPTHWISE_CONV_2D": 14, "RESHAPE": 1, "SOFTMAX": 1}
+
+
+def codes(report):
+    return {p["code"] for p in report["problems"]}
+
+
+def test_upstream_report(upstream_model):
+    r = inspect_model(upstream_model)
+    assert r["size_bytes"] == 300_568
+    assert r["ops"] == UPSTREAM_OPS
+    assert r["inputs"][0]["shape"] == [1, 96, 96, 1] and r["inputs"][0]["dtype"] == "int8"
+    assert r["inputs"][0]["zero_point"] == -1 and abs(r["inputs"][0]["scale"] - 2 / 255) < 1e-6
+    assert r["outputs"][0]["shape"] == [1, 2] and r["outputs"][0]["zero_point"] == -128
+    assert r["label_count"] == 2
+    assert r["parameters"] == 210_708
+    assert r["macs"] == 7_157_888
+    # x86-64 measurement of the upstream model; the margin is 10 % and the total a multiple of 16.
+    assert r["arena"]["measured_bytes"] == 85_264
+    assert r["arena"]["size_bytes"] == 93_792 and r["arena"]["size_bytes"] % 16 == 0
+    assert r["board"]["fits"] is True
+    assert r["loads"] == {
+        "tflm": True,
+        "tflm_error": None,
+        "litert": False,
+        "litert_error": "LiteRT refused the model: quantized_dimension must be in range [0, 1). Was 3.",
+    }
+    # LiteRT's refusal is a warning with the --fix hint; the board can still run the model.
+    assert codes(r) == {"quantized_dimension", "litert_refuses"}
+    assert all(p["severity"] == "warning" and "--fix" in p["hint"] for p in r["problems"])
+    assert r["ok"] is True
+
+
+def test_json_flag_prints_the_api_report(upstream_model, capsys):
+    assert main(["inspect", str(upstream_model), "--json"]) == 0
+    printed = json.loads(capsys.readouterr().out)
+    assert printed == json.loads(json.dumps(inspect_model(upstream_model)))
+
+
+def test_text_report_names_the_essentials(upstream_model, capsys):
+    assert main(["inspect", str(upstream_model)]) == 0
+    out = capsys.readouterr().out
+    for needle in ("CONV_2D x14", "85,264 B measured", "SparkFun Edge: fits", "LiteRT: no", "210,708"):
+        assert needle in out
+
+
+def test_short_training_run_model_is_board_ready():
+    path = tiny_model("int8")
+    r = inspect_model(path)
+    assert r["ok"] and r["problems"] == [], r["problems"]
+    assert r["ops"] == {"AVERAGE_POOL_2D": 1, "CONV_2D": 3, "DEPTHWISE_CONV_2D": 1, "RESHAPE": 1, "SOFTMAX": 1}
+    assert r["loads"]["tflm"] and r["loads"]["litert"]
+    # Small arena: the 4 KiB floor of the margin applies.
+    assert r["arena"]["margin_bytes"] >= board.DEFAULT_MARGIN_MIN_BYTES
+    assert r["inputs"][0]["zero_point"] == -1
+
+
+def test_macs_and_parameters_by_hand():
+    m = read_model(tiny_model("int8"))
+    # 3x3/2 conv 1->8 on 32x32, 3x3 depthwise on 16x16x8, 1x1 conv 8->16, 1x1 conv 16->2 after pooling
+    assert mac_count(m) == 16 * 16 * 8 * 9 + 16 * 16 * 8 * 9 + 16 * 16 * 16 * 8 + 2 * 16
+    weights_and_biases = (8 * 9 + 8) + (8 * 9 + 8) + (16 * 8 + 16) + (2 * 16 + 2)
+    assert parameter_count(m) >= weights_and_biases  # plus the reshape's constant shape tensor
+    assert parameter_count(m) - weights_and_biases <= 4
+
+
+@pytest.mark.parametrize(
+    "name, code",
+    [
+        ("float", "float_model"),
+        ("degenerate", "degenerate_softmax"),
+        ("big_flash", "too_big_flash"),
+        ("big_ram", "too_big_ram"),
+    ],
+)
+def test_bad_models_are_reported_with_hints(name, code):
+    r = inspect_model(tiny_model(name))
+    assert code in codes(r)
+    assert not r["ok"]
+    p = next(p for p in r["problems"] if p["code"] == code)
+    assert p["severity"] == "error" and p["hint"]
+    if code == "float_model":
+        assert "vwwdeploy export" in p["hint"]
+    if code == "degenerate_softmax":
+        assert r["loads"]["tflm"] is False and "aborted" in p["message"]
+
+
+def test_vela_custom_op_is_unsupported():
+    data = make_custom_op(tiny_model("int8").read_bytes(), "SOFTMAX", "ethos-u")
+    r = inspect_model(data)
+    assert "CUSTOM:ethos-u" in r["ops"]
+    p = next(p for p in r["problems"] if p["code"] == "unsupported_op")
+    assert "Ethos-U" in p["hint"] and not r["ok"]
+
+
+def test_firmware_budget_decides_the_fit(upstream_model):
+    tight = inspect_model(upstream_model, firmware_budget_flash=900_000, run_litert=False)
+    assert "too_big_flash" in codes(tight) and tight["board"]["fits"] is False
+    tight_ram = inspect_model(upstream_model, firmware_budget_ram=350_000, run_litert=False)
+    assert "too_big_ram" in codes(tight_ram)
+    with pytest.raises(UserError):
+        inspect_model(upstream_model, firmware_budget_ram=board.RAM_BYTES)
+
+
+def test_arena_margin():
+    assert board.arena_size(85_264) == (8_528, 93_792)
+    assert board.arena_size(1_000) == (4_096 + 8, 5_104)  # floor, then rounded up to 16
+    assert board.arena_size(85_264, "0%") == (0, 85_264)
+    assert board.arena_size(100, "20%") == (28, 128)  # 120 rounded up to 128
+    assert board.arena_size(100, 8192) == (8_204, 8_304)
+    for bad in ("abc", "-5", "5000%", "10 %%"):
+        with pytest.raises(UserError):
+            board.parse_margin(bad)
+
+
+def test_reader_never_fails_except_with_a_clear_error():
+    """Truncated or bit-flipped models: the reader either parses or raises ModelFormatError."""
+    data = tiny_model("int8").read_bytes()
+    rng = random.Random(1)
+    outcomes = {"parsed": 0, "refused": 0}
+    for _ in range(3000):
+        b = bytearray(data)
+        if rng.random() < 0.3:
+            b = b[: rng.randrange(len(b))]
+        else:
+            for _ in range(rng.randint(1, 8)):
+                b[rng.randrange(len(b))] = rng.randrange(256)
+        try:
+            m = parse_model(bytes(b))
+            mac_count(m), parameter_count(m)
+            outcomes["parsed"] += 1
+        except ModelFormatError as exc:
+            assert "\n" not in str(exc)
+            outcomes["refused"] += 1
+    assert outcomes["parsed"] and outcomes["refused"]
