@@ -1,0 +1,10 @@
+"""Flashing the SparkFun Edge from Python: the Ambiq secure bootloader (ASB) and SparkFun's SVL.
+
+Public API: `flash(path, port=None, protocol=None, baud=None, ...) -> FlashResult` (see flasher.py).
+Formats live in `asb_image`, wire protocols in `asb_protocol` / `svl_protocol`, simulated bootloaders for tests in
+`sim_asb` / `sim_svl`.
+"""
+
+from vwwdeploy.flashing.flasher import FlashResult, flash
+
+__all__ = ["FlashResult", "flash"]

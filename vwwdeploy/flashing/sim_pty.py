@@ -1,0 +1,108 @@
+"""A simulated device at the far end of a pseudo-terminal, for tests and demos without a board.
+
+The host opens `device.port` (the pty's slave side) with pyserial like any serial port; the device thread reads and
+writes the master side. Because both sides of a pty share one termios, the device sees the baud the host set and
+can ignore bytes sent at a rate it does not listen on, as a real UART would (it would see garbage).
+"""
+
+from __future__ import annotations
+
+import os
+import select
+import termios
+import threading
+import tty
+
+_SPEEDS = {getattr(termios, f"B{rate}"): rate for rate in
+           (9600, 19200, 38400, 57600, 115200, 230400, 460800, 500000, 921600, 1000000, 2000000)
+           if hasattr(termios, f"B{rate}")}
+
+
+class Stopped(Exception):
+    """The test is over: unwind the device thread."""
+
+
+class PtyDevice:
+    def __init__(self, bauds: tuple[int, ...] | None = None):
+        self.bauds = bauds  # rates the device listens on; None = any
+        self._master, self._slave = os.openpty()
+        tty.setraw(self._slave)  # no echo or newline translation before the host configures the port
+        self.port = os.ttyname(self._slave)
+        self._stop = threading.Event()
+        self._pending = bytearray()
+        self._thread = threading.Thread(target=self._main, name=type(self).__name__, daemon=True)
+        self.crashed: BaseException | None = None
+        self.dropped_bytes = 0  # bytes that arrived at a rate the device does not listen on
+        self.finished = threading.Event()  # set when the device has installed an image and "boots" it
+
+    # -- lifecycle -----------------------------------------------------------------------------------------------
+    def start(self):
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join(timeout=5)
+        for fd in (self._master, self._slave):
+            try:
+                os.close(fd)
+            except OSError:
+                pass
+
+    def __enter__(self):
+        return self.start()
+
+    def __exit__(self, *exc) -> None:
+        self.stop()
+
+    def _main(self) -> None:
+        try:
+            self.run()
+        except Stopped:
+            pass
+        except BaseException as exc:  # surfaced by tests through .crashed
+            self.crashed = exc
+
+    def run(self) -> None:  # pragma: no cover - subclasses implement the device
+        raise NotImplementedError
+
+    # -- I/O -------------------------------------------------------------------------------------------------------
+    def host_baud(self) -> int | None:
+        return _SPEEDS.get(termios.tcgetattr(self._slave)[4])
+
+    def _fill(self) -> None:
+        while True:
+            if self._stop.is_set():
+                raise Stopped
+            ready, _, _ = select.select([self._master], [], [], 0.05)
+            if not ready:
+                continue
+            try:
+                data = os.read(self._master, 65536)
+            except OSError:
+                continue  # host side closed for a moment (reopening at another baud)
+            if self.bauds is not None and self.host_baud() not in self.bauds:
+                self.dropped_bytes += len(data)
+                self._pending.clear()
+                continue
+            self._pending += data
+            return
+
+    def read_exact(self, n: int) -> bytes:
+        while len(self._pending) < n:
+            self._fill()
+        data = bytes(self._pending[:n])
+        del self._pending[:n]
+        return data
+
+    def discard_input(self) -> None:
+        self._pending.clear()
+
+    def write(self, data: bytes) -> None:
+        view = memoryview(data)
+        while view:
+            if self._stop.is_set():
+                raise Stopped
+            _, ready, _ = select.select([], [self._master], [], 0.05)
+            if ready:
+                view = view[os.write(self._master, view):]
