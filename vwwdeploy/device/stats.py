@@ -1,0 +1,25 @@
+"""Counters of one link, so reports can say how hard the link had to work."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+
+@dataclass
+class LinkStats:
+    requests: int = 0  # distinct requests (a retried request counts once)
+    retries: int = 0  # resends of a request (after a timeout, BAD_CRC or a board reset)
+    timeouts: int = 0  # attempts that got no complete answer in time
+    crc_errors: int = 0  # frames we rejected (bad frame CRC) + BAD_CRC errors the board sent
+    stale_frames: int = 0  # valid frames that answered nothing pending (late replies to retried attempts...)
+    garbage_bytes: int = 0  # received bytes outside any accepted frame
+    resets: int = 0  # unsolicited boot INFO frames seen
+    logs: int = 0
+    stream_groups_dropped: int = 0  # incomplete FRAME/RESULT groups of a stream
+    bytes_sent: int = 0
+    bytes_received: int = 0
+    payload_bytes_sent: int = 0  # payloads of frames we sent (retries included)
+    payload_bytes_received: int = 0  # payloads of frames we accepted
+
+    def as_dict(self) -> dict[str, int]:
+        return asdict(self)
