@@ -21,6 +21,9 @@ COMMANDS: list[tuple[str, str, str]] = [
     ("inspect", "inspect", "check a .tflite against TFLM and the SparkFun Edge; --fix repairs metadata"),
     ("codegen", "codegen", "generate the firmware's model_data/model_settings C++ sources from a .tflite"),
     ("dataset", "dataset", "download COCO 2014 and build the Visual Wake Words dataset from it"),
+    ("train", "train", "train MobileNetV1 on a VWW dataset (slim defaults; resumes; Ctrl-C saves)"),
+    ("evaluate", "evaluate", "accuracy of a checkpoint or a .tflite on a dataset split (eval/Accuracy[...])"),
+    ("export", "export", "int8 .tflite from a checkpoint: calibrated, upstream op set, float vs int8 accuracy"),
     ("validate", "validate", "compare board, TFLM twin, LiteRT and float model on the same labelled images"),
     ("monitor", "monitor", "show a board's camera live: label, score, latency, fps; --save keeps the frames"),
 ]
