@@ -83,6 +83,11 @@ def choose_protocol(fw: Firmware, requested: str | None) -> str:
     return fits[0]  # "asb" first: every Edge ships with the ASB; an image that fits both is ambiguous
 
 
+def ambiguous(fw: Firmware) -> bool:
+    """A .bin whose reset vector makes sense at both load addresses."""
+    return all(_reset_fits(fw, base) for base in LOAD_ADDRESS.values())
+
+
 def check_size(fw: Firmware, protocol: str) -> None:
     limit = MAX_SIZE[protocol]
     if len(fw.data) > limit:

@@ -14,7 +14,7 @@ from vwwdeploy.flashing.errors import Garbled, NoAnswer, RetriesExhausted
 
 PREFERRED_BAUDS = (921600, 115200)  # SparkFun's Edges answer at 921600, the TF-conference batch at 115200
 ASB_BAUDS = (115200, 921600)
-NO_BOOTLOADER = "no bootloader answered: hold button 14 and tap RST"
+NO_BOOTLOADER = "no bootloader answered"
 
 
 @dataclass(frozen=True)
@@ -48,7 +48,11 @@ def flash(path: str | Path, port: str | None = None, protocol: str | None = None
     if protocol not in (None, "auto", "asb", "svl"):
         raise UserError(f"unknown protocol {protocol!r}: use asb or svl")
     fw = firmware.load(path)
-    protocol = firmware.choose_protocol(fw, None if protocol in (None, "auto") else protocol)
+    requested = None if protocol in (None, "auto") else protocol
+    protocol = firmware.choose_protocol(fw, requested)
+    if requested is None and fw.load_address is None and firmware.ambiguous(fw):
+        log(f"{fw.name} could be linked for 0xC000 or 0x10000; assuming {protocol.upper()} "
+            "(pass --protocol to choose)")
     firmware.check_size(fw, protocol)
     bauds = baud_order(protocol, baud)
     if attempts < 1:
@@ -88,11 +92,11 @@ def _connect(runner, link, name: str, bauds: list[int], wait: float, log) -> int
         if i + 1 < len(bauds):
             log(f"no answer at {rate} baud; trying {bauds[i + 1]} (some Edges answer only at that rate)")
     tried = " and ".join(map(str, bauds))
-    raise DeviceError(f"{NO_BOOTLOADER} {runner.hint}(tried {name} at {tried} baud)")
+    raise DeviceError(f"{NO_BOOTLOADER}: {runner.hint} (tried {name} at {tried} baud)")
 
 
 class _AsbRun:
-    hint = "while holding 14, then run this again "
+    hint = "hold button 14 and tap RST, keep holding 14 and run this again"
 
     def __init__(self, link, fw: firmware.Firmware, timeout: float, log):
         self.session = asb_protocol.AsbSession(link, reply_timeout=timeout, log=log)
@@ -135,7 +139,7 @@ class _AsbRun:
 
 
 class _SvlRun:
-    hint = "(or: if the board has no SVL, use --protocol asb) "
+    hint = "tap RST just before running this (the SVL listens ~200 ms after a reset) or, without an SVL, use --protocol asb"
 
     def __init__(self, link, fw: firmware.Firmware, timeout: float, settle: float, log):
         self.link, self.fw, self.timeout, self.settle, self.log = link, fw, timeout, settle, log

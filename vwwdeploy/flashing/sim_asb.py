@@ -56,6 +56,7 @@ class SimAsb(PtyDevice):
         self.installed: bytes | None = None
         self.booted = False
         self.resets_injected = 0
+        self.staged_order: list[int] = []  # staging addresses in the order blocks arrived, across reboots
         self._reboot()
 
     def _reboot(self) -> None:
@@ -180,6 +181,7 @@ class SimAsb(PtyDevice):
         if not problems:
             address, size = struct.unpack_from("<II", block, 88)
             self.staged[address] = (block[96:96 + size], block[81])
+            self.staged_order.append(address)
             problems = self._try_assemble()
         if problems:
             self.errors.extend(problems)
