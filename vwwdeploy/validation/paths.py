@@ -53,19 +53,27 @@ def _litert_interpreter(model_bytes: bytes):
 
 
 def _fixed_for_litert(model_bytes: bytes) -> tuple[bytes | None, str]:
-    """A copy LiteRT accepts, via the model tools' fixer if present (the upstream model's bias tensors
-    carry quantized_dimension 3, which LiteRT rejects and TFLM ignores)."""
+    """A copy LiteRT accepts, via the model tools' `fix_model` if present (the upstream model's bias tensors
+    carry quantized_dimension 3, which LiteRT rejects and TFLM ignores). fix_model works on files and proves
+    the repaired model's outputs identical before writing; the copy lives in a temporary folder."""
+    import tempfile
+    from pathlib import Path
+
     try:
         from vwwdeploy.tflite_model import fix_model
     except ImportError:
         return None, "vwwdeploy.tflite_model.fix_model is not available"
     try:
-        fixed = fix_model(model_bytes)
+        with tempfile.TemporaryDirectory(prefix="vwwdeploy-validate-") as tmp:
+            src, dst = Path(tmp) / "model.tflite", Path(tmp) / "fixed.tflite"
+            src.write_bytes(model_bytes)
+            result = fix_model(src, dst)
+            fixed = dst.read_bytes()
     except Exception as exc:  # the fixer's refusal becomes the reason
-        return None, f"fix_model failed: {_one_line(exc)}"
-    if isinstance(fixed, tuple):  # (bytes, changes) or similar
-        fixed = fixed[0]
-    return bytes(fixed), "model fixed in memory by vwwdeploy.tflite_model.fix_model"
+        return None, f"fix_model could not repair it: {_one_line(exc)}"
+    names = getattr(result, "fixed_tensors", None)
+    what = f" ({len(names)} tensors' quantized_dimension set to 0)" if names else ""
+    return fixed, f"LiteRT refused the model as is; ran a copy repaired in memory by fix_model{what}"
 
 
 def run_litert(model_bytes: bytes, x: np.ndarray, progress: Progress | None = None) -> PathOutput:

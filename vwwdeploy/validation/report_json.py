@@ -116,7 +116,7 @@ def build_report(run) -> dict:
     link_totals = {}
     for b in run.boards:
         for key, val in (b.link or {}).items():
-            if isinstance(val, (int, float)) and not isinstance(val, bool) and not key.endswith("_per_s"):
+            if isinstance(val, (int, float)) and not isinstance(val, bool) and not key.endswith("_per_s") and key != "baud":
                 link_totals[key] = link_totals.get(key, 0) + val
     wall = max((b.wall_s for b in run.boards if b.wall_s), default=None)
     link_totals["wall_s"] = wall

@@ -7,8 +7,10 @@ import csv
 import hashlib
 import io
 import json
+import os
 import threading
 import time
+from collections import deque
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -88,19 +90,22 @@ def _link_stats(dev, wall_s: float | None, baud: int | None) -> dict:
         stats = {}
     moved = stats.get("bytes_sent", 0) + stats.get("bytes_received", 0)
     stats["bytes_per_s"] = moved / wall_s if wall_s else None
+    payload = stats.get("payload_bytes_sent", 0) + stats.get("payload_bytes_received", 0)
+    stats["payload_bytes_per_s"] = payload / wall_s if wall_s and payload else None
     stats["baud"] = baud
     return stats
 
 
 def connect(ports: list[str], baud: int, sha256: str, force: bool, model_name: str,
-            timeout: float = 2.0, retries: int = 5) -> tuple[list, list[BoardRun], list[str]]:
+            timeout: float = 2.0, retries: int = 5, device_factory=None) -> tuple[list, list[BoardRun], list[str]]:
     """Open and greet every board; refuse a board whose model differs unless forced."""
-    from vwwdeploy.device.client import Device
+    if device_factory is None:
+        from vwwdeploy.device.client import Device as device_factory
 
     devices, boards, warnings = [], [], []
     try:
         for port in ports:
-            dev = Device(port, baud=baud, timeout=timeout, retries=retries)
+            dev = device_factory(port, baud=baud, timeout=timeout, retries=retries)
             devices.append(dev)
             info = dev.hello()
             match = info.model_sha256.lower() == sha256
@@ -159,6 +164,9 @@ def write_report(run: ValidationRun, out: Path) -> dict:
     report = build_report(run)
     html = render_html(report, run)
     with atomic_dir(out) as tmp:
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o777 & ~umask)  # mkdtemp's 0700 would hide the report from the rest of a team
         (tmp / "report.json").write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
         (tmp / "report.html").write_text(html, encoding="utf-8")
         (tmp / "results.csv").write_text(_results_csv(run), encoding="utf-8")
@@ -177,8 +185,12 @@ def validate(
     timeout: float = 2.0,
     retries: int = 5,
     show_progress: bool = True,
+    device_factory=None,
 ) -> dict:
-    """Run the validation and write `report` (report.json, report.html, results.csv); returns report.json's dict."""
+    """Run the validation and write `report` (report.json, report.html, results.csv); returns report.json's dict.
+
+    device_factory(url, baud=, timeout=, retries=) makes the board objects (default `Device`; tests pass fakes).
+    """
     from vwwdeploy import __version__
     from vwwdeploy.tflm_twin import TflmAbort, TflmTwin
 
@@ -189,7 +201,7 @@ def validate(
     model_bytes = _read_model(model)
     sha256 = hashlib.sha256(model_bytes).hexdigest()
 
-    devices, boards, warnings = connect(ports, baud, sha256, force, model.name, timeout, retries)
+    devices, boards, warnings = connect(ports, baud, sha256, force, model.name, timeout, retries, device_factory)
     twin = None
     try:
         try:
@@ -239,16 +251,29 @@ def validate(
                 return lambda step=1: bar.advance(t, step)
 
             def board_worker(bi: int, dev, advance) -> None:
-                # Work is pulled one image at a time so a faster board simply takes more of them.
+                # Images are pulled one at a time from a shared queue, so a faster board simply takes more;
+                # with iter_infer two requests are in flight (the board receives the next image while it
+                # computes the current one) and results come back in request order.
                 b = boards[bi]
-                start = time.perf_counter()
-                try:
+                taken: deque[int] = deque()
+
+                def feed():
                     while not stop.is_set():
                         with lock:
                             i = next(pending, None)
                         if i is None:
-                            break
-                        r = dev.infer(x[i])
+                            return
+                        taken.append(i)
+                        yield x[i]
+
+                start = time.perf_counter()
+                try:
+                    if hasattr(dev, "iter_infer"):
+                        results = dev.iter_infer(feed())
+                    else:
+                        results = (dev.infer(xi) for xi in feed())
+                    for r in results:
+                        i = taken.popleft()
                         scores = np.asarray(r.scores).astype(np.int8).reshape(-1)
                         if scores.size != k:
                             raise DeviceError(f"the board on {b.port} answered {scores.size} scores; the model has {k}")
