@@ -33,9 +33,10 @@ def load(path: str | Path) -> Firmware:
     if is_elf(blob):
         flat = elf_to_binary(blob, path.name)
         return Firmware(path.name, flat.data, flat.load_address)
-    if path.suffix.lower() != ".bin":
-        kind = {".hex": "Intel HEX", ".uf2": "UF2", ".tflite": "a TFLite model"}.get(path.suffix.lower(),
-                                                                                   f"'{path.suffix or 'no extension'}'")
+    suffix = path.suffix.lower()
+    if suffix != ".bin":
+        kind = {".hex": "an Intel HEX file", ".uf2": "a UF2 file", ".tflite": "a TFLite model"}.get(
+            suffix, f"a '{suffix}' file" if suffix else "neither an ELF nor a .bin")
         raise UserError(f"{path.name} is {kind}, not a firmware image: pass the .bin or .elf from the build "
                         "(e.g. .pio/build/sparkfun_edge/firmware.bin)")
     if not blob:

@@ -3,6 +3,7 @@ image with a progress bar, and start over when a transfer is interrupted."""
 
 from __future__ import annotations
 
+import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -44,7 +45,7 @@ def flash(path: str | Path, port: str | None = None, protocol: str | None = None
           progress: bool = True, log: Callable[[str], None] | None = None) -> FlashResult:
     """Flash a .bin/.elf onto the Edge; raises UserError (bad input) or DeviceError (board trouble)."""
     if log is None:
-        from vwwdeploy.progress import say as log
+        log = _say
     if protocol not in (None, "auto", "asb", "svl"):
         raise UserError(f"unknown protocol {protocol!r}: use asb or svl")
     fw = firmware.load(path)
@@ -79,6 +80,12 @@ def flash(path: str | Path, port: str | None = None, protocol: str | None = None
     result = FlashResult(fw.name, protocol, name, connected, len(fw.data), firmware.LOAD_ADDRESS[protocol],
                          time.monotonic() - started, attempt, runner.resends)
     return result
+
+
+def _say(message: str) -> None:
+    # Plain stderr, never wrapped: every message is one line. While the progress bar is live, rich redirects
+    # stderr so these lines appear above it.
+    print(message, file=sys.stderr, flush=True)
 
 
 def _connect(runner, link, name: str, bauds: list[int], wait: float, log) -> int:

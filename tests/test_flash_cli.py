@@ -1,0 +1,151 @@
+"""`vwwdeploy flash` through the CLI: success against the simulated ASB, a table of bad inputs (one line, non-zero
+exit, no traceback), and the PlatformIO upload hook running the real command line."""
+
+from __future__ import annotations
+
+import os
+import runpy
+import shlex
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import serial
+
+from vwwdeploy.cli import main
+from vwwdeploy.flashing.fake_firmware import fake_binary, fake_elf
+from vwwdeploy.flashing.sim_asb import SimAsb
+from vwwdeploy.flashing.sim_pty import PtyDevice
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+class Silent(PtyDevice):
+    """A port with something plugged in that never answers (a board not in its bootloader)."""
+
+    def run(self) -> None:
+        while True:
+            self.read_exact(1)
+
+
+def test_cli_flashes_the_simulated_asb(tmp_path, capsys):
+    data = fake_binary(50_000)
+    (tmp_path / "firmware.bin").write_bytes(data)
+    with SimAsb() as sim:
+        code = main(["flash", "--port", sim.port, "--wait", "1", str(tmp_path / "firmware.bin")])
+        assert sim.finished.wait(10)
+    out, err = capsys.readouterr()
+    assert code == 0, err
+    assert sim.errors == [] and sim.installed[:len(data)] == data
+    assert out.startswith("flashed firmware.bin: 50,000 bytes at 0xC000 over ASB") and "921600 baud" in out
+    assert "Hold button 14" in err
+
+
+def _write(tmp_path: Path, name: str, data: bytes) -> str:
+    (tmp_path / name).write_bytes(data)
+    return str(tmp_path / name)
+
+
+# (case, argv builder, exit code, words the one-line message must contain)
+BAD_INPUTS = [
+    ("missing file", lambda t, p: [str(t / "nope.bin")], 2, "does not exist"),
+    ("directory", lambda t, p: [str(t)], 2, "is a directory"),
+    ("hex file", lambda t, p: [_write(t, "fw.hex", b":020000040000FA\n")], 2, "Intel HEX"),
+    ("text file", lambda t, p: [_write(t, "notes.txt", b"hello")], 2, "is a '.txt' file, not a firmware image"),
+    ("no extension", lambda t, p: [_write(t, "firmware", b"hello")], 2, "neither an ELF nor a .bin"),
+    ("empty bin", lambda t, p: [_write(t, "fw.bin", b"")], 2, "is empty"),
+    ("png renamed bin", lambda t, p: [_write(t, "fw.bin", b"\x89PNG\r\n\x1a\n" + bytes(100))], 2,
+     "Cortex-M vector table"),
+    ("x86 ELF", lambda t, p: [_write(t, "fw.elf", fake_elf(fake_binary(1000), machine=3))], 2,
+     "ELF for x86 (i386) (32-bit), not for the Edge's ARM Cortex-M4"),
+    ("host ELF", lambda t, p: [_write(t, "fw.elf", Path(os.path.realpath(sys.executable)).read_bytes())], 2,
+     "64-bit), not for the Edge's ARM Cortex-M4"),
+    ("ELF linked elsewhere", lambda t, p: [_write(t, "fw.elf", fake_elf(fake_binary(1000, 0x20000), base=0x20000))],
+     2, "linked at 0x20000"),
+    ("ELF for the other loader", lambda t, p: ["--protocol", "asb", _write(
+        t, "fw.elf", fake_elf(fake_binary(1000, 0x10000), base=0x10000))], 2, "pass --protocol svl"),
+    ("too big", lambda t, p: [_write(t, "fw.bin", fake_binary(1_000_000))], 2, "fit the Edge's flash"),
+    ("baud not a number", lambda t, p: ["--baud", "fast", _write(t, "fw.bin", fake_binary(1000))], 2,
+     "--baud must be a number"),
+    ("unsupported baud", lambda t, p: ["--baud", "12345", _write(t, "fw.bin", fake_binary(1000))], 2,
+     "not a rate the ASB speaks"),
+    ("zero wait", lambda t, p: ["--wait", "0", _write(t, "fw.bin", fake_binary(1000))], 2, "more than 0"),
+    ("absent port", lambda t, p: ["--port", "/dev/ttyNOSUCH0", _write(t, "fw.bin", fake_binary(1000))], 2,
+     "serial port /dev/ttyNOSUCH0 does not exist"),
+    ("busy port", lambda t, p: ["--port", p, _write(t, "fw.bin", fake_binary(1000))], 2, "is busy"),
+    ("no bootloader", lambda t, p: ["--port", p, "--wait", "0.2", _write(t, "fw.bin", fake_binary(1000))], 3,
+     "no bootloader answered: hold button 14 and tap RST"),
+]
+
+
+@pytest.mark.parametrize("case,argv,code,words", BAD_INPUTS, ids=[row[0] for row in BAD_INPUTS])
+def test_bad_input_gives_one_clear_line(tmp_path, capsys, case, argv, code, words):
+    with Silent() as device:
+        holder = serial.Serial(device.port, exclusive=True) if case == "busy port" else None
+        try:
+            result = main(["flash", "--no-progress", *argv(tmp_path, device.port)])
+        finally:
+            if holder:
+                holder.close()
+    out, err = capsys.readouterr()
+    lines = [line for line in err.splitlines() if line.strip()]
+    assert result == code
+    assert out == "" and "Traceback" not in err
+    assert lines[-1].startswith("vwwdeploy flash: error: ") and words in lines[-1], err
+    if case != "no bootloader":  # that one first tells the user what to press
+        assert len(lines) == 1, err
+
+
+def test_help_is_instant_and_mentions_the_buttons():
+    done = subprocess.run([sys.executable, "-m", "vwwdeploy", "flash", "--help"], cwd=REPO, capture_output=True,
+                          text=True, timeout=60)
+    assert done.returncode == 0 and "button 14" in done.stdout and "--protocol" in done.stdout
+
+
+class FakeSconsEnv(dict):
+    """Just enough of SCons' environment for tools/pio_upload.py."""
+
+    def __init__(self, options: dict, **values):
+        super().__init__(ENV={}, **values)
+        self.options = options
+
+    def subst(self, text: str) -> str:
+        for key in sorted(self, key=len, reverse=True):
+            if isinstance(self[key], str):
+                text = text.replace("$" + key, self[key])
+        return text
+
+    def GetProjectOption(self, name, default=None):
+        return self.options.get(name, default)
+
+    def Replace(self, **values):
+        self.update(values)
+
+
+def _load_hook(env) -> None:
+    runpy.run_path(str(REPO / "tools" / "pio_upload.py"),
+                   init_globals={"Import": lambda name: None, "env": env})
+
+
+def test_platformio_hook_leaves_jlink_alone():
+    env = FakeSconsEnv({}, UPLOAD_PROTOCOL="jlink", PROJECT_DIR=str(REPO), UPLOADCMD="JLinkExe ...")
+    _load_hook(env)
+    assert env["UPLOADCMD"] == "JLinkExe ..."
+
+
+def test_platformio_upload_runs_vwwdeploy_flash(tmp_path):
+    data = fake_binary(30_000)
+    (tmp_path / "firmware.bin").write_bytes(data)
+    with SimAsb(bauds=(115200,)) as sim:
+        env = FakeSconsEnv({"custom_flash_baud": "115200"}, UPLOAD_PROTOCOL="asb", PROJECT_DIR=str(REPO),
+                           PYTHONEXE=sys.executable, UPLOAD_PORT=sim.port, SOURCE=str(tmp_path / "firmware.bin"))
+        _load_hook(env)
+        command = env.subst(env["UPLOADCMD"])
+        assert "--protocol asb" in command and "--baud 115200" in command
+        done = subprocess.run(shlex.split(command), cwd=tmp_path, capture_output=True, text=True, timeout=120,
+                              env={**os.environ, **env["ENV"]})
+        assert sim.finished.wait(10)
+    assert done.returncode == 0, done.stderr
+    assert sim.errors == [] and sim.installed[:len(data)] == data
+    assert "over ASB" in done.stdout and "at 115200 baud" in done.stdout
