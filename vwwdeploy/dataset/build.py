@@ -11,6 +11,7 @@ from __future__ import annotations
 import multiprocessing
 import os
 import tempfile
+import time
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -116,10 +117,12 @@ def _decode_all(plan: _PlannedSplit, options: BuildOptions, writer: SplitWriter)
     ]
     workers = max(1, min(options.workers or os.cpu_count() or 1, len(tasks)))
     counts: Counter[str] = Counter()
+    cpu = [0.0]
     examples: dict[str, list[str]] = {}
 
     def consume(result) -> int:
-        kept_rows, stacked, outcomes = result
+        kept_rows, stacked, outcomes, cpu_s = result
+        cpu[0] += cpu_s
         for row, outcome in outcomes:
             counts[outcome] += 1
             if outcome != decode.OK:
@@ -130,6 +133,7 @@ def _decode_all(plan: _PlannedSplit, options: BuildOptions, writer: SplitWriter)
         writer.add(stacked, rows)
         return len(outcomes)
 
+    wall0 = time.perf_counter()
     with progress_bar(transient=options.quiet) as bar:
         task_id = bar.add_task(f"decoding {plan.name}", total=n)
         if workers == 1:
@@ -143,6 +147,7 @@ def _decode_all(plan: _PlannedSplit, options: BuildOptions, writer: SplitWriter)
                 for result in pool.imap(decode.decode_chunk, tasks):
                     bar.advance(task_id, consume(result))
 
+    wall = time.perf_counter() - wall0
     skipped = {reason: counts[reason] for reason in decode.SKIPPED}
     return {
         "images_listed": n,
@@ -155,6 +160,8 @@ def _decode_all(plan: _PlannedSplit, options: BuildOptions, writer: SplitWriter)
         "converted_other_mode": counts[decode.OTHER_MODE],
         "examples": examples,
         "workers": workers,
+        "decode_seconds": round(wall, 3),
+        "decode_cpu_seconds": round(cpu[0], 3),
     }
 
 
