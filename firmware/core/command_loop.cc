@@ -1,0 +1,385 @@
+#include "command_loop.h"
+
+#include <cstring>
+
+#include "bytes.h"
+#include "version.h"
+
+namespace vww {
+namespace {
+
+constexpr size_t kInfoBufferSize = kInfoFixedSize + 2 * 256 + 1 + kMaxLabels * 64;
+constexpr size_t kRawSetFramePayload = kImageHeaderSize + kRawFrameBytes;
+
+bool is_host_request(uint8_t type) { return type >= msg::kHello && type <= msg::kSetPipeline; }
+
+}  // namespace
+
+CommandLoop::CommandLoop(Transport& transport, Classifier& classifier, Platform& platform, uint8_t* rx_buffer,
+                         size_t rx_buffer_size, uint8_t* raw_frame)
+    : transport_(transport),
+      classifier_(classifier),
+      platform_(platform),
+      decoder_(rx_buffer, rx_buffer_size,
+               rx_buffer_size > kFrameOverhead ? static_cast<uint32_t>(rx_buffer_size - kFrameOverhead) : 0),
+      raw_(raw_frame) {
+  // Which score lights the "person" LED: the label called "person", else the last of two classes.
+  for (size_t i = 0; i < classifier_.label_count(); ++i) {
+    const char* l = classifier_.label(i);
+    if (l && std::strcmp(l, "person") == 0) person_index_ = static_cast<int>(i);
+  }
+  if (person_index_ < 0 && classifier_.output().element_count() == 2) person_index_ = 1;
+}
+
+void CommandLoop::boot() {
+  last_rx_us_ = platform_.micros();
+  send_info(next_device_seq());
+}
+
+void CommandLoop::poll() {
+  uint8_t chunk[kReadChunk];
+  size_t total = 0;
+  while (total < kMaxReadPerPoll) {
+    const size_t got = transport_.read(chunk, sizeof chunk);
+    if (got == 0) break;
+    total += got;
+    const uint8_t* p = chunk;
+    size_t left = got;
+    while (left) {
+      const size_t k = decoder_.feed(p, left);
+      p += k;
+      left -= k;
+      for (DecoderEvent ev = decoder_.poll(); ev.kind != DecoderEvent::kNone; ev = decoder_.poll()) handle(ev);
+    }
+  }
+  const uint64_t now = platform_.micros();
+  if (total) {
+    last_rx_us_ = now;
+  } else if (decoder_.pending() && now - last_rx_us_ > kInterByteTimeoutUs) {
+    // The host stopped mid-frame (unplugged, reset, lost bytes): give up on it so the next frame is seen.
+    decoder_.timeout();
+    for (DecoderEvent ev = decoder_.poll(); ev.kind != DecoderEvent::kNone; ev = decoder_.poll()) handle(ev);
+  }
+  if (streaming_) stream_step();
+}
+
+void CommandLoop::handle(const DecoderEvent& ev) {
+  switch (ev.kind) {
+    case DecoderEvent::kFrame:
+      ++requests_;
+      dispatch(ev.header.type, ev.header.seq, ev.payload, ev.header.length);
+      break;
+    case DecoderEvent::kBadCrc:
+      send_error(ev.header.seq, ErrorCode::kBadCrc, ev.header.type, "frame CRC mismatch");
+      break;
+    case DecoderEvent::kTooLarge:
+      send_error(ev.header.seq, ErrorCode::kTooLarge, ev.header.type, "payload exceeds DEVICE_MAX_RX_PAYLOAD");
+      break;
+    case DecoderEvent::kNone:
+      break;
+  }
+}
+
+void CommandLoop::dispatch(uint8_t type, uint16_t seq, const uint8_t* payload, size_t n) {
+  if (!is_host_request(type)) {
+    send_error(seq, ErrorCode::kUnknownType, type, "unknown message type");
+    return;
+  }
+  // HELLO and STREAM_STOP ignore any payload: they must work whatever state the host believes we are in.
+  if (type == msg::kHello) {
+    send_info(seq);
+    return;
+  }
+  if (type == msg::kStreamStop) {
+    streaming_ = false;  // the group in progress, if any, was finished by stream_step() already
+    send_ack(seq, type);
+    return;
+  }
+  if (streaming_) {
+    send_error(seq, ErrorCode::kBusy, type, "streaming; send STREAM_STOP first");
+    return;
+  }
+  switch (type) {
+    case msg::kInfer:
+      on_infer(seq, payload, n);
+      break;
+    case msg::kCapture:
+      on_capture(seq, payload, n);
+      break;
+    case msg::kStreamStart:
+      on_stream_start(seq, payload, n);
+      break;
+    case msg::kSetFrame:
+      on_set_frame(seq, payload, n);
+      break;
+    case msg::kSetPipeline:
+      on_set_pipeline(seq, payload, n);
+      break;
+    default:
+      send_error(seq, ErrorCode::kUnknownType, type, "unknown message type");
+      break;
+  }
+}
+
+bool CommandLoop::model_hwc(int* h, int* w, int* c) const {
+  const TensorDesc& in = classifier_.input();
+  if (in.rank == 4) {
+    *h = in.dims[1];
+    *w = in.dims[2];
+    *c = in.dims[3];
+  } else if (in.rank == 3) {
+    *h = in.dims[0];
+    *w = in.dims[1];
+    *c = in.dims[2];
+  } else {
+    return false;
+  }
+  return true;
+}
+
+bool CommandLoop::pipeline_feeds_model() const {
+  int h, w, c;
+  return model_hwc(&h, &w, &c) && h == kPipelineSize && w == kPipelineSize && (c == 1 || c == 3) &&
+         classifier_.input().dtype == kDtypeInt8;
+}
+
+void CommandLoop::on_infer(uint16_t seq, const uint8_t* payload, size_t n) {
+  ImageHeader img;
+  if (!parse_image_header(payload, n, &img)) {
+    send_error(seq, ErrorCode::kBadPayload, msg::kInfer, "INFER payload shorter than its image header");
+    return;
+  }
+  if (n != kImageHeaderSize + img.pixel_bytes()) {
+    send_error(seq, ErrorCode::kBadPayload, msg::kInfer, "INFER payload length does not match its image header");
+    return;
+  }
+  int h, w, c;
+  if (!model_hwc(&h, &w, &c) || img.width != w || img.height != h || img.channels != c ||
+      img.dtype != kDtypeInt8 || img.kind != kKindModelInput || classifier_.input().dtype != kDtypeInt8) {
+    send_error(seq, ErrorCode::kBadShape, msg::kInfer, "INFER image must be the model input: kind 0, int8, HxWxC");
+    return;
+  }
+  int8_t* input = classifier_.input_data();
+  if (!classifier_.ready() || input == nullptr) {
+    send_error(seq, ErrorCode::kInferenceFailed, msg::kInfer, "model not initialised");
+    return;
+  }
+  std::memcpy(input, payload + kImageHeaderSize, img.pixel_bytes());
+  infer_and_report(seq, msg::kInfer);
+}
+
+bool CommandLoop::infer_and_report(uint16_t seq, uint8_t request_type) {
+  const uint64_t i0 = platform_.instruction_count();
+  const uint64_t t0 = platform_.micros();
+  const bool ok = classifier_.ready() && classifier_.invoke();
+  const uint64_t t1 = platform_.micros();
+  const uint64_t i1 = platform_.instruction_count();
+  if (!ok) {
+    platform_.led(LedId::kError, true);
+    send_error(seq, ErrorCode::kInferenceFailed, request_type, "interpreter Invoke failed");
+    return false;
+  }
+  const int8_t* scores = classifier_.output_data();
+  size_t count = classifier_.output().element_count();
+  if (count > 0xFFFF) count = 0xFFFF;
+  const uint64_t dt = t1 - t0;
+  uint8_t head[kResultHeaderSize];
+  encode_result_header(dt > 0xFFFFFFFFu ? 0xFFFFFFFFu : static_cast<uint32_t>(dt), (i0 || i1) ? i1 - i0 : 0,
+                       static_cast<uint16_t>(count), head);
+  FrameWriter w(transport_);
+  w.begin(msg::kResult, seq, static_cast<uint32_t>(kResultHeaderSize + count));
+  w.write(head, sizeof head);
+  w.write(reinterpret_cast<const uint8_t*>(scores), count);
+  w.end();
+
+  platform_.led(LedId::kError, false);
+  if (person_index_ >= 0 && count >= 2) {
+    // "Person" when its score beats every other class.
+    bool person = true;
+    for (size_t i = 0; i < count; ++i) {
+      if (static_cast<int>(i) != person_index_ && scores[i] >= scores[person_index_]) person = false;
+    }
+    platform_.led(LedId::kPerson, person);
+    platform_.led(LedId::kNoPerson, !person);
+  }
+  return true;
+}
+
+void CommandLoop::on_capture(uint16_t seq, const uint8_t* payload, size_t n) {
+  if (n != 1 || (payload[0] & ~kKnownFlags)) {
+    send_error(seq, ErrorCode::kBadPayload, msg::kCapture, "CAPTURE takes one flags byte (bits 0-1)");
+    return;
+  }
+  capture_group(seq, payload[0], msg::kCapture);
+}
+
+bool CommandLoop::capture_group(uint16_t seq, uint8_t flags, uint8_t request_type) {
+  const bool infer = !(flags & kFlagNoInfer);
+  if (infer && !pipeline_feeds_model()) {
+    send_error(seq, ErrorCode::kBadShape, request_type, "camera pipeline makes 96x96 int8; the model wants another");
+    return false;
+  }
+  if (infer && (!classifier_.ready() || classifier_.input_data() == nullptr)) {
+    send_error(seq, ErrorCode::kInferenceFailed, request_type, "model not initialised");
+    return false;
+  }
+  if (platform_.camera_available()) {
+    if (!platform_.camera_capture(raw_)) {
+      platform_.led(LedId::kError, true);
+      send_error(seq, ErrorCode::kCameraFailed, request_type, "camera delivered no frame");
+      return false;
+    }
+    have_set_frame_ = false;  // the buffer now holds a camera frame
+  } else if (!have_set_frame_) {
+    fill_test_pattern(raw_);  // boards without a camera stay testable (protocol section 4)
+  }
+  int h, w, c;
+  const int channels = (pipeline_feeds_model() && model_hwc(&h, &w, &c)) ? c : 1;
+  send_model_input_frame(seq, channels);
+  if (flags & kFlagRaw) send_raw_frame(seq);
+  if (!infer) return true;
+  raw_to_model_input(mode_, raw_, classifier_.input_data(), channels);
+  return infer_and_report(seq, request_type);
+}
+
+void CommandLoop::send_model_input_frame(uint16_t seq, int channels) {
+  ImageHeader img;
+  img.width = kPipelineSize;
+  img.height = kPipelineSize;
+  img.channels = static_cast<uint8_t>(channels);
+  img.dtype = kDtypeUint8;
+  img.kind = kKindModelInput;
+  uint8_t head[kImageHeaderSize];
+  encode_image_header(img, head);
+  FrameWriter w(transport_);
+  w.begin(msg::kFrame, seq, static_cast<uint32_t>(kImageHeaderSize + img.pixel_bytes()));
+  w.write(head, sizeof head);
+  uint8_t row[kPipelineSize];
+  uint8_t wide[kPipelineSize * 3];
+  for (int y = 0; y < kPipelineSize; ++y) {
+    crop_pipeline_row(mode_, raw_, y, row);
+    if (channels == 1) {
+      w.write(row, sizeof row);
+    } else {
+      for (int x = 0; x < kPipelineSize; ++x) {
+        for (int k = 0; k < channels; ++k) wide[x * channels + k] = row[x];
+      }
+      w.write(wide, static_cast<size_t>(kPipelineSize) * channels);
+    }
+  }
+  w.end();
+}
+
+void CommandLoop::send_raw_frame(uint16_t seq) {
+  ImageHeader img;
+  img.width = kRawWidth;
+  img.height = kRawHeight;
+  img.channels = 1;
+  img.dtype = kDtypeUint8;
+  img.kind = kKindRawFrame;
+  uint8_t head[kImageHeaderSize];
+  encode_image_header(img, head);
+  FrameWriter w(transport_);
+  w.begin(msg::kFrame, seq, static_cast<uint32_t>(kImageHeaderSize + kRawFrameBytes));
+  w.write(head, sizeof head);
+  w.write(raw_, kRawFrameBytes);
+  w.end();
+}
+
+void CommandLoop::on_stream_start(uint16_t seq, const uint8_t* payload, size_t n) {
+  StreamStart req;
+  if (!parse_stream_start(payload, n, &req)) {
+    send_error(seq, ErrorCode::kBadPayload, msg::kStreamStart,
+               "STREAM_START takes u8 flags (bits 0-1), u8 reserved, u16 max_fps, u32 count");
+    return;
+  }
+  stream_flags_ = req.flags;
+  stream_remaining_ = req.count;
+  stream_interval_us_ = req.max_fps ? 1000000u / req.max_fps : 0;
+  stream_next_us_ = platform_.micros();
+  streaming_ = true;
+  send_ack(seq, msg::kStreamStart);
+}
+
+void CommandLoop::stream_step() {
+  const uint64_t now = platform_.micros();
+  if (now < stream_next_us_) return;
+  // Pace from the previous due time, but never try to catch up on groups a slow camera missed.
+  stream_next_us_ += stream_interval_us_;
+  if (stream_next_us_ < now) stream_next_us_ = now;
+  if (!capture_group(next_device_seq(), stream_flags_, msg::kStreamStart)) {
+    streaming_ = false;  // the ERROR already told the host why
+    return;
+  }
+  if (stream_remaining_ && --stream_remaining_ == 0) streaming_ = false;
+}
+
+void CommandLoop::on_set_frame(uint16_t seq, const uint8_t* payload, size_t n) {
+  ImageHeader img;
+  if (!parse_image_header(payload, n, &img)) {
+    send_error(seq, ErrorCode::kBadPayload, msg::kSetFrame, "SET_FRAME payload shorter than its image header");
+    return;
+  }
+  if (n != kImageHeaderSize + img.pixel_bytes()) {
+    send_error(seq, ErrorCode::kBadPayload, msg::kSetFrame,
+               "SET_FRAME payload length does not match its image header");
+    return;
+  }
+  if (img.width != kRawWidth || img.height != kRawHeight || img.channels != 1 || img.dtype != kDtypeUint8 ||
+      img.kind != kKindRawFrame) {
+    send_error(seq, ErrorCode::kBadShape, msg::kSetFrame, "SET_FRAME image must be kind 1, uint8, 324x244x1");
+    return;
+  }
+  std::memcpy(raw_, payload + kImageHeaderSize, kRawFrameBytes);
+  have_set_frame_ = true;
+  send_ack(seq, msg::kSetFrame);
+}
+
+void CommandLoop::on_set_pipeline(uint16_t seq, const uint8_t* payload, size_t n) {
+  if (n != 1 || payload[0] > 1) {
+    send_error(seq, ErrorCode::kBadPayload, msg::kSetPipeline, "SET_PIPELINE takes one byte: 0 or 1");
+    return;
+  }
+  mode_ = static_cast<PipelineMode>(payload[0]);
+  send_ack(seq, msg::kSetPipeline);
+}
+
+void CommandLoop::send_info(uint16_t seq) {
+  InfoMessage info;
+  info.kernels = classifier_.kernels();
+  info.capabilities = 0;
+  if (platform_.camera_available()) info.capabilities |= kCapCamera;
+  if (platform_.instruction_count() != 0) info.capabilities |= kCapInstructionCount;
+  if (decoder_.accept_limit() >= kRawSetFramePayload) info.capabilities |= kCapSetFrame;
+  info.pipeline_mode = static_cast<uint8_t>(mode_);
+  info.firmware_version = VWW_FIRMWARE_VERSION;
+  info.clock_hz = platform_.clock_hz();
+  info.arena_size = classifier_.arena_size();
+  info.arena_used = classifier_.arena_used();
+  info.max_rx_payload = decoder_.accept_limit();
+  std::memcpy(info.model_sha256, classifier_.model_sha256(), 32);
+  info.input = classifier_.input();
+  info.output = classifier_.output();
+  info.board = platform_.name();
+  info.firmware_name = VWW_FIRMWARE_NAME;
+  info.label_count = classifier_.label_count() < kMaxLabels ? classifier_.label_count() : kMaxLabels;
+  for (size_t i = 0; i < info.label_count; ++i) info.labels[i] = classifier_.label(i);
+  uint8_t buf[kInfoBufferSize];
+  size_t n = encode_info(info, buf, sizeof buf);
+  if (n == 0) {  // labels too long for the buffer: still tell the host who we are
+    info.label_count = 0;
+    n = encode_info(info, buf, sizeof buf);
+  }
+  write_frame(transport_, msg::kInfo, seq, buf, n);
+}
+
+void CommandLoop::send_ack(uint16_t seq, uint8_t type) { write_frame(transport_, msg::kAck, seq, &type, 1); }
+
+void CommandLoop::send_error(uint16_t seq, ErrorCode code, uint8_t request_type, const char* text) {
+  ++errors_sent_;
+  uint8_t buf[128];
+  const size_t n = encode_error(code, request_type, text, buf, sizeof buf);
+  write_frame(transport_, msg::kError, seq, buf, n);
+}
+
+}  // namespace vww

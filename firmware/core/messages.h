@@ -1,0 +1,138 @@
+// Message types, error codes and payload layouts, docs/protocol.md section 3.
+#ifndef VWW_CORE_MESSAGES_H_
+#define VWW_CORE_MESSAGES_H_
+
+#include <cstddef>
+#include <cstdint>
+
+namespace vww {
+
+namespace msg {
+// host -> device
+constexpr uint8_t kHello = 0x01;
+constexpr uint8_t kInfer = 0x02;
+constexpr uint8_t kCapture = 0x03;
+constexpr uint8_t kStreamStart = 0x04;
+constexpr uint8_t kStreamStop = 0x05;
+constexpr uint8_t kSetFrame = 0x06;
+constexpr uint8_t kSetPipeline = 0x07;
+// device -> host
+constexpr uint8_t kInfo = 0x81;
+constexpr uint8_t kResult = 0x82;
+constexpr uint8_t kFrame = 0x83;
+constexpr uint8_t kAck = 0x84;
+constexpr uint8_t kLog = 0x85;
+constexpr uint8_t kError = 0x8F;
+}  // namespace msg
+
+enum class ErrorCode : uint16_t {
+  kBadCrc = 1,
+  kBadVersion = 2,
+  kUnknownType = 3,
+  kTooLarge = 4,
+  kBadShape = 5,
+  kNoCamera = 6,
+  kInferenceFailed = 7,
+  kBusy = 8,
+  kCameraFailed = 9,
+  kBadPayload = 10,
+};
+
+// CAPTURE / STREAM_START flags.
+constexpr uint8_t kFlagRaw = 0x01;
+constexpr uint8_t kFlagNoInfer = 0x02;
+constexpr uint8_t kKnownFlags = kFlagRaw | kFlagNoInfer;
+
+// Tensor / image dtypes.
+constexpr uint8_t kDtypeInt8 = 1;
+constexpr uint8_t kDtypeUint8 = 2;
+constexpr uint8_t kDtypeFloat32 = 3;
+
+// IMAGE kinds.
+constexpr uint8_t kKindModelInput = 0;
+constexpr uint8_t kKindRawFrame = 1;
+
+// INFO kernels field.
+constexpr uint8_t kKernelsUnknown = 0;
+constexpr uint8_t kKernelsReference = 1;
+constexpr uint8_t kKernelsCmsisNn = 2;
+constexpr uint8_t kKernelsHostRuntime = 3;
+
+// INFO capabilities bits.
+constexpr uint8_t kCapCamera = 0x01;
+constexpr uint8_t kCapInstructionCount = 0x02;
+constexpr uint8_t kCapSetFrame = 0x04;
+
+constexpr size_t kImageHeaderSize = 8;
+struct ImageHeader {
+  uint16_t width = 0;
+  uint16_t height = 0;
+  uint8_t channels = 0;
+  uint8_t dtype = 0;
+  uint8_t kind = 0;
+  uint8_t reserved = 0;
+  size_t pixel_bytes() const { return static_cast<size_t>(width) * height * channels; }
+};
+// False when n < 8. Does not judge the fields (the command loop does, to pick BAD_SHAPE vs BAD_PAYLOAD).
+bool parse_image_header(const uint8_t* payload, size_t n, ImageHeader* out);
+void encode_image_header(const ImageHeader& h, uint8_t* out);
+
+constexpr size_t kTensorInfoSize = 24;
+struct TensorDesc {
+  uint8_t dtype = kDtypeInt8;
+  uint8_t rank = 0;
+  uint16_t dims[4] = {0, 0, 0, 0};
+  float scale = 0.0f;
+  int32_t zero_point = 0;
+  size_t element_count() const;
+};
+void encode_tensor_info(const TensorDesc& t, uint8_t* out);
+bool decode_tensor_info(const uint8_t* in, TensorDesc* out);
+
+constexpr size_t kInfoFixedSize = 104;
+constexpr size_t kMaxLabels = 16;
+struct InfoMessage {
+  uint8_t protocol_version = 1;
+  uint8_t kernels = kKernelsUnknown;
+  uint8_t capabilities = 0;
+  uint8_t pipeline_mode = 0;
+  uint32_t firmware_version = 0;
+  uint32_t clock_hz = 0;
+  uint32_t arena_size = 0;
+  uint32_t arena_used = 0;
+  uint32_t max_rx_payload = 0;
+  uint8_t model_sha256[32] = {};
+  TensorDesc input;
+  TensorDesc output;
+  const char* board = "";
+  const char* firmware_name = "";
+  size_t label_count = 0;
+  const char* labels[kMaxLabels] = {};
+};
+// Returns the payload size, or 0 when it does not fit in out_cap. Strings longer than 255 bytes are cut
+// (at a UTF-8 character boundary), at most kMaxLabels labels are sent.
+size_t encode_info(const InfoMessage& info, uint8_t* out, size_t out_cap);
+// For tests and host tools: parses an INFO payload; string pointers point into `storage` (NUL-terminated copies).
+bool decode_info(const uint8_t* in, size_t n, InfoMessage* out, char* storage, size_t storage_cap);
+
+constexpr size_t kResultHeaderSize = 14;
+void encode_result_header(uint32_t latency_us, uint64_t instructions, uint16_t score_count, uint8_t* out);
+
+// ERROR payload: u16 code, u8 type, text. Returns the size written (text cut to fit out_cap).
+size_t encode_error(ErrorCode code, uint8_t request_type, const char* text, uint8_t* out, size_t out_cap);
+
+// LOG payload: u8 level, UTF-8 text. Returns the size written (text cut to fit out_cap).
+size_t encode_log(uint8_t level, const char* text, uint8_t* out, size_t out_cap);
+
+// STREAM_START payload (8 bytes). False when the length is wrong or unknown flag bits are set.
+struct StreamStart {
+  uint8_t flags = 0;
+  uint16_t max_fps = 0;
+  uint32_t count = 0;
+};
+bool parse_stream_start(const uint8_t* payload, size_t n, StreamStart* out);
+void encode_stream_start(const StreamStart& s, uint8_t* out);
+
+}  // namespace vww
+
+#endif  // VWW_CORE_MESSAGES_H_
