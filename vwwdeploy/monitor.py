@@ -122,11 +122,16 @@ def monitor(port: str, count: int = 0, save: Path | None = None, raw: bool = Fal
     out = out or sys.stdout
     if count < 0:
         raise UserError(f"--count must be 0 (until Ctrl-C) or more, not {count}")
-    saver = FrameSaver(save) if save is not None else None
+    if save is not None:
+        from vwwdeploy.atomic import check_writable_dir
+
+        check_writable_dir(Path(save))  # fail before touching the board; the folder appears once it answers
+    saver = None
     shown = 0
     try:
         with Device(port, baud=baud) as dev:
             info = dev.hello()
+            saver = FrameSaver(save) if save is not None else None
             header = (f"{info.board} ({info.firmware_name} {info.firmware_version}, {info.kernels} kernels) on {port}; "
                       f"model sha256 {info.model_sha256[:16]}...")
             if live is None:

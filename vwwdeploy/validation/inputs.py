@@ -80,6 +80,23 @@ def load_inputs(
     return inputs
 
 
+def precheck_data(data) -> int:
+    """Cheap checks before any board is touched: the CSV parses and names existing files, or the folder is
+    a complete split. Returns the number of labelled images."""
+    data = Path(data)
+    if not data.exists():
+        raise UserError(f"{data}: no such labels CSV or dataset folder")
+    if data.is_dir():
+        from vwwdeploy.dataset.store import open_split, resolve_split
+
+        return len(open_split(resolve_split(data, "val")))
+    rows = read_labels_csv(data)
+    for image, _, line_no in rows:
+        if not image.is_file():
+            raise UserError(f"{data}:{line_no}: {image}: no such image file")
+    return len(rows)
+
+
 def read_labels_csv(path: Path) -> list[tuple[Path, int, int]]:
     """(image path, label, CSV line number) per row; relative paths are taken from the CSV's folder."""
     try:

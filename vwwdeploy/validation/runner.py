@@ -18,7 +18,7 @@ import numpy as np
 
 from vwwdeploy.errors import DeviceError, UserError
 from vwwdeploy.validation import paths as vpaths
-from vwwdeploy.validation.inputs import ValidationInputs, load_inputs
+from vwwdeploy.validation.inputs import ValidationInputs, load_inputs, precheck_data
 from vwwdeploy.validation.metrics import dequantize
 
 DEFAULT_BAUD = 921600
@@ -199,6 +199,7 @@ def validate(
     if limit is not None and limit < 1:
         raise UserError(f"--limit must be at least 1, not {limit}")
     model_bytes = _read_model(model)
+    precheck_data(data)
     sha256 = hashlib.sha256(model_bytes).hexdigest()
 
     devices, boards, warnings = connect(ports, baud, sha256, force, model.name, timeout, retries, device_factory)
