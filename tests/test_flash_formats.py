@@ -14,7 +14,7 @@ from vwwdeploy.flashing.crc import crc16_umts, crc32
 from vwwdeploy.flashing.elf import elf_to_binary
 from vwwdeploy.flashing.fake_firmware import fake_binary, fake_elf
 from vwwdeploy.flashing.sim_asb import check_image_blob, check_wired_header
-from vwwdeploy.flashing.sim_svl import crc16 as crc16_bitwise
+from vwwdeploy.flashing.sim_svl import _crc16_bitwise as crc16_bitwise
 
 
 def test_crc_catalogue_check_values():

@@ -21,13 +21,23 @@ FLASH_SIZE = 0x100000
 AUTOBAUD_RATES = (57600, 115200, 230400, 460800, 921600)
 
 
-def crc16(data: bytes) -> int:
-    """CRC-16/UMTS bit by bit (the host uses a table; two implementations keep each other honest)."""
-    crc = 0
+def _crc16_bitwise(data: bytes, crc: int = 0) -> int:
+    """CRC-16/UMTS bit by bit, straight from its definition (the host builds its table differently)."""
     for byte in data:
         crc ^= byte << 8
         for _ in range(8):
             crc = ((crc << 1) ^ 0x8005) & 0xFFFF if crc & 0x8000 else (crc << 1) & 0xFFFF
+    return crc
+
+
+# A byte-at-a-time table derived from the bitwise definition, so long frames stay cheap to check.
+_TABLE = [_crc16_bitwise(bytes([b])) for b in range(256)]
+
+
+def crc16(data: bytes) -> int:
+    crc = 0
+    for byte in data:
+        crc = ((crc << 8) & 0xFFFF) ^ _TABLE[(crc >> 8) ^ byte]
     return crc
 
 
