@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from vwwdeploy.device.port import open_port
+from vwwdeploy.device.port import POLL_S, open_port
 from vwwdeploy.device.stats import LinkStats
 from vwwdeploy.errors import DeviceError, UserError
 from vwwdeploy.protocol import messages as m
@@ -180,6 +180,10 @@ class Device:
         self._last_rx = time.monotonic()
         self._stream: _StreamState | None = None
         self._port = open_port(url, baud)
+        if type(self._port).__module__.endswith("protocol_socket"):
+            self._read_available = lambda: _read_available_socket(self._port)
+        else:
+            self._read_available = lambda: self._port.read(self._port.in_waiting or 1)
 
     # ------------------------------------------------------------- public API
 
@@ -498,7 +502,7 @@ class Device:
             if frames or now >= until:
                 break
             try:
-                data = self._port.read(self._port.in_waiting or 1)
+                data = self._read_available()
             except (serial.SerialException, OSError) as exc:
                 raise DeviceError(f"lost the link to {self.url}: {str(exc).splitlines()[0]}") from None
             if data:
@@ -509,6 +513,18 @@ class Device:
         self.stats.crc_errors += dec.rejected_frames - getattr(self, "_rejected_seen", 0)
         self._rejected_seen = dec.rejected_frames
         return frames
+
+
+def _read_available_socket(port) -> bytes:
+    """pyserial's socket:// `in_waiting` says only 0 or 1; wait for a byte, then take what is there."""
+    data = port.read(1)
+    if data:
+        port.timeout = 0
+        try:
+            data += port.read(1 << 20)
+        finally:
+            port.timeout = POLL_S
+    return data
 
 
 def _hwc(shape: tuple[int, ...]) -> tuple[int, ...]:

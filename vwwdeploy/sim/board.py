@@ -1,0 +1,454 @@
+"""`SimBoard`: a virtual SparkFun Edge speaking protocol v1 (device side) on a pty or a TCP port.
+
+Three threads, as the firmware's interrupt-driven UART and main loop: the receiver decodes requests
+while the worker executes the previous one (so a pipelined host keeps the line busy), and the
+transmitter sends replies at the configured baud (10 bits a byte) through the optional line noise.
+The model runs on the TFLM host twin (reference kernels, in a child process): a TFLM abort becomes
+ERROR INFERENCE_FAILED plus a LOG line, and the board keeps serving with a fresh interpreter.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import queue
+import sys
+import threading
+import time
+from pathlib import Path
+
+import numpy as np
+
+from vwwdeploy import __version__
+from vwwdeploy.errors import UserError
+from vwwdeploy.protocol import messages as m
+from vwwdeploy.protocol.framing import MAX_PAYLOAD, Frame, FrameDecoder, Header, encode_frame
+from vwwdeploy.protocol.pipeline import RAW_SHAPE, apply_pipeline
+from vwwdeploy.sim.camera import Camera
+from vwwdeploy.sim.faults import ByteFaults, FaultConfig
+from vwwdeploy.sim.transport import PtyTransport, TcpTransport
+
+T = m.MsgType
+DEVICE_INTER_BYTE_TIMEOUT = 0.1  # docs/protocol.md section 1, step 4
+SIM_MAX_RX_PAYLOAD = 80_000  # like the firmware on a board with room for a raw SET_FRAME
+_TX_QUEUE_FRAMES = 4  # replies queued for the transmitter before the worker waits (backpressure)
+
+
+class _Reply(Exception):
+    """Raised while handling a request: answer with this ERROR instead."""
+
+    def __init__(self, code: m.ErrorCode, text: str = ""):
+        super().__init__(text)
+        self.code, self.text = code, text
+
+
+def _hwc(shape) -> tuple[int, ...]:
+    shape = tuple(int(d) for d in shape)
+    if len(shape) == 4 and shape[0] == 1:
+        shape = shape[1:]
+    return shape + (1,) if len(shape) == 2 else shape
+
+
+class SimBoard:
+    """The simulated board. Call `serve_pty()` or `serve_tcp()`, then `stop()`."""
+
+    def __init__(
+        self,
+        model_path: str | Path,
+        camera_dir: str | Path | None = None,
+        baud: int | None = None,
+        faults: FaultConfig | None = None,
+        *,
+        labels: list[str] | None = None,
+        pipeline_mode: int = 0,
+        max_rx_payload: int = SIM_MAX_RX_PAYLOAD,
+        warn=None,
+    ):
+        from vwwdeploy.tflm_twin import TflmTwin
+
+        path = Path(model_path)
+        if not path.is_file():
+            raise UserError(f"model {path} does not exist")
+        if baud is not None and baud <= 0:
+            raise UserError(f"--baud must be positive, got {baud}")
+        self.model_bytes = path.read_bytes()
+        self.model_sha256 = hashlib.sha256(self.model_bytes).hexdigest()
+        self.arena_size = max(10 * len(self.model_bytes), 4 << 20)
+        self._twin_factory = lambda: TflmTwin(self.model_bytes, arena_size=self.arena_size)
+        self._twin = self._twin_factory()
+        spec_in, spec_out = self._twin.inputs[0], self._twin.outputs[0]
+        if spec_in.dtype != "int8":
+            self._twin.close()
+            raise UserError(f"the simulated board runs int8 models; {path.name} takes {spec_in.dtype}")
+        self.arena_used = self._twin.arena_used()
+        self.input_shape = tuple(spec_in.shape)
+        self.input_hwc = _hwc(spec_in.shape)
+        n_classes = int(np.prod(spec_out.shape))
+        if labels is None:
+            labels = ["notperson", "person"] if n_classes == 2 else [f"class{i}" for i in range(n_classes)]
+        self.camera = Camera(camera_dir)
+        self.baud = baud
+        self.faults = faults or FaultConfig()
+        self.default_pipeline = m.PipelineMode(pipeline_mode)
+        self.warn = warn or (lambda text: print(f"vwwdeploy sim: {text}", file=sys.stderr, flush=True))
+        self._info = m.DeviceInfo(
+            protocol_version=m.PROTOCOL_VERSION,
+            firmware_version=__version__,
+            board="sim",
+            firmware_name="vwwdeploy-sim",
+            model_sha256=self.model_sha256,
+            input=m.TensorInfo(tuple(spec_in.shape), spec_in.dtype, spec_in.scale, spec_in.zero_point),
+            output=m.TensorInfo(tuple(spec_out.shape), spec_out.dtype, spec_out.scale, spec_out.zero_point),
+            arena_size=self.arena_size,
+            arena_used=self.arena_used,
+            kernels="host-runtime",
+            clock_hz=0,
+            labels=tuple(labels),
+            capabilities=m.Capability.CAMERA | m.Capability.SET_FRAME,
+            max_rx_payload=min(max_rx_payload, MAX_PAYLOAD),
+            pipeline_mode=self.default_pipeline,
+        )
+        self.counters = {"requests": 0, "inferences": 0, "resets": 0, "bad_crc": 0, "errors": 0, "groups": 0}
+        self._rx_faults = ByteFaults(self.faults, 1)
+        self._tx_faults = ByteFaults(self.faults, 2)
+        self._stop = threading.Event()
+        self._lock = threading.Lock()
+        self._twin_lock = threading.Lock()
+        self._requests: queue.Queue = queue.Queue()
+        self._tx: queue.Queue = queue.Queue(maxsize=_TX_QUEUE_FRAMES)
+        self._generation = 0
+        self._dev_seq = 0
+        self._frames_seen = 0
+        self._threads: list[threading.Thread] = []
+        self._transport = None
+        self._decoder = FrameDecoder(
+            accept_limit=self._info.max_rx_payload, on_bad_crc=self._bad_crc, on_too_large=self._too_large
+        )
+        self._reset_state()
+
+    # ------------------------------------------------------------- lifecycle
+
+    @property
+    def info(self) -> m.DeviceInfo:
+        import dataclasses
+
+        return dataclasses.replace(self._info, pipeline_mode=self._pipeline)
+
+    def serve_pty(self) -> str:
+        """Serve on a new pseudo-terminal; returns its path (/dev/pts/N), a pyserial URL."""
+        self._start(PtyTransport())
+        return self._transport.path
+
+    def serve_tcp(self, host: str = "127.0.0.1", port: int = 0) -> tuple[str, int]:
+        """Serve on a TCP port (0 = any free one); returns (host, port) for `socket://host:port`."""
+        self._start(TcpTransport(host, port))
+        return tuple(self._transport.address)
+
+    @property
+    def url(self) -> str:
+        return self._transport.url if self._transport else ""
+
+    def _start(self, transport) -> None:
+        if self._transport is not None:
+            raise RuntimeError("this SimBoard is already serving")
+        self._transport = transport
+        for target, name in ((self._rx_loop, "rx"), (self._worker, "worker"), (self._tx_loop, "tx")):
+            thread = threading.Thread(target=target, name=f"vwwdeploy-sim-{name}", daemon=True)
+            thread.start()
+            self._threads.append(thread)
+        self._send_unsolicited([(T.INFO, self.info.encode())], self._generation)  # the boot INFO
+
+    def stop(self) -> None:
+        self._stop.set()
+        for thread in self._threads:
+            thread.join(timeout=5)
+        if self._transport is not None:
+            self._transport.close()
+        with self._twin_lock:
+            if self._twin is not None:
+                self._twin.close()
+                self._twin = None
+
+    def __enter__(self) -> "SimBoard":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.stop()
+
+    def reset(self) -> None:
+        """Simulate a board reset: in-flight work and state are lost, a boot INFO goes out."""
+        with self._lock:
+            self._generation += 1
+            self._dev_seq = 0
+            self.counters["resets"] += 1
+            gen = self._generation
+        for q in (self._requests, self._tx):
+            while True:
+                try:
+                    q.get_nowait()
+                except queue.Empty:
+                    break
+        self._reset_state()
+        self._send_unsolicited([(T.INFO, self.info.encode())], gen)
+
+    def _reset_state(self) -> None:
+        self._pipeline = self.default_pipeline
+        self._set_frame: np.ndarray | None = None
+
+    # ------------------------------------------------------------- receive
+
+    def _rx_loop(self) -> None:
+        rate = self.baud / 10 if self.baud else None
+        chunk = 1024 if rate else 65536
+        clock = time.monotonic()
+        last_rx = clock
+        while not self._stop.is_set():
+            data = self._transport.read(chunk, 0.05)
+            now = time.monotonic()
+            if data:
+                if rate:  # the bytes arrive at line rate, like a UART's
+                    clock = max(clock, now) + len(data) / rate
+                    if clock > now:
+                        time.sleep(clock - now)
+                data = self._rx_faults.apply(data)
+                last_rx = time.monotonic()
+                frames = self._decoder.feed(data)
+            elif self._decoder.pending and now - last_rx > DEVICE_INTER_BYTE_TIMEOUT:
+                frames = self._decoder.timeout()
+            else:
+                continue
+            gen = self._generation
+            for frame in frames:
+                if gen != self._generation:
+                    break  # a reset swallowed the rest of this batch
+                self._frames_seen += 1
+                if self.faults.reset_every and self._frames_seen % self.faults.reset_every == 0:
+                    self._decoder.reset()
+                    self.reset()
+                    break
+                self._requests.put((gen, frame))
+
+    def _bad_crc(self, header: Header) -> None:
+        self.counters["bad_crc"] += 1
+        self._error_now(header, m.ErrorCode.BAD_CRC, "frame CRC mismatch")
+
+    def _too_large(self, header: Header) -> None:
+        self._error_now(header, m.ErrorCode.TOO_LARGE, f"{header.length} > {self._info.max_rx_payload}")
+
+    def _error_now(self, header: Header, code: m.ErrorCode, text: str) -> None:
+        req = header.type if header.type < 0x80 else 0
+        body = m.ErrorMsg(int(code), req, text).encode()
+        self._emit([(T.ERROR, header.seq, body)], self._generation)
+
+    # ------------------------------------------------------------- worker
+
+    def _worker(self) -> None:
+        while not self._stop.is_set():
+            try:
+                gen, frame = self._requests.get(timeout=0.1)
+            except queue.Empty:
+                continue
+            if gen == self._generation:
+                self._handle(frame, gen)
+
+    def _handle(self, frame: Frame, gen: int) -> None:
+        self.counters["requests"] += 1
+        try:
+            if frame.type == T.STREAM_START:
+                start = self._parse(m.StreamStart.decode, frame.payload)
+                self._emit([(T.ACK, frame.seq, m.encode_ack(T.STREAM_START))], gen)
+                self._stream(start, gen)
+            else:
+                self._emit(self._answer(frame), gen)
+        except _Reply as reply:
+            self.counters["errors"] += 1
+            req = frame.type if frame.type < 0x80 else 0
+            out = [(T.ERROR, frame.seq, m.ErrorMsg(int(reply.code), req, reply.text).encode())]
+            if reply.code == m.ErrorCode.INFERENCE_FAILED:
+                out.append((T.LOG, frame.seq, m.Log(m.LogLevel.ERROR, reply.text).encode()))
+            self._emit(out, gen)
+
+    @staticmethod
+    def _parse(decoder, payload: bytes):
+        try:
+            return decoder(payload)
+        except m.PayloadError as exc:
+            raise _Reply(m.ErrorCode.BAD_PAYLOAD, str(exc)) from None
+
+    def _answer(self, frame: Frame) -> list[tuple[int, int, bytes]]:
+        seq, t = frame.seq, frame.type
+        if t == T.HELLO:
+            return [(T.INFO, seq, self.info.encode())]
+        if t == T.INFER:
+            image = self._parse(m.Image.decode, frame.payload)
+            px = image.pixels
+            if image.kind != m.ImageKind.MODEL_INPUT or px.dtype != np.int8 or px.shape != self.input_hwc:
+                got = f"{'x'.join(map(str, px.shape))} {px.dtype} kind {int(image.kind)}"
+                raise _Reply(m.ErrorCode.BAD_SHAPE, f"INFER needs int8 {'x'.join(map(str, self.input_hwc))}, got {got}")
+            return [(T.RESULT, seq, self._infer(px).encode())]
+        if t == T.CAPTURE:
+            flags = self._parse(m.decode_capture, frame.payload)
+            return [(ty, seq, body) for ty, body in self._capture(flags)]
+        if t == T.STREAM_STOP:
+            return [(T.ACK, seq, m.encode_ack(T.STREAM_STOP))]
+        if t == T.SET_FRAME:
+            image = self._parse(m.Image.decode, frame.payload)
+            px = image.pixels
+            if image.kind != m.ImageKind.RAW or px.dtype != np.uint8 or px.shape != RAW_SHAPE + (1,):
+                raise _Reply(m.ErrorCode.BAD_SHAPE, "SET_FRAME needs a uint8 324x244x1 raw frame (kind 1)")
+            self._set_frame = px[:, :, 0].copy()
+            return [(T.ACK, seq, m.encode_ack(T.SET_FRAME))]
+        if t == T.SET_PIPELINE:
+            self._pipeline = self._parse(m.decode_pipeline, frame.payload)
+            return [(T.ACK, seq, m.encode_ack(T.SET_PIPELINE))]
+        raise _Reply(m.ErrorCode.UNKNOWN_TYPE, f"type 0x{t:02x}")
+
+    def _infer(self, x: np.ndarray) -> m.Result:
+        with self._twin_lock:
+            if self._twin is None:
+                try:
+                    self._twin = self._twin_factory()
+                except UserError as exc:
+                    raise _Reply(m.ErrorCode.INFERENCE_FAILED, str(exc)) from None
+            t0 = time.perf_counter()
+            try:
+                out = self._twin.invoke(x.reshape(self.input_shape))
+            except UserError as exc:  # TflmAbort: the child died; start a fresh one next time
+                self._twin.close()
+                self._twin = None
+                self.warn(f"inference failed, still serving: {exc}")
+                raise _Reply(m.ErrorCode.INFERENCE_FAILED, str(exc)) from None
+            latency = time.perf_counter() - t0
+        self.counters["inferences"] += 1
+        scores = np.ascontiguousarray(out).reshape(-1)
+        if scores.dtype != np.int8:
+            scores = scores.astype(np.uint8 if scores.dtype == np.uint8 else np.int8).view(np.int8)
+        return m.Result(scores, int(latency * 1e6), 0)
+
+    def _capture(self, flags: m.CaptureFlags) -> list[tuple[int, bytes]]:
+        raw = self._set_frame
+        if raw is None:
+            try:
+                raw = self.camera.frame()
+            except OSError as exc:
+                raise _Reply(m.ErrorCode.CAMERA_FAILED, str(exc)) from None
+        pixels = apply_pipeline(raw, self._pipeline)
+        h, w, c = self.input_hwc
+        if (h, w) != pixels.shape:
+            raise _Reply(m.ErrorCode.BAD_SHAPE, f"the model takes {h}x{w}, the camera pipeline gives 96x96")
+        pixels = np.repeat(pixels[:, :, None], c, axis=2)
+        out = [(T.FRAME, m.Image(pixels, m.ImageKind.MODEL_INPUT).encode())]
+        if flags & m.CaptureFlags.RAW:
+            out.append((T.FRAME, m.Image(raw[:, :, None], m.ImageKind.RAW).encode()))
+        if not flags & m.CaptureFlags.NO_INFER:
+            x = (pixels.astype(np.int16) - 128).astype(np.int8)
+            out.append((T.RESULT, self._infer(x).encode()))
+        return out
+
+    def _stream(self, start: m.StreamStart, gen: int) -> None:
+        period = 1.0 / start.max_fps if start.max_fps else 0.0
+        sent = 0
+        next_due = time.monotonic()
+        while not self._stop.is_set() and gen == self._generation and (not start.count or sent < start.count):
+            # Requests that arrive while streaming: HELLO and STREAM_STOP are served, the rest is BUSY.
+            wait = max(0.0, next_due - time.monotonic())
+            try:
+                rgen, frame = self._requests.get(timeout=wait) if wait else self._requests.get_nowait()
+            except queue.Empty:
+                frame = None
+            if frame is not None:
+                if rgen != gen:
+                    continue
+                self.counters["requests"] += 1
+                if frame.type == T.STREAM_STOP:
+                    self._emit([(T.ACK, frame.seq, m.encode_ack(T.STREAM_STOP))], gen)
+                    return
+                if frame.type == T.HELLO:
+                    self._emit([(T.INFO, frame.seq, self.info.encode())], gen)
+                else:
+                    req = frame.type if frame.type < 0x80 else 0
+                    body = m.ErrorMsg(int(m.ErrorCode.BUSY), req, "streaming; send STREAM_STOP first").encode()
+                    self._emit([(T.ERROR, frame.seq, body)], gen)
+                continue
+            if time.monotonic() < next_due:
+                continue
+            next_due = max(next_due + period, time.monotonic()) if period else 0.0
+            try:
+                group = self._capture(start.flags)
+            except _Reply as reply:
+                body = m.ErrorMsg(int(reply.code), int(T.STREAM_START), reply.text).encode()
+                self._send_unsolicited([(T.ERROR, body)], gen)
+                return
+            self._send_unsolicited(group, gen)
+            self.counters["groups"] += 1
+            sent += 1
+
+    # ------------------------------------------------------------- transmit
+
+    def _send_unsolicited(self, bodies: list[tuple[int, bytes]], gen: int) -> None:
+        """Frames of one group (boot INFO, a stream group) under one device seq."""
+        with self._lock:
+            seq = self._dev_seq
+            self._dev_seq = (self._dev_seq + 1) & 0xFFFF
+        self._emit([(t, seq, body) for t, body in bodies], gen)
+
+    def _emit(self, frames: list[tuple[int, int, bytes]], gen: int) -> None:
+        data = b"".join(encode_frame(int(t), seq, body) for t, seq, body in frames)
+        while not self._stop.is_set() and gen == self._generation:
+            try:
+                self._tx.put((gen, data), timeout=0.1)
+                return
+            except queue.Full:
+                continue
+
+    def _tx_loop(self) -> None:
+        rate = self.baud / 10 if self.baud else None
+        clock = time.monotonic()
+        while not self._stop.is_set():
+            try:
+                gen, data = self._tx.get(timeout=0.1)
+            except queue.Empty:
+                continue
+            if gen != self._generation:
+                continue
+            data = self._tx_faults.apply(data)
+            if not rate:
+                self._transport.write(data, self._stop)
+                continue
+            for i in range(0, len(data), 1024):
+                chunk = data[i : i + 1024]
+                now = time.monotonic()
+                clock = max(clock, now)
+                if clock > now:
+                    time.sleep(clock - now)
+                self._transport.write(chunk, self._stop)
+                clock += len(chunk) / rate
+
+
+def start_sim_in_thread(
+    model_path: str | Path,
+    camera_dir: str | Path | None = None,
+    baud: int | None = None,
+    faults: FaultConfig | None = None,
+    tcp: bool | tuple[str, int] = False,
+    **kwargs,
+):
+    """Start a SimBoard serving in background threads; returns (url, stop_fn).
+
+    tcp=False serves on a pty (url /dev/pts/N); tcp=True on 127.0.0.1 and a free port; a (host, port)
+    tuple on that address (url socket://host:port).
+    """
+    board = SimBoard(model_path, camera_dir, baud, faults, **kwargs)
+    try:
+        if tcp:
+            host, port = tcp if isinstance(tcp, tuple) else ("127.0.0.1", 0)
+            board.serve_tcp(host, port)
+        else:
+            board.serve_pty()
+    except BaseException:
+        board.stop()
+        raise
+    def stop() -> None:
+        board.stop()
+
+    stop.board = board  # type: ignore[attr-defined]  # for tests that look at the board's counters
+    return board.url, stop
