@@ -24,6 +24,7 @@ COMMANDS: list[tuple[str, str, str]] = [
     ("train", "train", "train MobileNetV1 on a VWW dataset (slim defaults; resumes; Ctrl-C saves)"),
     ("evaluate", "evaluate", "accuracy of a checkpoint or a .tflite on a dataset split (eval/Accuracy[...])"),
     ("export", "export", "int8 .tflite from a checkpoint: calibrated, upstream op set, float vs int8 accuracy"),
+    ("sim", "sim", "run a simulated board on a pty or TCP port (the model on the TFLM host twin)"),
     ("validate", "validate", "compare board, TFLM twin, LiteRT and float model on the same labelled images"),
     ("monitor", "monitor", "show a board's camera live: label, score, latency, fps; --save keeps the frames"),
 ]

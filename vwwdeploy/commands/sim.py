@@ -1,0 +1,89 @@
+"""Run a simulated SparkFun Edge: the device side of the vwwdeploy protocol on a pty (default) or a
+TCP port, the model on the TFLM host twin (reference kernels), a camera made from a folder of
+pictures (or a procedural scene), optional line pacing and fault injection. The first line on stdout
+is the port URL to give `--port` (e.g. `vwwdeploy validate --port /dev/pts/3`); serves until Ctrl-C."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+
+def _host_port(text: str) -> tuple[str, int]:
+    host, sep, port = text.rpartition(":")
+    if not sep or not port.isdigit() or not 0 <= int(port) <= 65535:
+        raise argparse.ArgumentTypeError(f"expected HOST:PORT (e.g. 127.0.0.1:5555), got {text!r}")
+    return host or "127.0.0.1", int(port)
+
+
+def _rate(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a probability, got {text!r}") from None
+    if not 0.0 <= value < 1.0:
+        raise argparse.ArgumentTypeError(f"a per-byte fault probability is in [0, 1), got {text}")
+    return value
+
+
+def configure(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--model", type=Path, required=True, help="int8 .tflite the board runs")
+    parser.add_argument("--camera-dir", type=Path, help="folder of pictures the camera cycles through (default: a procedural scene)")
+    parser.add_argument("--tcp", type=_host_port, metavar="HOST:PORT", help="serve on TCP (socket://HOST:PORT; port 0 = any free) instead of a pty")
+    parser.add_argument("--baud", type=int, default=None, help="pace bytes at this line rate, 10 bits a byte (default: no pacing)")
+    parser.add_argument("--pipeline", choices=["decimate", "boxavg"], default="decimate", help="camera -> model input pipeline")
+    parser.add_argument("--fault-rate", type=_rate, default=0.0, help="per-byte probability of each of drop, bit flip and insert, both directions")
+    parser.add_argument("--reset-every", type=int, default=0, metavar="N", help="reset the board at every Nth received request (0 = never)")
+    parser.add_argument("--seed", type=int, default=0, help="seed of the fault injection")
+
+
+def run(args: argparse.Namespace) -> int:
+    import signal
+    import sys
+    import threading
+
+    from vwwdeploy.errors import UserError
+    from vwwdeploy.sim import FaultConfig, SimBoard
+
+    if args.baud is not None and args.baud <= 0:
+        raise UserError(f"--baud must be a positive number of bits per second, got {args.baud}")
+    if args.reset_every < 0:
+        raise UserError(f"--reset-every must be 0 or more, got {args.reset_every}")
+    if args.camera_dir is not None and not args.camera_dir.is_dir():
+        raise UserError(f"camera folder {args.camera_dir} does not exist or is not a folder")
+    if not args.model.is_file():
+        raise UserError(f"model {args.model} does not exist")
+    faults = FaultConfig.uniform(args.fault_rate, args.reset_every, args.seed)
+    board = SimBoard(
+        args.model,
+        args.camera_dir,
+        args.baud,
+        faults,
+        pipeline_mode=1 if args.pipeline == "boxavg" else 0,
+    )
+    done = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: done.set())
+    try:
+        if args.tcp:
+            board.serve_tcp(*args.tcp)
+        else:
+            board.serve_pty()
+        print(board.url, flush=True)
+        pacing = f"{args.baud} baud" if args.baud else "no pacing"
+        noise = f", faults {args.fault_rate:g}/byte" if args.fault_rate else ""
+        noise += f", reset every {args.reset_every} requests" if args.reset_every else ""
+        print(
+            f"vwwdeploy sim: serving {args.model.name} (sha256 {board.model_sha256[:12]}...), camera: "
+            f"{board.camera.description}, {pacing}{noise}; Ctrl-C stops",
+            file=sys.stderr,
+            flush=True,
+        )
+        while not done.wait(0.5):
+            pass
+    except KeyboardInterrupt:
+        pass
+    finally:
+        board.stop()
+    c = board.counters
+    print(f"vwwdeploy sim: stopped after {c['requests']} requests, {c['inferences']} inferences", file=sys.stderr)
+    return 0
