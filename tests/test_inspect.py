@@ -151,3 +151,20 @@ def test_reader_never_fails_except_with_a_clear_error():
             assert "\n" not in str(exc)
             outcomes["refused"] += 1
     assert outcomes["parsed"] and outcomes["refused"]
+
+
+def test_model_beyond_the_measuring_arena_is_measured_not_refused(upstream_model, monkeypatch):
+    """If the first measuring arena is too small, TFLM is asked again with a huge one."""
+    from vwwdeploy.tflite_model import runtimes
+
+    real_init = runtimes.TflmTwin.__init__
+    sizes = []
+
+    def small_first(self, model, arena_size=None):
+        sizes.append(arena_size)
+        real_init(self, model, arena_size=arena_size or 20_000)
+
+    monkeypatch.setattr(runtimes.TflmTwin, "__init__", small_first)
+    result = runtimes.tflm_probe(upstream_model.read_bytes())
+    assert result.loaded and result.arena_used == 85_264
+    assert sizes == [None, runtimes.LARGE_ARENA]

@@ -18,6 +18,9 @@ import numpy as np
 from vwwdeploy.tflm_twin import TflmAbort, TflmTwin, _child_env
 
 
+LARGE_ARENA = 64 << 20
+
+
 @dataclass
 class RuntimeResult:
     loaded: bool
@@ -29,13 +32,20 @@ class RuntimeResult:
 
 def tflm_probe(model_bytes: bytes, inputs: np.ndarray | None = None) -> RuntimeResult:
     """Load in TFLM, measure the arena, and optionally run `inputs` (one quantized input per row)."""
-    try:
-        with TflmTwin(model_bytes) as twin:
-            arena = twin.arena_used()
-            outputs = twin.invoke_many(inputs) if inputs is not None else None
-            return RuntimeResult(True, arena_used=arena, outputs=outputs, extra={"inputs": twin.inputs})
-    except TflmAbort as exc:
-        return RuntimeResult(False, error=str(exc))
+    error = None
+    # The twin's default arena (4 MB) is far beyond the board; a model that needs more still gets
+    # measured (once, with a huge arena) so that it is reported as too big rather than unloadable.
+    for arena_size in (None, LARGE_ARENA):
+        try:
+            with TflmTwin(model_bytes, arena_size=arena_size) as twin:
+                arena = twin.arena_used()
+                outputs = twin.invoke_many(inputs) if inputs is not None else None
+                return RuntimeResult(True, arena_used=arena, outputs=outputs, extra={"inputs": twin.inputs})
+        except TflmAbort as exc:
+            error = str(exc)
+            if "allocate tensors" not in error:
+                break
+    return RuntimeResult(False, error=error)
 
 
 def litert_probe(model_bytes: bytes, inputs: np.ndarray | None = None, timeout: float = 300) -> RuntimeResult:

@@ -146,7 +146,7 @@ def parse_model(data: bytes) -> Model:
         raise ModelFormatError(f"not a .tflite model: {len(data)} bytes is too short for a FlatBuffer")
     if data[4:8] != FILE_IDENTIFIER:
         raise ModelFormatError(
-            f"not a .tflite model: the FlatBuffer file identifier is {data[4:8]!r}, expected {FILE_IDENTIFIER!r}"
+            f"not a .tflite model: it lacks the TFL3 FlatBuffer identifier (bytes 4-7 are {data[4:8]!r})"
         )
     buf = Buf(data, "model file")
     root = buf.root()
