@@ -33,7 +33,7 @@ def test_cli_flashes_the_simulated_asb(tmp_path, capsys):
     data = fake_binary(50_000)
     (tmp_path / "firmware.bin").write_bytes(data)
     with SimAsb() as sim:
-        code = main(["flash", "--port", sim.port, "--wait", "1", str(tmp_path / "firmware.bin")])
+        code = main(["flash", "--port", sim.port, "--wait", "3", str(tmp_path / "firmware.bin")])
         assert sim.finished.wait(10)
     out, err = capsys.readouterr()
     assert code == 0, err
