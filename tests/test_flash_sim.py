@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+import serial
 
 from vwwdeploy.errors import DeviceError, UserError
 from vwwdeploy.flashing import asb_image, flash
@@ -138,9 +139,23 @@ def test_interrupted_transfer_then_retry_succeeds(firmware, kind):
 def test_asb_gives_up_after_the_attempts(firmware):
     path, _ = firmware(20_000)
     with SimAsb(reset_after_data=1) as sim:
-        with pytest.raises(DeviceError, match="flashing failed after 1 attempts: no answer to DATA"):
+        with pytest.raises(DeviceError, match="flashing failed after 1 attempt: no answer to DATA"):
             run(path, sim, timeout=0.5, attempts=1)
     assert not sim.booted
+
+
+def test_a_port_that_dies_mid_transfer_gives_one_line(firmware, monkeypatch):
+    path, _ = firmware(20_000)
+    from vwwdeploy.flashing import asb_protocol
+
+    def unplugged(self, block, on_bytes=None):
+        raise serial.SerialException("device reports readiness to read but returned no data")
+
+    monkeypatch.setattr(asb_protocol.AsbSession, "send_block", unplugged)
+    with SimAsb() as sim:
+        with pytest.raises(DeviceError, match=r"^lost serial port .* during flashing \(device reports") as caught:
+            run(path, sim)
+    assert "\n" not in str(caught.value)
 
 
 @pytest.mark.parametrize("kind", ["asb", "svl", "nothing"])

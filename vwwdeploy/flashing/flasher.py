@@ -9,6 +9,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+import serial
+
 from vwwdeploy.errors import DeviceError, UserError
 from vwwdeploy.flashing import asb_image, asb_protocol, firmware, ports, svl_protocol
 from vwwdeploy.flashing.errors import Garbled, NoAnswer, RetriesExhausted
@@ -71,10 +73,15 @@ def flash(path: str | Path, port: str | None = None, protocol: str | None = None
                 break
             except (NoAnswer, Garbled, RetriesExhausted) as exc:
                 if attempt == attempts:
-                    raise DeviceError(f"flashing failed after {attempts} attempts: {exc}") from None
+                    tries = f"{attempts} attempts" if attempts > 1 else "1 attempt"
+                    raise DeviceError(f"flashing failed after {tries}: {exc}") from None
                 log(f"transfer interrupted ({exc}); starting over (attempt {attempt + 1} of {attempts})")
                 connected = _connect(runner, link, name, [connected] + [b for b in bauds if b != connected],
                                      wait, log)
+    except (serial.SerialException, OSError) as exc:  # unplugged, adapter reset, write timeout
+        detail = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise DeviceError(f"lost serial port {name} during flashing ({detail}): check the cable and run again") \
+            from None
     finally:
         link.close()
     result = FlashResult(fw.name, protocol, name, connected, len(fw.data), firmware.LOAD_ADDRESS[protocol],
