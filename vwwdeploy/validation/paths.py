@@ -52,7 +52,19 @@ def _litert_interpreter(model_bytes: bytes):
     return interp
 
 
+_FIXED: dict[str, tuple[bytes | None, str]] = {}  # sha256 -> result: fix_model proves its repair, which takes seconds
+
+
 def _fixed_for_litert(model_bytes: bytes) -> tuple[bytes | None, str]:
+    import hashlib
+
+    key = hashlib.sha256(model_bytes).hexdigest()
+    if key not in _FIXED:
+        _FIXED[key] = _fix_for_litert(model_bytes)
+    return _FIXED[key]
+
+
+def _fix_for_litert(model_bytes: bytes) -> tuple[bytes | None, str]:
     """A copy LiteRT accepts, via the model tools' `fix_model` if present (the upstream model's bias tensors
     carry quantized_dimension 3, which LiteRT rejects and TFLM ignores). fix_model works on files and proves
     the repaired model's outputs identical before writing; the copy lives in a temporary folder."""
