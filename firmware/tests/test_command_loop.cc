@@ -1,0 +1,557 @@
+// CommandLoop with a fake transport, board and classifier: docs/protocol.md section 4 behaviour.
+#include <memory>
+#include <random>
+
+#include "bytes.h"
+#include "command_loop.h"
+#include "crc.h"
+#include "fakes.h"
+#include "harness.h"
+#include "messages.h"
+#include "pipeline.h"
+
+using namespace vwwtest;
+
+namespace {
+
+struct Reply {
+  uint8_t type;
+  uint16_t seq;
+  Bytes payload;
+  uint16_t error_code() const { return vww::get_u16(payload.data()); }
+};
+
+Bytes frame(uint8_t type, uint16_t seq, const Bytes& payload) {
+  Bytes f(payload.size() + vww::kFrameOverhead);
+  f.resize(vww::encode_frame(type, seq, payload.data(), payload.size(), f.data(), f.size()));
+  return f;
+}
+
+Bytes image(uint16_t w, uint16_t h, uint8_t c, uint8_t dtype, uint8_t kind, const Bytes& pixels) {
+  Bytes p(8);
+  vww::ImageHeader hd;
+  hd.width = w;
+  hd.height = h;
+  hd.channels = c;
+  hd.dtype = dtype;
+  hd.kind = kind;
+  vww::encode_image_header(hd, p.data());
+  p.insert(p.end(), pixels.begin(), pixels.end());
+  return p;
+}
+
+Bytes infer_payload(const Bytes& pixels, uint8_t channels = 1) {
+  return image(96, 96, channels, vww::kDtypeInt8, vww::kKindModelInput, pixels);
+}
+
+Bytes ramp(size_t n) {
+  Bytes b(n);
+  for (size_t i = 0; i < n; ++i) b[i] = static_cast<uint8_t>(i * 7 + 3);
+  return b;
+}
+
+struct Rig {
+  FakeTransport t;
+  FakePlatform p;
+  FakeClassifier c;
+  Bytes rx;
+  Bytes raw = Bytes(vww::kRawFrameBytes);
+  std::unique_ptr<vww::CommandLoop> loop;
+
+  explicit Rig(uint32_t max_rx = 80000, int channels = 1) : c(channels), rx(max_rx + vww::kFrameOverhead) {
+    loop.reset(new vww::CommandLoop(t, c, p, rx.data(), rx.size(), raw.data()));
+  }
+  void send(uint8_t type, uint16_t seq, const Bytes& payload = {}) { t.push(frame(type, seq, payload)); }
+  // Polls until every queued byte has been read and one more poll changed nothing.
+  void run(int extra_polls = 1) {
+    int guard = 0;
+    while (!t.incoming.empty() && ++guard < 1000000) loop->poll();
+    REQUIRE(t.incoming.empty());
+    for (int i = 0; i < extra_polls; ++i) loop->poll();
+  }
+  // Every frame the device sent since the last call; the byte stream must be nothing but valid frames.
+  std::vector<Reply> replies() {
+    std::vector<Reply> out;
+    Bytes buf(vww::kMaxPayload + vww::kFrameOverhead);
+    vww::FrameDecoder dec(buf.data(), buf.size(), vww::kMaxPayload);
+    const uint8_t* q = t.sent.data();
+    size_t n = t.sent.size();
+    while (n) {
+      const size_t k = dec.feed(q, n);
+      q += k;
+      n -= k;
+      for (auto ev = dec.poll(); ev.kind != vww::DecoderEvent::kNone; ev = dec.poll()) {
+        CHECK(ev.kind == vww::DecoderEvent::kFrame);
+        if (ev.kind == vww::DecoderEvent::kFrame) {
+          out.push_back({ev.header.type, ev.header.seq, Bytes(ev.payload, ev.payload + ev.header.length)});
+        }
+      }
+    }
+    CHECK_EQ(dec.pending(), 0u);
+    CHECK_EQ(dec.garbage_bytes(), 0u);
+    t.sent.clear();
+    return out;
+  }
+  Reply only_reply() {
+    auto r = replies();
+    REQUIRE(r.size() == 1);
+    return r[0];
+  }
+};
+
+void check_error(const Reply& r, uint16_t seq, vww::ErrorCode code, uint8_t request_type) {
+  CHECK_EQ(r.type, vww::msg::kError);
+  CHECK_EQ(r.seq, seq);
+  REQUIRE(r.payload.size() >= 3);
+  CHECK_EQ(r.error_code(), static_cast<uint16_t>(code));
+  CHECK_EQ(r.payload[2], request_type);
+}
+
+vww::InfoMessage parse_info(const Reply& r, char* storage, size_t cap) {
+  CHECK_EQ(r.type, vww::msg::kInfo);
+  vww::InfoMessage info;
+  REQUIRE(vww::decode_info(r.payload.data(), r.payload.size(), &info, storage, cap));
+  return info;
+}
+
+}  // namespace
+
+TEST(loop_boot_info_fields) {
+  Rig rig;
+  rig.p.instructions_per_call = 5;
+  rig.loop->boot();
+  const Reply r = rig.only_reply();
+  CHECK_EQ(r.seq, 0);  // the device's own counter starts at 0
+  char s[1024];
+  const vww::InfoMessage info = parse_info(r, s, sizeof s);
+  CHECK_EQ(info.protocol_version, 1);
+  CHECK_EQ(info.kernels, vww::kKernelsReference);
+  CHECK_EQ(info.capabilities, vww::kCapSetFrame | vww::kCapInstructionCount);  // no camera
+  CHECK_EQ(info.pipeline_mode, 0);
+  CHECK_EQ(info.firmware_version, 0x000100u);
+  CHECK_EQ(info.clock_hz, 48000000u);
+  CHECK_EQ(info.arena_size, 90112u);
+  CHECK_EQ(info.arena_used, 82292u);
+  CHECK_EQ(info.max_rx_payload, 80000u);
+  CHECK_EQ(info.model_sha256[0], 0xA0);
+  CHECK_EQ(info.model_sha256[31], 0xA0 + 31);
+  CHECK_EQ(info.input.rank, 4);
+  CHECK_EQ(info.input.dims[1], 96);
+  CHECK_EQ(info.input.dims[3], 1);
+  CHECK_EQ(info.input.zero_point, -1);
+  CHECK(info.input.scale == 2.0f / 255.0f);
+  CHECK_EQ(info.output.dims[1], 2);
+  CHECK_EQ(info.output.zero_point, -128);
+  CHECK(std::string(info.board) == "fake_board");
+  CHECK(std::string(info.firmware_name) == "vwwdeploy");
+  REQUIRE(info.label_count == 2);
+  CHECK(std::string(info.labels[1]) == "person");
+}
+
+TEST(loop_hello_byte_by_byte_answers_info_with_request_seq) {
+  Rig rig;
+  rig.p.has_camera = true;
+  rig.t.max_per_read = 1;
+  rig.send(vww::msg::kHello, 4242);
+  rig.run();
+  const Reply r = rig.only_reply();
+  CHECK_EQ(r.seq, 4242);
+  char s[1024];
+  const vww::InfoMessage info = parse_info(r, s, sizeof s);
+  CHECK_EQ(info.capabilities, vww::kCapCamera | vww::kCapSetFrame);  // instruction_count() == 0: no counting
+}
+
+TEST(loop_hello_ignores_payload) {
+  Rig rig;
+  rig.send(vww::msg::kHello, 1, Bytes{1, 2, 3});
+  rig.run();
+  CHECK_EQ(rig.only_reply().type, vww::msg::kInfo);
+}
+
+TEST(loop_infer_returns_result_from_classifier) {
+  Rig rig;
+  rig.p.tick_us = 10;
+  rig.p.instructions_per_call = 1000;
+  Bytes px(96 * 96, 0x50);  // int8 80
+  rig.send(vww::msg::kInfer, 7, infer_payload(px));
+  rig.run();
+  const Reply r = rig.only_reply();
+  CHECK_EQ(r.type, vww::msg::kResult);
+  CHECK_EQ(r.seq, 7);
+  REQUIRE(r.payload.size() == vww::kResultHeaderSize + 2);
+  CHECK_EQ(vww::get_u32(r.payload.data()), 10u);         // one micros() tick between start and end
+  CHECK_EQ(vww::get_u64(r.payload.data() + 4), 1000u);   // instruction_count() delta
+  CHECK_EQ(vww::get_u16(r.payload.data() + 12), 2);
+  CHECK_EQ(static_cast<int8_t>(r.payload[14]), -80);
+  CHECK_EQ(static_cast<int8_t>(r.payload[15]), 80);
+  REQUIRE(rig.c.last_input.size() == px.size());
+  CHECK(std::memcmp(rig.c.last_input.data(), px.data(), px.size()) == 0);
+  CHECK(rig.p.leds[static_cast<int>(vww::LedId::kPerson)]);
+  CHECK(!rig.p.leds[static_cast<int>(vww::LedId::kNoPerson)]);
+}
+
+TEST(loop_infer_without_instruction_counter_reports_zero) {
+  Rig rig;
+  rig.send(vww::msg::kInfer, 1, infer_payload(Bytes(96 * 96, 0xF0)));
+  rig.run();
+  const Reply r = rig.only_reply();
+  REQUIRE(r.type == vww::msg::kResult);
+  CHECK_EQ(vww::get_u64(r.payload.data() + 4), 0u);
+  CHECK(rig.p.leds[static_cast<int>(vww::LedId::kNoPerson)]);
+}
+
+TEST(loop_infer_bad_shapes_and_payloads) {
+  Rig rig;
+  struct Case {
+    Bytes payload;
+    vww::ErrorCode code;
+  };
+  const Case cases[] = {
+      {Bytes{}, vww::ErrorCode::kBadPayload},
+      {Bytes(5, 0), vww::ErrorCode::kBadPayload},
+      {image(96, 96, 1, vww::kDtypeInt8, 0, Bytes(100)), vww::ErrorCode::kBadPayload},  // too few pixels
+      {image(96, 96, 1, vww::kDtypeInt8, 0, Bytes(96 * 96 + 1)), vww::ErrorCode::kBadPayload},
+      {image(96, 96, 3, vww::kDtypeInt8, 0, Bytes(96 * 96 * 3)), vww::ErrorCode::kBadShape},
+      {image(64, 64, 1, vww::kDtypeInt8, 0, Bytes(64 * 64)), vww::ErrorCode::kBadShape},
+      {image(96, 96, 1, vww::kDtypeUint8, 0, Bytes(96 * 96)), vww::ErrorCode::kBadShape},
+      {image(96, 96, 1, vww::kDtypeInt8, 1, Bytes(96 * 96)), vww::ErrorCode::kBadShape},
+  };
+  uint16_t seq = 100;
+  for (const auto& c : cases) {
+    rig.send(vww::msg::kInfer, seq, c.payload);
+    rig.run();
+    check_error(rig.only_reply(), seq, c.code, vww::msg::kInfer);
+    ++seq;
+  }
+  CHECK_EQ(rig.c.invokes, 0);
+  // Still answering normally afterwards.
+  rig.send(vww::msg::kInfer, seq, infer_payload(Bytes(96 * 96)));
+  rig.run();
+  CHECK_EQ(rig.only_reply().type, vww::msg::kResult);
+}
+
+TEST(loop_three_channel_model_takes_rgb_infer) {
+  Rig rig(80000, 3);
+  rig.send(vww::msg::kInfer, 1, infer_payload(ramp(96 * 96 * 3), 3));
+  rig.run();
+  CHECK_EQ(rig.only_reply().type, vww::msg::kResult);
+}
+
+TEST(loop_too_large_answered_and_skipped) {
+  Rig rig(vww::kMinDeviceRxPayload);  // smallest device: no room for a raw SET_FRAME
+  char s[1024];
+  rig.send(vww::msg::kHello, 1);
+  rig.run();
+  CHECK_EQ(parse_info(rig.only_reply(), s, sizeof s).capabilities & vww::kCapSetFrame, 0);
+  rig.send(vww::msg::kSetFrame, 2, image(324, 244, 1, vww::kDtypeUint8, 1, Bytes(vww::kRawFrameBytes, 0x56)));
+  rig.send(vww::msg::kHello, 3);
+  rig.t.max_per_read = 1000;
+  rig.run();
+  const auto r = rig.replies();
+  REQUIRE(r.size() == 2);
+  check_error(r[0], 2, vww::ErrorCode::kTooLarge, vww::msg::kSetFrame);
+  CHECK_EQ(r[1].type, vww::msg::kInfo);
+  CHECK_EQ(r[1].seq, 3);
+}
+
+TEST(loop_unknown_types) {
+  Rig rig;
+  for (uint8_t type : {uint8_t(0x00), uint8_t(0x08), uint8_t(0x3F), uint8_t(0x81), uint8_t(0xFF)}) {
+    rig.send(type, 0x1000 + type, Bytes{1});
+    rig.run();
+    check_error(rig.only_reply(), 0x1000 + type, vww::ErrorCode::kUnknownType, type);
+  }
+}
+
+TEST(loop_bad_crc_answered_with_seq_then_retry_works) {
+  Rig rig;
+  Bytes f = frame(vww::msg::kInfer, 77, infer_payload(ramp(96 * 96)));
+  f[500] ^= 0x10;  // payload corrupted on the wire
+  rig.t.push(f);
+  rig.t.max_per_read = 64;
+  rig.run();
+  auto r = rig.replies();
+  REQUIRE(!r.empty());
+  check_error(r[0], 77, vww::ErrorCode::kBadCrc, vww::msg::kInfer);
+  // After the inter-byte timeout the rescanned remains are dropped; the resend is answered.
+  rig.p.now_us += 200000;
+  rig.loop->poll();
+  rig.replies();
+  rig.send(vww::msg::kInfer, 77, infer_payload(ramp(96 * 96)));
+  rig.run();
+  const Reply ok = rig.only_reply();
+  CHECK_EQ(ok.type, vww::msg::kResult);
+  CHECK_EQ(ok.seq, 77);
+}
+
+TEST(loop_partial_frame_dropped_after_interbyte_timeout) {
+  Rig rig;
+  const Bytes f = frame(vww::msg::kInfer, 5, infer_payload(Bytes(96 * 96)));
+  rig.t.push(Bytes(f.begin(), f.begin() + 3000));  // host died mid-frame
+  rig.run();
+  CHECK(rig.replies().empty());
+  CHECK(rig.loop->decoder().pending() > 0);
+  rig.p.now_us += 50000;  // shorter than the timeout: still waiting
+  rig.loop->poll();
+  CHECK(rig.loop->decoder().pending() > 0);
+  rig.p.now_us += 60000;
+  rig.loop->poll();
+  CHECK_EQ(rig.loop->decoder().pending(), 0u);
+  rig.send(vww::msg::kHello, 6);
+  rig.run();
+  const Reply r = rig.only_reply();
+  CHECK_EQ(r.type, vww::msg::kInfo);
+  CHECK_EQ(r.seq, 6);
+}
+
+TEST(loop_capture_without_camera_uses_test_pattern) {
+  Rig rig;
+  rig.send(vww::msg::kCapture, 9, Bytes{vww::kFlagRaw});
+  rig.run();
+  const auto r = rig.replies();
+  REQUIRE(r.size() == 3);
+  Bytes pattern(vww::kRawFrameBytes);
+  vww::fill_test_pattern(pattern.data());
+  Bytes expect(vww::kPipelinePixels);
+  vww::crop_decimate(pattern.data(), expect.data());
+  // FRAME kind 0: the model input as uint8 pixels.
+  CHECK_EQ(r[0].type, vww::msg::kFrame);
+  CHECK_EQ(r[0].seq, 9);
+  CHECK(r[0].payload == image(96, 96, 1, vww::kDtypeUint8, vww::kKindModelInput, expect));
+  // FRAME kind 1: the raw frame.
+  CHECK_EQ(r[1].type, vww::msg::kFrame);
+  CHECK(r[1].payload == image(324, 244, 1, vww::kDtypeUint8, vww::kKindRawFrame, pattern));
+  CHECK_EQ(r[2].type, vww::msg::kResult);
+  CHECK_EQ(r[2].seq, 9);
+  // The classifier saw pixel - 128 of the same crop.
+  REQUIRE(rig.c.last_input.size() == expect.size());
+  bool same = true;
+  for (size_t i = 0; i < expect.size(); ++i) same &= rig.c.last_input[i] == static_cast<int8_t>(expect[i] - 128);
+  CHECK(same);
+}
+
+TEST(loop_capture_uses_set_frame_and_pipeline_mode) {
+  Rig rig;
+  const Bytes raw = ramp(vww::kRawFrameBytes);
+  rig.send(vww::msg::kSetFrame, 1, image(324, 244, 1, vww::kDtypeUint8, vww::kKindRawFrame, raw));
+  rig.send(vww::msg::kSetPipeline, 2, Bytes{1});
+  rig.send(vww::msg::kCapture, 3, Bytes{vww::kFlagNoInfer});
+  rig.t.max_per_read = 333;
+  rig.run();
+  auto r = rig.replies();
+  REQUIRE(r.size() == 3);
+  CHECK(r[0].type == vww::msg::kAck && r[0].seq == 1 && r[0].payload == Bytes{vww::msg::kSetFrame});
+  CHECK(r[1].type == vww::msg::kAck && r[1].seq == 2 && r[1].payload == Bytes{vww::msg::kSetPipeline});
+  Bytes expect(vww::kPipelinePixels);
+  vww::crop_box_average(raw.data(), expect.data());
+  CHECK_EQ(r[2].type, vww::msg::kFrame);
+  CHECK(r[2].payload == image(96, 96, 1, vww::kDtypeUint8, 0, expect));
+  CHECK_EQ(rig.c.invokes, 0);  // flag bit 1: no inference
+  CHECK(rig.loop->pipeline_mode() == vww::PipelineMode::kBoxAverage);
+  char s[1024];
+  rig.send(vww::msg::kHello, 4);
+  rig.run();
+  CHECK_EQ(parse_info(rig.only_reply(), s, sizeof s).pipeline_mode, 1);
+}
+
+TEST(loop_set_frame_and_pipeline_reject_bad_input) {
+  Rig rig;
+  rig.send(vww::msg::kSetFrame, 1, image(320, 240, 1, vww::kDtypeUint8, 1, Bytes(320 * 240)));
+  rig.send(vww::msg::kSetFrame, 2, image(324, 244, 1, vww::kDtypeUint8, 1, Bytes(10)));
+  rig.send(vww::msg::kSetFrame, 3, image(324, 244, 1, vww::kDtypeInt8, 1, Bytes(vww::kRawFrameBytes)));
+  rig.send(vww::msg::kSetPipeline, 4, Bytes{2});
+  rig.send(vww::msg::kSetPipeline, 5, Bytes{});
+  rig.send(vww::msg::kCapture, 6, Bytes{});
+  rig.send(vww::msg::kCapture, 7, Bytes{0x04});
+  rig.send(vww::msg::kStreamStart, 8, Bytes{0, 0, 0});
+  rig.run();
+  const auto r = rig.replies();
+  REQUIRE(r.size() == 8);
+  check_error(r[0], 1, vww::ErrorCode::kBadShape, vww::msg::kSetFrame);
+  check_error(r[1], 2, vww::ErrorCode::kBadPayload, vww::msg::kSetFrame);
+  check_error(r[2], 3, vww::ErrorCode::kBadShape, vww::msg::kSetFrame);
+  check_error(r[3], 4, vww::ErrorCode::kBadPayload, vww::msg::kSetPipeline);
+  check_error(r[4], 5, vww::ErrorCode::kBadPayload, vww::msg::kSetPipeline);
+  check_error(r[5], 6, vww::ErrorCode::kBadPayload, vww::msg::kCapture);
+  check_error(r[6], 7, vww::ErrorCode::kBadPayload, vww::msg::kCapture);
+  check_error(r[7], 8, vww::ErrorCode::kBadPayload, vww::msg::kStreamStart);
+  CHECK(!rig.loop->streaming());
+}
+
+TEST(loop_capture_with_camera) {
+  Rig rig;
+  rig.p.has_camera = true;
+  rig.p.camera_frame = ramp(vww::kRawFrameBytes);
+  rig.send(vww::msg::kCapture, 1, Bytes{0});
+  rig.run();
+  auto r = rig.replies();
+  REQUIRE(r.size() == 2);
+  Bytes expect(vww::kPipelinePixels);
+  vww::crop_decimate(rig.p.camera_frame.data(), expect.data());
+  CHECK(r[0].payload == image(96, 96, 1, vww::kDtypeUint8, 0, expect));
+  CHECK_EQ(r[1].type, vww::msg::kResult);
+  CHECK_EQ(rig.p.captures, 1);
+  rig.p.camera_ok = false;
+  rig.send(vww::msg::kCapture, 2, Bytes{0});
+  rig.run();
+  check_error(rig.only_reply(), 2, vww::ErrorCode::kCameraFailed, vww::msg::kCapture);
+  CHECK(rig.p.leds[static_cast<int>(vww::LedId::kError)]);
+}
+
+TEST(loop_inference_failures) {
+  Rig rig;
+  rig.c.fail_invoke = true;
+  rig.send(vww::msg::kInfer, 1, infer_payload(Bytes(96 * 96)));
+  rig.run();
+  check_error(rig.only_reply(), 1, vww::ErrorCode::kInferenceFailed, vww::msg::kInfer);
+  CHECK(rig.p.leds[static_cast<int>(vww::LedId::kError)]);
+  rig.c.fail_invoke = false;
+  rig.c.is_ready = false;  // model never initialised: INFO still answered, inference refused
+  rig.send(vww::msg::kInfer, 2, infer_payload(Bytes(96 * 96)));
+  rig.send(vww::msg::kCapture, 3, Bytes{0});
+  rig.send(vww::msg::kHello, 4);
+  rig.run();
+  const auto r = rig.replies();
+  REQUIRE(r.size() == 3);
+  check_error(r[0], 2, vww::ErrorCode::kInferenceFailed, vww::msg::kInfer);
+  check_error(r[1], 3, vww::ErrorCode::kInferenceFailed, vww::msg::kCapture);
+  CHECK_EQ(r[2].type, vww::msg::kInfo);
+}
+
+TEST(loop_stream_count_groups_share_device_seq) {
+  Rig rig;
+  rig.loop->boot();  // device seq 0 used by the boot INFO
+  rig.replies();
+  Bytes start(8);
+  vww::encode_stream_start({vww::kFlagRaw, 0, 3}, start.data());
+  rig.send(vww::msg::kStreamStart, 50, start);
+  rig.run(10);
+  const auto r = rig.replies();
+  REQUIRE(r.size() == 1 + 3 * 3);
+  CHECK(r[0].type == vww::msg::kAck && r[0].seq == 50 && r[0].payload == Bytes{vww::msg::kStreamStart});
+  for (int g = 0; g < 3; ++g) {
+    const uint16_t seq = static_cast<uint16_t>(1 + g);
+    CHECK(r[1 + 3 * g].type == vww::msg::kFrame && r[1 + 3 * g].seq == seq);
+    CHECK(r[2 + 3 * g].type == vww::msg::kFrame && r[2 + 3 * g].seq == seq && r[2 + 3 * g].payload[6] == 1);
+    CHECK(r[3 + 3 * g].type == vww::msg::kResult && r[3 + 3 * g].seq == seq);
+  }
+  CHECK(!rig.loop->streaming());
+}
+
+TEST(loop_stream_until_stop_busy_and_hello) {
+  Rig rig;
+  Bytes start(8);
+  vww::encode_stream_start({vww::kFlagNoInfer, 0, 0}, start.data());
+  rig.send(vww::msg::kStreamStart, 1, start);
+  rig.run(4);
+  auto r = rig.replies();
+  REQUIRE(r.size() == 1 + 5);  // ACK, then one FRAME per poll (the poll that read the request, and 4 more)
+  for (size_t i = 1; i < r.size(); ++i) CHECK(r[i].type == vww::msg::kFrame && r[i].seq == i - 1);
+  CHECK(rig.loop->streaming());
+  rig.send(vww::msg::kInfer, 2, infer_payload(Bytes(96 * 96)));
+  rig.send(vww::msg::kHello, 3);
+  rig.send(vww::msg::kStreamStart, 4, start);
+  rig.run(0);
+  // Stream groups keep coming while the requests arrive (one per poll); the answers come in request order.
+  std::vector<Reply> answers;
+  for (const auto& x : rig.replies()) {
+    if (x.type != vww::msg::kFrame) answers.push_back(x);
+  }
+  REQUIRE(answers.size() == 3);
+  check_error(answers[0], 2, vww::ErrorCode::kBusy, vww::msg::kInfer);
+  CHECK(answers[1].type == vww::msg::kInfo && answers[1].seq == 3);
+  check_error(answers[2], 4, vww::ErrorCode::kBusy, vww::msg::kStreamStart);
+  rig.send(vww::msg::kStreamStop, 5);
+  rig.run(0);
+  r = rig.replies();
+  REQUIRE(!r.empty());
+  CHECK(r.back().type == vww::msg::kAck && r.back().seq == 5 && r.back().payload == Bytes{vww::msg::kStreamStop});
+  CHECK(!rig.loop->streaming());
+  for (int i = 0; i < 5; ++i) rig.loop->poll();
+  CHECK(rig.replies().empty());
+  // STREAM_STOP when idle is simply acknowledged.
+  rig.send(vww::msg::kStreamStop, 6);
+  rig.run();
+  CHECK_EQ(rig.only_reply().type, vww::msg::kAck);
+}
+
+TEST(loop_stream_max_fps_paces_groups) {
+  Rig rig;
+  Bytes start(8);
+  vww::encode_stream_start({vww::kFlagNoInfer, 10, 0}, start.data());  // 10 fps: one group per 100 ms
+  rig.send(vww::msg::kStreamStart, 1, start);
+  rig.run(0);
+  CHECK_EQ(rig.replies().size(), 2u);  // ACK + the first group at once
+  for (int i = 0; i < 10; ++i) rig.loop->poll();
+  CHECK(rig.replies().empty());  // no time passed
+  rig.p.now_us += 99999;
+  rig.loop->poll();
+  CHECK(rig.replies().empty());
+  rig.p.now_us += 1;
+  rig.loop->poll();
+  rig.loop->poll();
+  CHECK_EQ(rig.replies().size(), 1u);
+}
+
+TEST(loop_stream_camera_failure_stops_stream_with_error) {
+  Rig rig;
+  rig.p.has_camera = true;
+  rig.p.camera_ok = false;
+  Bytes start(8);
+  vww::encode_stream_start({0, 0, 0}, start.data());
+  rig.send(vww::msg::kStreamStart, 1, start);
+  rig.run(3);
+  const auto r = rig.replies();
+  REQUIRE(r.size() == 2);
+  CHECK_EQ(r[0].type, vww::msg::kAck);
+  check_error(r[1], 0, vww::ErrorCode::kCameraFailed, vww::msg::kStreamStart);
+  CHECK(!rig.loop->streaming());
+}
+
+TEST(loop_pipelined_requests_answered_in_order) {
+  Rig rig;
+  rig.send(vww::msg::kInfer, 10, infer_payload(Bytes(96 * 96, 1)));
+  rig.send(vww::msg::kInfer, 11, infer_payload(Bytes(96 * 96, 2)));
+  rig.t.max_per_read = 1 << 20;
+  rig.run();
+  const auto r = rig.replies();
+  REQUIRE(r.size() == 2);
+  CHECK(r[0].type == vww::msg::kResult && r[0].seq == 10);
+  CHECK(r[1].type == vww::msg::kResult && r[1].seq == 11);
+}
+
+TEST(loop_never_hangs_on_garbage) {
+  // Random noise, corrupt and truncated frames, each followed by a quiet gap (inter-byte timeout) and a
+  // HELLO: every HELLO must be answered, whatever came before it.
+  Rig rig;
+  std::mt19937 rng(99);
+  int hellos = 0;
+  for (int round = 0; round < 60; ++round) {
+    Bytes junk;
+    const int kind = round % 4;
+    if (kind == 0) {
+      junk.resize(rng() % 2000);
+      for (auto& b : junk) b = static_cast<uint8_t>(rng() % 5 == 0 ? 0x56 + rng() % 2 : rng());
+    } else {
+      Bytes f = frame(static_cast<uint8_t>(rng() % 10), static_cast<uint16_t>(rng()), ramp(rng() % 3000));
+      if (kind == 1) f[rng() % f.size()] ^= 0xFF;
+      if (kind == 2) f.resize(rng() % f.size());
+      junk = f;
+    }
+    rig.t.max_per_read = 1 + rng() % 512;
+    rig.t.push(junk);
+    rig.run();
+    rig.p.now_us += 150000;
+    rig.loop->poll();
+    rig.replies();
+    const uint16_t seq = static_cast<uint16_t>(60000 + round);
+    rig.send(vww::msg::kHello, seq);
+    rig.run();
+    const auto r = rig.replies();
+    bool answered = false;
+    for (const auto& x : r) answered |= x.type == vww::msg::kInfo && x.seq == seq;
+    CHECK_MSG(answered, "round " + std::to_string(round));
+    hellos += answered;
+  }
+  CHECK_EQ(hellos, 60);
+}
