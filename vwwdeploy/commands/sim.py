@@ -32,7 +32,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--tcp", type=_host_port, metavar="HOST:PORT", help="serve on TCP (socket://HOST:PORT; port 0 = any free) instead of a pty")
     parser.add_argument("--baud", type=int, default=None, help="pace bytes at this line rate, 10 bits a byte (default: no pacing)")
     parser.add_argument("--pipeline", choices=["decimate", "boxavg"], default="decimate", help="camera -> model input pipeline")
-    parser.add_argument("--fault-rate", type=_rate, default=0.0, help="per-byte probability of each of drop, bit flip and insert, both directions")
+    parser.add_argument("--fault-rate", type=_rate, default=0.0, help="per-byte fault probability (split equally between byte drop, bit flip and byte insert), both directions")
     parser.add_argument("--reset-every", type=int, default=0, metavar="N", help="reset the board at every Nth received request (0 = never)")
     parser.add_argument("--seed", type=int, default=0, help="seed of the fault injection")
 

@@ -74,7 +74,8 @@ class FrameDecoder:
       device answers ERROR BAD_CRC with that seq).
     - `timeout()`: call when bytes stopped arriving mid-frame for the inter-byte timeout; the partial
       frame is abandoned (first sync byte dropped, the rest rescanned) and any complete frames found
-      in the buffered bytes are returned.
+      in the buffered bytes are returned. `on_abandoned(header)` hears of each partial frame with a
+      valid header dropped this way (a device may answer it with BAD_CRC so the host resends at once).
     """
 
     def __init__(
@@ -82,10 +83,12 @@ class FrameDecoder:
         accept_limit: int = MAX_PAYLOAD,
         on_bad_crc: Callable[[Header], None] | None = None,
         on_too_large: Callable[[Header], None] | None = None,
+        on_abandoned: Callable[[Header], None] | None = None,
     ):
         self.accept_limit = min(accept_limit, MAX_PAYLOAD)
         self.on_bad_crc = on_bad_crc
         self.on_too_large = on_too_large
+        self.on_abandoned = on_abandoned
         self._buf = bytearray()
         self._skip = 0  # bytes of an oversized frame still to discard
         self.garbage_bytes = 0
@@ -115,6 +118,10 @@ class FrameDecoder:
         self.garbage_bytes += self._skip
         self._skip = 0
         while self._buf:
+            if self.on_abandoned and len(self._buf) >= HEADER_SIZE:
+                header = parse_header(bytes(self._buf[:HEADER_SIZE]))
+                if header is not None:
+                    self.on_abandoned(header)
             self._drop(1)
             self._scan(out)
         return out

@@ -121,7 +121,10 @@ class SimBoard:
         self._threads: list[threading.Thread] = []
         self._transport = None
         self._decoder = FrameDecoder(
-            accept_limit=self._info.max_rx_payload, on_bad_crc=self._bad_crc, on_too_large=self._too_large
+            accept_limit=self._info.max_rx_payload,
+            on_bad_crc=self._bad_crc,
+            on_too_large=self._too_large,
+            on_abandoned=self._abandoned,
         )
         self._reset_state()
 
@@ -230,6 +233,11 @@ class SimBoard:
     def _bad_crc(self, header: Header) -> None:
         self.counters["bad_crc"] += 1
         self._error_now(header, m.ErrorCode.BAD_CRC, "frame CRC mismatch")
+
+    def _abandoned(self, header: Header) -> None:
+        if header.type < 0x80:  # a request cut short (lost bytes): ask for it again now
+            self.counters["bad_crc"] += 1
+            self._error_now(header, m.ErrorCode.BAD_CRC, "frame cut short (inter-byte timeout)")
 
     def _too_large(self, header: Header) -> None:
         self._error_now(header, m.ErrorCode.TOO_LARGE, f"{header.length} > {self._info.max_rx_payload}")

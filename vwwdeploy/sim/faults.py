@@ -17,8 +17,9 @@ class FaultConfig:
 
     @classmethod
     def uniform(cls, rate: float, reset_every: int = 0, seed: int = 0) -> "FaultConfig":
-        """The same per-byte probability for drop, flip and insert, as `vwwdeploy sim --fault-rate`."""
-        return cls(rate, rate, rate, reset_every, seed)
+        """A per-byte fault probability `rate`, split equally between drop, flip and insert
+        (`vwwdeploy sim --fault-rate`): a byte is hit by some fault with probability ~rate."""
+        return cls(rate / 3, rate / 3, rate / 3, reset_every, seed)
 
     @property
     def active(self) -> bool:
