@@ -165,7 +165,14 @@ def test_bin_protocol_from_its_reset_vector(tmp_path):
     # A small image at 0xC000 has its reset handler below 0x10000: only the ASB placement fits.
     (tmp_path / "a.bin").write_bytes(fake_binary(2000, 0xC000))
     assert firmware.choose_protocol(firmware.load(tmp_path / "a.bin"), None) == "asb"
-    with pytest.raises(UserError, match="reset vector"):
+    with pytest.raises(UserError, match="vector table points outside"):
         firmware.choose_protocol(firmware.load(tmp_path / "a.bin"), "svl")
     (tmp_path / "s.bin").write_bytes(fake_binary(2000, 0x10000))
     assert firmware.choose_protocol(firmware.load(tmp_path / "s.bin"), None) == "svl"
+    # A big image linked at 0x10000 would also "fit" at 0xC000, but its handlers all lie above 0x10000: SVL.
+    (tmp_path / "big.bin").write_bytes(fake_binary(100_000, 0x10000))
+    fw = firmware.load(tmp_path / "big.bin")
+    assert firmware.ambiguous(fw) and firmware.choose_protocol(fw, None) == "svl"
+    assert firmware.choose_protocol(fw, "asb") == "asb"  # the user may know better (a .bin has no address)
+    (tmp_path / "bigc.bin").write_bytes(fake_binary(100_000, 0xC000))
+    assert firmware.choose_protocol(firmware.load(tmp_path / "bigc.bin"), None) == "asb"

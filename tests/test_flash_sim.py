@@ -29,9 +29,6 @@ def firmware(tmp_path):
 
 
 def run(path, sim, **kwargs):
-    if isinstance(sim, SimSvl):
-        # Test images for 0x10000 are small .bins that would also make sense at 0xC000: name the protocol.
-        kwargs.setdefault("protocol", "svl")
     log: list[str] = []
     result = flash(path, port=sim.port, log=log.append, **{**FAST, **kwargs})
     return result, log
@@ -74,9 +71,10 @@ def test_asb_small_storage_splits_blocks_and_sends_the_last_first(firmware):
 def test_svl_full_flash(firmware):
     path, data = firmware(30_001, base=0x10000)
     with SimSvl() as sim:
-        result, _ = run(path, sim)
+        result, log = run(path, sim)  # protocol chosen from the .bin's vector table
         assert_installed(sim, data, 0x10000)
     assert (result.protocol, result.baud, result.attempts) == ("svl", 921600, 1)
+    assert any("taken as an SVL image" in line for line in log)
     assert sim.installed[len(data):] == b"\xff" * 3  # last frame padded to whole words
 
 

@@ -12,7 +12,10 @@ STACK_TOP = 0x10008000
 def fake_binary(size: int, base: int = 0xC000, seed: int = 0) -> bytes:
     rng = random.Random(seed)
     data = bytearray(rng.randbytes(max(size, 8)))[:size]
-    struct.pack_into("<II", data, 0, STACK_TOP, base + 0x201)  # initial SP, thumb reset handler inside the image
+    # Initial SP, then reset and exception handlers just after the vector table (Thumb: bit 0 set), with the
+    # entries Cortex-M reserves left 0, like a linked image.
+    vectors = [STACK_TOP] + [0 if i in (7, 8, 9, 10, 13) else base + 0x201 + 4 * i for i in range(1, 16)]
+    data[:min(64, size)] = struct.pack("<16I", *vectors)[:min(64, size)]
     return bytes(data)
 
 

@@ -44,20 +44,28 @@ def load(path: str | Path) -> Firmware:
     return Firmware(path.name, blob, None)
 
 
-def _vectors(fw: Firmware) -> tuple[int, int]:
+def _vectors(fw: Firmware) -> tuple[int, ...]:
+    """Initial stack pointer, then the reset and exception handlers (the first 16 words of a Cortex-M image)."""
     if len(fw.data) < 8:
         raise UserError(f"{fw.name} is only {len(fw.data)} bytes: too small to be firmware")
-    return struct.unpack_from("<II", fw.data)
+    count = min(16, len(fw.data) // 4)
+    return struct.unpack_from(f"<{count}I", fw.data)
 
 
-def _reset_fits(fw: Firmware, base: int) -> bool:
-    _, reset = _vectors(fw)
-    return bool(reset & 1) and base <= (reset & ~1) < base + len(fw.data)
+def _handlers(fw: Firmware) -> list[int]:
+    # Reserved entries are 0 (or erased 0xFFFFFFFF); real handlers are Thumb addresses (bit 0 set).
+    words = _vectors(fw)
+    return [w & ~1 for w in words[1:] if w & 1 and w != 0xFFFFFFFF] or [words[1]]
+
+
+def _fits(fw: Firmware, base: int) -> bool:
+    reset = _vectors(fw)[1]
+    return bool(reset & 1) and all(base <= h < base + len(fw.data) for h in _handlers(fw))
 
 
 def choose_protocol(fw: Firmware, requested: str | None) -> str:
     """Pick asb/svl from the image's link address, and refuse combinations that could never boot."""
-    stack, _ = _vectors(fw)
+    stack = _vectors(fw)[0]
     if not SRAM[0] <= stack <= SRAM[1]:
         raise UserError(f"{fw.name} does not start with a Cortex-M vector table (initial stack pointer "
                         f"0x{stack:08X} is not in the Apollo3's SRAM): is it really the firmware .bin?")
@@ -71,22 +79,24 @@ def choose_protocol(fw: Firmware, requested: str | None) -> str:
                             f"{requested.upper()} (0x{LOAD_ADDRESS[requested]:X}): pass --protocol {linked[0]} "
                             "or rebuild")
         return linked[0]
-    fits = [p for p, base in LOAD_ADDRESS.items() if _reset_fits(fw, base)]
+    fits = [p for p, base in LOAD_ADDRESS.items() if _fits(fw, base)]
     if requested:
         if requested not in fits:
-            raise UserError(f"{fw.name}'s reset vector does not point inside the image when it is placed at "
+            raise UserError(f"{fw.name}'s vector table points outside the image when it is placed at "
                             f"0x{LOAD_ADDRESS[requested]:X} ({requested.upper()}): it is built for another "
                             "load address")
         return requested
     if not fits:
-        raise UserError(f"{fw.name}'s reset vector points outside the image at both 0xC000 (ASB) and 0x10000 "
+        raise UserError(f"{fw.name}'s vector table points outside the image at both 0xC000 (ASB) and 0x10000 "
                         "(SVL): is it built for the SparkFun Edge?")
-    return fits[0]  # "asb" first: every Edge ships with the ASB; an image that fits both is ambiguous
+    # Both fit only when every handler lies above 0x10000. An image linked at 0xC000 keeps its startup code
+    # right after its vector table, below 0x10000, so "fits both" means linked for the SVL.
+    return "svl" if "svl" in fits else fits[0]
 
 
 def ambiguous(fw: Firmware) -> bool:
     """A .bin whose reset vector makes sense at both load addresses."""
-    return all(_reset_fits(fw, base) for base in LOAD_ADDRESS.values())
+    return all(_fits(fw, base) for base in LOAD_ADDRESS.values())
 
 
 def check_size(fw: Firmware, protocol: str) -> None:

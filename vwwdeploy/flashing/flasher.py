@@ -54,8 +54,8 @@ def flash(path: str | Path, port: str | None = None, protocol: str | None = None
     requested = None if protocol in (None, "auto") else protocol
     protocol = firmware.choose_protocol(fw, requested)
     if requested is None and fw.load_address is None and firmware.ambiguous(fw):
-        log(f"{fw.name} could be linked for 0xC000 or 0x10000; assuming {protocol.upper()} "
-            "(pass --protocol to choose)")
+        log(f"{fw.name} has no link address (a .bin); its vectors point above 0x10000, so it is taken as an "
+            "SVL image (pass --protocol asb if it is linked for 0xC000, or flash the .elf)")
     firmware.check_size(fw, protocol)
     bauds = baud_order(protocol, baud)
     if attempts < 1:
@@ -153,7 +153,8 @@ class _AsbRun:
 
 
 class _SvlRun:
-    hint = "tap RST just before running this (the SVL listens ~200 ms after a reset) or, without an SVL, use --protocol asb"
+    hint = ("tap RST just before running this (the SVL listens ~200 ms after a reset); a board with only the "
+            "factory ASB needs the SVL installed or a build linked for 0xC000 (upload_protocol = asb)")
 
     def __init__(self, link, fw: firmware.Firmware, timeout: float, settle: float, log):
         self.link, self.fw, self.timeout, self.settle, self.log = link, fw, timeout, settle, log
