@@ -3,6 +3,7 @@ exit, no traceback), and the PlatformIO upload hook running the real command lin
 
 from __future__ import annotations
 
+import configparser
 import os
 import runpy
 import shlex
@@ -103,49 +104,48 @@ def test_help_is_instant_and_mentions_the_buttons():
     assert done.returncode == 0 and "button 14" in done.stdout and "--protocol" in done.stdout
 
 
-class FakeSconsEnv(dict):
-    """Just enough of SCons' environment for tools/pio_upload.py."""
-
-    def __init__(self, options: dict, **values):
-        super().__init__(ENV={}, **values)
-        self.options = options
-
-    def subst(self, text: str) -> str:
-        for key in sorted(self, key=len, reverse=True):
-            if isinstance(self[key], str):
-                text = text.replace("$" + key, self[key])
-        return text
-
-    def GetProjectOption(self, name, default=None):
-        return self.options.get(name, default)
-
-    def Replace(self, **values):
-        self.update(values)
+def _load_upload_command() -> str:
+    return runpy.run_path(str(REPO / "tools" / "pio_upload.py"))["UPLOAD_COMMAND"]
 
 
-def _load_hook(env) -> None:
-    runpy.run_path(str(REPO / "tools" / "pio_upload.py"),
-                   init_globals={"Import": lambda name: None, "env": env})
+def _subst(command: str, **values: str) -> list[str]:
+    """What SCons does to PlatformIO's $UPLOADCMD before running it (longest names first)."""
+    for key in sorted(values, key=len, reverse=True):
+        command = command.replace("$" + key, values[key])
+    return shlex.split(command)
 
 
-def test_platformio_hook_leaves_jlink_alone():
-    env = FakeSconsEnv({}, UPLOAD_PROTOCOL="jlink", PROJECT_DIR=str(REPO), UPLOADCMD="JLinkExe ...")
-    _load_hook(env)
-    assert env["UPLOADCMD"] == "JLinkExe ..."
-
-
-def test_platformio_upload_runs_vwwdeploy_flash(tmp_path):
+def test_platformio_upload_command_runs_vwwdeploy_flash(tmp_path):
     data = fake_binary(30_000)
     (tmp_path / "firmware.bin").write_bytes(data)
-    with SimAsb(bauds=(115200,)) as sim:
-        env = FakeSconsEnv({"custom_flash_baud": "115200"}, UPLOAD_PROTOCOL="asb", PROJECT_DIR=str(REPO),
-                           PYTHONEXE=sys.executable, UPLOAD_PORT=sim.port, SOURCE=str(tmp_path / "firmware.bin"))
-        _load_hook(env)
-        command = env.subst(env["UPLOADCMD"])
-        assert "--protocol asb" in command and "--baud 115200" in command
-        done = subprocess.run(shlex.split(command), cwd=tmp_path, capture_output=True, text=True, timeout=120,
-                              env={**os.environ, **env["ENV"]})
+    with SimAsb() as sim:
+        argv = _subst(_load_upload_command(), PYTHONEXE=sys.executable, PROJECT_DIR=str(REPO),
+                      UPLOAD_PROTOCOL="asb", UPLOAD_PORT=sim.port, SOURCE=str(tmp_path / "firmware.bin"))
+        # From another directory and without PYTHONPATH, as PlatformIO would run it.
+        env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+        done = subprocess.run(argv, cwd=tmp_path, capture_output=True, text=True, timeout=120, env=env)
         assert sim.finished.wait(10)
     assert done.returncode == 0, done.stderr
     assert sim.errors == [] and sim.installed[:len(data)] == data
-    assert "over ASB" in done.stdout and "at 115200 baud" in done.stdout
+    assert "over ASB" in done.stdout and "Hold button 14" in done.stderr
+
+
+def test_platformio_upload_command_fails_with_one_line(tmp_path):
+    argv = _subst(_load_upload_command(), PYTHONEXE=sys.executable, PROJECT_DIR=str(REPO), UPLOAD_PROTOCOL="asb",
+                  UPLOAD_PORT="/dev/ttyNOSUCH0", SOURCE=str(tmp_path / "firmware.bin"))
+    done = subprocess.run(argv, cwd=tmp_path, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 2 and "Traceback" not in done.stderr
+    assert done.stderr.strip().count("\n") == 0 and "does not exist" in done.stderr
+
+
+def test_platformio_ini_uses_the_upload_command():
+    ini = REPO / "platformio.ini"
+    if not ini.exists():
+        pytest.skip("platformio.ini not present in this checkout")
+    config = configparser.ConfigParser(interpolation=None, inline_comment_prefixes=(";",))
+    config.read(ini)
+    envs = [s for s in config.sections() if s.startswith("env:sparkfun_edge")]
+    assert envs
+    for section in envs:
+        assert config[section].get("upload_command", "").strip() == _load_upload_command(), section
+        assert config[section].get("upload_protocol", "asb").strip() in ("asb", "svl"), section

@@ -1,46 +1,31 @@
-"""PlatformIO extra script: `pio run -e sparkfun_edge -t upload` flashes through `vwwdeploy flash`.
+"""PlatformIO upload step: `pio run -e sparkfun_edge -t upload` runs `vwwdeploy flash` through this script.
 
-platformio.ini:
-    [env]
-    extra_scripts = post:tools/pio_upload.py
-    ; optional: the baud to try first (the other of 921600/115200 is tried next)
-    ; custom_flash_baud = 921600
+platformio.ini, in each Edge environment:
+    upload_command = "$PYTHONEXE" "$PROJECT_DIR/tools/pio_upload.py" --protocol $UPLOAD_PROTOCOL --port "$UPLOAD_PORT" "$SOURCE"
 
-The platform's own upload step (port autodetection, then $UPLOADCMD) stays; only the command is replaced, so
-PlatformIO users get exactly the CLI's behaviour: progress bar, retries, the baud fallback and the same messages.
-`upload_protocol` (asb or svl) still picks the linker script (0xC000 or 0x10000) and is passed on as --protocol.
-A plain `upload_protocol = custom` does not work here: platform-apollo3blue rejects unknown upload protocols and
-chooses its linker script by protocol.
+PlatformIO (core 6) uses `upload_command` in place of the platform's uploader whatever `upload_protocol` says, after
+its own port autodetection; `upload_protocol` (asb or svl) keeps choosing the platform's linker script (0xC000 or
+0x10000) and is passed on as --protocol. Do not set `upload_protocol = custom`: platform-apollo3blue exits on upload
+protocols it does not know, even for a plain build. This script makes the checkout importable, so it works whether
+or not vwwdeploy is pip-installed in PlatformIO's Python, and behaves exactly like the CLI (same messages, retries,
+baud fallback). An empty --port (nothing detected) lets vwwdeploy pick the only USB serial port.
 """
 
 from __future__ import annotations
 
-import os
+import sys
+from pathlib import Path
 
-FLASHED_PROTOCOLS = ("asb", "svl")  # jlink and others keep the platform's own uploader
-
-
-def upload_command(protocol: str, baud: str = "") -> str:
-    """The command line template; PlatformIO substitutes $PYTHONEXE, $UPLOAD_PORT and $SOURCE when it runs."""
-    parts = ['"$PYTHONEXE" -m vwwdeploy flash', f"--protocol {protocol}", '--port "$UPLOAD_PORT"']
-    if baud:
-        parts.append(f"--baud {int(baud)}")
-    parts.append('"$SOURCE"')
-    return " ".join(parts)
+UPLOAD_COMMAND = ('"$PYTHONEXE" "$PROJECT_DIR/tools/pio_upload.py" --protocol $UPLOAD_PROTOCOL '
+                  '--port "$UPLOAD_PORT" "$SOURCE"')
 
 
-def configure(env) -> bool:
-    protocol = env.subst("$UPLOAD_PROTOCOL").strip().lower()
-    if protocol not in FLASHED_PROTOCOLS:
-        return False
-    env.Replace(UPLOADCMD=upload_command(protocol, env.GetProjectOption("custom_flash_baud", "")))
-    # Make the repo's own package importable by PlatformIO's Python even when vwwdeploy is not pip-installed.
-    project = env.subst("$PROJECT_DIR")
-    current = env["ENV"].get("PYTHONPATH", "")
-    env["ENV"]["PYTHONPATH"] = project + (os.pathsep + current if current else "")
-    return True
+def main(argv: list[str]) -> int:
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+    from vwwdeploy.cli import main as cli_main
+
+    return cli_main(["flash", *argv])
 
 
-if "Import" in globals():  # run by SCons as an extra script
-    Import("env")  # noqa: F821 - provided by SCons
-    configure(env)  # noqa: F821
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
