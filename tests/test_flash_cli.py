@@ -19,6 +19,8 @@ from vwwdeploy.flashing.fake_firmware import fake_binary, fake_elf
 from vwwdeploy.flashing.sim_asb import SimAsb
 from vwwdeploy.flashing.sim_pty import PtyDevice
 
+pytestmark = pytest.mark.skipif(os.name == "nt", reason="the simulated boards sit behind POSIX ptys")
+
 REPO = Path(__file__).resolve().parents[1]
 
 

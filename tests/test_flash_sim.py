@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 import pytest
 import serial
 
@@ -12,6 +14,8 @@ from vwwdeploy.flashing.flasher import NO_BOOTLOADER
 from vwwdeploy.flashing.sim_asb import CRC_ERROR, DATA, FAILURE, HELLO, OTADESC, RESET, UPDATE, SimAsb
 from vwwdeploy.flashing.sim_pty import PtyDevice
 from vwwdeploy.flashing.sim_svl import SimSvl
+
+pytestmark = pytest.mark.skipif(os.name == "nt", reason="the simulated boards sit behind POSIX ptys")
 
 # The simulators answer at once, so these limits are only used up where a test wants no answer (those pass shorter
 # ones); they stay generous elsewhere because this machine is shared and threads can be slow to get scheduled.

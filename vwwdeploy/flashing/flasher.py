@@ -170,7 +170,8 @@ class _SvlRun:
         while (left := deadline - time.monotonic()) > 0:
             svl_protocol.pulse_reset(self.link, self.settle)
             try:
-                self.version = svl_protocol.handshake(self.link, min(0.5, left))
+                # Short: without DTR wired to RST the user taps RST, and the SVL listens only ~200 ms after it.
+                self.version = svl_protocol.handshake(self.link, min(0.2, left))
                 return True
             except (NoAnswer, Garbled):
                 continue

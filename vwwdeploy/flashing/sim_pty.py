@@ -11,6 +11,7 @@ import os
 import select
 import termios
 import threading
+import time
 import tty
 
 _SPEEDS = {getattr(termios, f"B{rate}"): rate for rate in
@@ -70,10 +71,12 @@ class PtyDevice:
     def host_baud(self) -> int | None:
         return _SPEEDS.get(termios.tcgetattr(self._slave)[4])
 
-    def _fill(self) -> None:
+    def _fill(self, deadline: float | None = None) -> None:
         while True:
             if self._stop.is_set():
                 raise Stopped
+            if deadline is not None and time.monotonic() > deadline:
+                raise TimeoutError
             ready, _, _ = select.select([self._master], [], [], 0.05)
             if not ready:
                 continue
@@ -88,9 +91,11 @@ class PtyDevice:
             self._pending += data
             return
 
-    def read_exact(self, n: int) -> bytes:
+    def read_exact(self, n: int, timeout: float | None = None) -> bytes:
+        """n bytes from the host; TimeoutError after `timeout` seconds (None: wait as long as the test runs)."""
+        deadline = None if timeout is None else time.monotonic() + timeout
         while len(self._pending) < n:
-            self._fill()
+            self._fill(deadline)
         data = bytes(self._pending[:n])
         del self._pending[:n]
         return data

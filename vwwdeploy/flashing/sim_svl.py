@@ -53,6 +53,7 @@ class SimSvl(PtyDevice):
         self.version, self.answer = version, answer
         self.retry_frames, self.corrupt_frames = set(retry_frames), set(corrupt_frames)
         self.reset_after_frame = reset_after_frame
+        self.confirm_timeout = 1.0  # how long it waits for BL after VER
         self.flash = bytearray(b"\xff" * FLASH_SIZE)
         self.errors: list[str] = []
         self.frame_count = 0
@@ -68,19 +69,23 @@ class SimSvl(PtyDevice):
                 continue  # auto-baud measures only the 'U'; anything else is noise
             self.handshakes += 1
             self.write(packet(VER, bytes([self.version])))
-            command, _ = self._read_packet()
+            try:
+                command, _ = self._read_packet(timeout=self.confirm_timeout)
+            except TimeoutError:
+                self.discard_input()
+                continue  # no BL in time: a real SVL starts the old app; the host resets it and tries again
             if command != BL:
                 self.errors.append(f"expected BL after VER, got {command}")
                 continue  # a real SVL would start the old app; the host resets it again
             if self._bootload():
                 return
 
-    def _read_packet(self) -> tuple[int | None, bytes]:
-        (length,) = struct.unpack(">H", self.read_exact(2))
+    def _read_packet(self, timeout: float | None = None) -> tuple[int | None, bytes]:
+        (length,) = struct.unpack(">H", self.read_exact(2, timeout))
         if length < 3:
             self.errors.append(f"packet length {length}")
             return None, b""
-        body = bytearray(self.read_exact(length))
+        body = bytearray(self.read_exact(length, timeout))
         return body[0], bytes(body)
 
     def _bootload(self) -> bool:
