@@ -51,6 +51,8 @@ class Trainer:
         self.replicas = self.strategy.num_replicas_in_sync
         if config.batch_size % self.replicas:
             raise UserError(f"batch size {config.batch_size} does not split over {self.replicas} replicas")
+        # Seeded initial weights: two runs of one config are the same run (and a resumed one equals both).
+        keras.utils.set_random_seed(config.seed)
         with self.strategy.scope():
             self.model = build_mobilenet_v1(config.width, config.image_size, config.channels,
                                             config.num_classes, config.weight_decay)
