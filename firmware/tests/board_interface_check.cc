@@ -1,0 +1,22 @@
+// Compile-only check that board.h declares exactly the interface the board layers implement
+// (helper-briefs/interfaces.md). A change here breaks every board: change it deliberately or not at all.
+#include <type_traits>
+
+#include "board.h"
+
+namespace b = vww::board;
+
+static_assert(std::is_same_v<decltype(&b::init), void (*)()>);
+static_assert(std::is_same_v<decltype(&b::uart_read), size_t (*)(uint8_t*, size_t)>);
+static_assert(std::is_same_v<decltype(&b::uart_write), void (*)(const uint8_t*, size_t)>);
+static_assert(std::is_same_v<decltype(&b::micros), uint64_t (*)()>);
+static_assert(std::is_same_v<decltype(&b::instruction_count), uint64_t (*)()>);
+static_assert(std::is_same_v<decltype(&b::camera_available), bool (*)()>);
+static_assert(std::is_same_v<decltype(&b::camera_capture), bool (*)(uint8_t*)>);
+static_assert(std::is_same_v<decltype(&b::led), void (*)(b::Led, bool)>);
+static_assert(std::is_same_v<decltype(&b::name), const char* (*)()>);
+static_assert(std::is_same_v<decltype(&b::clock_hz), uint32_t (*)()>);
+static_assert(std::is_same_v<decltype(&vww::app_main), void (*)()>);
+static_assert(std::is_enum_v<b::Led> && !std::is_convertible_v<b::Led, int>, "Led is an enum class");
+static_assert(static_cast<int>(b::Led::kHeartbeat) == 0 && static_cast<int>(b::Led::kPerson) == 1 &&
+              static_cast<int>(b::Led::kNoPerson) == 2 && static_cast<int>(b::Led::kError) == 3);

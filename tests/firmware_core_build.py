@@ -1,0 +1,136 @@
+"""Builds for the firmware core's tests: host test binaries (g++) and Cortex-M4F cross-compiles.
+
+Outputs are cached under `<cache>/firmware-core-tests/<key>/`, the key hashing the compiler, the flags and
+every source's bytes, so a second run of the tests reuses them and any edit rebuilds.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+import subprocess
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+from vwwdeploy.paths import cache_dir
+
+REPO = Path(__file__).resolve().parent.parent
+CORE = REPO / "firmware" / "core"
+CPP_TESTS = REPO / "firmware" / "tests"
+VECTORS = REPO / "tests" / "vectors"
+
+# The one core file that needs TFLM and the generated model sources.
+TFLM_SOURCES = {"tflm_classifier.cc"}
+PORTABLE_SOURCES = sorted(p for p in CORE.glob("*.cc") if p.name not in TFLM_SOURCES)
+# What the host tests link: everything portable except app_main.cc (it needs a board's functions).
+HOST_CORE_SOURCES = [p for p in PORTABLE_SOURCES if p.name != "app_main.cc"]
+
+ARM_CXX = "arm-none-eabi-g++"
+ARM_FLAGS = ["-std=c++17", "-mcpu=cortex-m4", "-mthumb", "-mfloat-abi=hard", "-mfpu=fpv4-sp-d16", "-Os",
+             "-ffunction-sections", "-fdata-sections", "-fno-exceptions", "-fno-rtti", "-fno-threadsafe-statics"]
+HOST_TEST_FLAGS = ["-std=c++17", "-O1", "-g", "-Wall", "-Wextra", "-fsanitize=address,undefined",
+                   "-fno-sanitize-recover=undefined", "-fno-omit-frame-pointer"]
+WORKERS = 2  # the test machine has 2 cores shared with others
+
+
+def _compiler_id(cxx: str) -> str:
+    return subprocess.run([cxx, "--version"], capture_output=True, text=True, check=True).stdout.splitlines()[0]
+
+
+def _key(*parts: object, files: list[Path] = ()) -> str:
+    h = hashlib.sha256()
+    for p in parts:
+        h.update(repr(p).encode())
+    for f in sorted(files):
+        h.update(str(f).encode())
+        h.update(hashlib.sha256(f.read_bytes()).digest())
+    return h.hexdigest()[:24]
+
+
+def _compile(cmd: list[str]) -> None:
+    proc = subprocess.run(cmd, capture_output=True, text=True)
+    if proc.returncode != 0:
+        raise AssertionError(f"compile failed: {' '.join(cmd)}\n{proc.stderr[-4000:]}")
+
+
+def compile_objects(cxx: str, flags: list[str], sources: list[Path], out_dir: Path) -> list[Path]:
+    """Compiles each source to out_dir/<index>_<name>.o, WORKERS at a time."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    objs = [out_dir / f"{i:04d}_{s.stem}.o" for i, s in enumerate(sources)]
+    with ThreadPoolExecutor(WORKERS) as pool:
+        list(pool.map(_compile, [[cxx, *flags, "-c", str(s), "-o", str(o)] for s, o in zip(sources, objs)]))
+    return objs
+
+
+def cached(name: str, key: str, build) -> Path:
+    """Returns <cache>/firmware-core-tests/<name>-<key>/<name>, calling build(tmp_dir) -> file when absent."""
+    root = cache_dir() / "firmware-core-tests"
+    final = root / f"{name}-{key}"
+    target = final / name
+    if target.exists():
+        return target
+    tmp = root / f"{name}-{key}.partial-{os.getpid()}"
+    shutil.rmtree(tmp, ignore_errors=True)
+    tmp.mkdir(parents=True)
+    built = build(tmp)
+    built.rename(tmp / name)
+    for o in tmp.glob("obj*"):
+        shutil.rmtree(o, ignore_errors=True)
+    try:
+        tmp.rename(final)
+    except OSError:  # another run finished first: keep theirs
+        shutil.rmtree(tmp, ignore_errors=True)
+    return target
+
+
+def host_test_binary() -> Path:
+    """The core's host unit tests (firmware/tests/test_*.cc), built with ASan + UBSan."""
+    sources = [*HOST_CORE_SOURCES, *sorted(CPP_TESTS.glob("test_*.cc")), CPP_TESTS / "harness.cc"]
+    headers = [*CORE.glob("*.h"), *CPP_TESTS.glob("*.h")]
+    flags = [*HOST_TEST_FLAGS, f"-I{CORE}", f"-I{CPP_TESTS}"]
+
+    def build(tmp: Path) -> Path:
+        objs = compile_objects("g++", flags, sources, tmp / "obj")
+        exe = tmp / "core_tests"
+        subprocess.run(["g++", *flags, *map(str, objs), "-o", str(exe)], check=True, capture_output=True)
+        return exe
+
+    return cached("core_tests", _key(_compiler_id("g++"), flags, files=[*sources, *headers]), build)
+
+
+def run_host_tests(binary: Path, name_filter: str = "") -> subprocess.CompletedProcess:
+    env = dict(os.environ, VWW_VECTORS=str(VECTORS), ASAN_OPTIONS="detect_leaks=1",
+               UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1")
+    args = [str(binary)] + ([name_filter] if name_filter else [])
+    return subprocess.run(args, capture_output=True, text=True, env=env, timeout=120)
+
+
+# --- TFLM on the host --------------------------------------------------------------------------------
+
+HOST_TFLM_DEFINES = ["TF_LITE_STATIC_MEMORY", "TF_LITE_DISABLE_X86_NEON", "TF_LITE_MCU_DEBUG_LOG"]
+
+
+def tflm_includes(tree: Path, flags_json: dict) -> list[str]:
+    # -isystem: TFLM's headers are upstream's; their warnings are not ours to fix.
+    return [f"-isystem{tree / inc}" for inc in flags_json["includes"]]
+
+
+def host_tflm_library(tree: Path, flags_json: dict) -> Path:
+    """TFLM (reference kernels) compiled for x86-64 from a generated tree, as a static library."""
+    sources = sorted(p for p in (tree / "tensorflow").rglob("*.cc") if "cortex_m_generic" not in p.parts)
+    sources.append(CPP_TESTS / "host_tflm_platform.cc")
+    flags = ["-std=c++17", "-O1", "-fno-exceptions", "-fno-rtti", "-w",
+             *(f"-D{d}" for d in HOST_TFLM_DEFINES), *tflm_includes(tree, flags_json)]
+
+    def build(tmp: Path) -> Path:
+        objs = compile_objects("g++", flags, sources, tmp / "obj")
+        lib = tmp / "libtflm_host.a"
+        subprocess.run(["ar", "rcs", str(lib), *map(str, objs)], check=True, capture_output=True)
+        return lib
+
+    # The tree is immutable once complete (named by TFLM commit), so its identity is its path + commit;
+    # hashing every file would cost more than it saves.
+    key = _key(_compiler_id("g++"), flags, str(tree), flags_json.get("tflm_commit"),
+               files=[CPP_TESTS / "host_tflm_platform.cc"])
+    return cached("libtflm_host.a", key, build)
