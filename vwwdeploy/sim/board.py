@@ -154,11 +154,15 @@ class SimBoard:
         if self._transport is not None:
             raise RuntimeError("this SimBoard is already serving")
         self._transport = transport
+        # The boot INFO goes out before serve_*() returns, so a host that opens the port afterwards
+        # never mistakes it for a reset in the middle of its first request.
+        with self._lock:
+            seq, self._dev_seq = self._dev_seq, self._dev_seq + 1
+        transport.write(encode_frame(T.INFO, seq, self.info.encode()), self._stop)
         for target, name in ((self._rx_loop, "rx"), (self._worker, "worker"), (self._tx_loop, "tx")):
             thread = threading.Thread(target=target, name=f"vwwdeploy-sim-{name}", daemon=True)
             thread.start()
             self._threads.append(thread)
-        self._send_unsolicited([(T.INFO, self.info.encode())], self._generation)  # the boot INFO
 
     def stop(self) -> None:
         self._stop.set()
@@ -271,8 +275,8 @@ class SimBoard:
             self.counters["errors"] += 1
             req = frame.type if frame.type < 0x80 else 0
             out = [(T.ERROR, frame.seq, m.ErrorMsg(int(reply.code), req, reply.text).encode())]
-            if reply.code == m.ErrorCode.INFERENCE_FAILED:
-                out.append((T.LOG, frame.seq, m.Log(m.LogLevel.ERROR, reply.text).encode()))
+            if reply.code == m.ErrorCode.INFERENCE_FAILED:  # the LOG first: a host stops at the ERROR
+                out.insert(0, (T.LOG, frame.seq, m.Log(m.LogLevel.ERROR, reply.text).encode()))
             self._emit(out, gen)
 
     @staticmethod
