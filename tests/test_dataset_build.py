@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import json
 import os
+import threading
 from pathlib import Path
 
 import numpy as np
@@ -169,6 +170,16 @@ def test_workers_and_shards_do_not_change_the_result(tmp_path):
     assert a.image_ids == b.image_ids and (a.labels == b.labels).all()
     np.testing.assert_array_equal(a.images(), b.images())
     np.testing.assert_array_equal(b.images([69, 0, 33]), a.images()[[69, 0, 33]])
+    # With another thread running (as under TensorFlow) the pool starts from a forkserver instead of fork.
+    stop = threading.Event()
+    thread = threading.Thread(target=stop.wait)
+    thread.start()
+    try:
+        build_split(ann, imgs, tmp_path / "c", BuildOptions(workers=2, size=40, shard_size=16))
+    finally:
+        stop.set()
+        thread.join()
+    np.testing.assert_array_equal(open_split(tmp_path / "c").images(), a.images())
 
 
 def test_rebuild_replaces_previous_build(tmp_path):

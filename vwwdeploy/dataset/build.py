@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import sys
 import tempfile
+import threading
 import time
 from collections import Counter
 from collections.abc import Sequence
@@ -134,18 +136,18 @@ def _decode_all(plan: _PlannedSplit, options: BuildOptions, writer: SplitWriter)
         return len(outcomes)
 
     wall0 = time.perf_counter()
-    with progress_bar(transient=options.quiet) as bar:
-        task_id = bar.add_task(f"decoding {plan.name}", total=n)
-        if workers == 1:
-            for task in tasks:
-                bar.advance(task_id, consume(decode.decode_chunk(task)))
-        else:
-            # forkserver: workers start from a clean process, safe even when the caller already runs TensorFlow.
-            ctx = multiprocessing.get_context("forkserver")
-            ctx.set_forkserver_preload(["vwwdeploy.dataset.decode"])
-            with ctx.Pool(workers) as pool:
-                for result in pool.imap(decode.decode_chunk, tasks):
-                    bar.advance(task_id, consume(result))
+    # The pool is started before the progress bar, whose refresh thread must not exist at fork time.
+    pool = _start_pool(workers) if workers > 1 else None
+    try:
+        with progress_bar(transient=options.quiet) as bar:
+            task_id = bar.add_task(f"decoding {plan.name}", total=n)
+            results = pool.imap(decode.decode_chunk, tasks) if pool else map(decode.decode_chunk, tasks)
+            for result in results:
+                bar.advance(task_id, consume(result))
+    finally:
+        if pool is not None:
+            pool.terminate()
+            pool.join()
 
     wall = time.perf_counter() - wall0
     skipped = {reason: counts[reason] for reason in decode.SKIPPED}
@@ -163,6 +165,17 @@ def _decode_all(plan: _PlannedSplit, options: BuildOptions, writer: SplitWriter)
         "decode_seconds": round(wall, 3),
         "decode_cpu_seconds": round(cpu[0], 3),
     }
+
+
+def _start_pool(workers: int):
+    """Plain fork is the quickest start, and safe while this process runs no other threads. Otherwise (e.g. the
+    caller already runs TensorFlow, whose threads may hold locks at fork time) use a clean forkserver."""
+    if threading.active_count() == 1 and "tensorflow" not in sys.modules:
+        ctx = multiprocessing.get_context("fork")
+    else:
+        ctx = multiprocessing.get_context("forkserver")
+        ctx.set_forkserver_preload(["vwwdeploy.dataset.decode"])
+    return ctx.Pool(workers)
 
 
 def _write_split(plan: _PlannedSplit, options: BuildOptions, folder: Path) -> dict:
