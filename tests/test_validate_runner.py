@@ -39,7 +39,14 @@ class FakeBoard:
             arena_size=100_000, arena_used=80_000, kernels="reference", clock_hz=48_000_000,
             labels=("notperson", "person"), capabilities=Capability(0), max_rx_payload=27656)
 
+    gate = None  # a threading.Event: while set up, boards other than the failing one wait for it
+
     def infer(self, x):
+        if FakeBoard.gate is not None:
+            if FakeBoard.fail_after and self.url in FakeBoard.fail_after:
+                FakeBoard.gate.set()
+            else:
+                assert FakeBoard.gate.wait(30), "the failing board never got an image"
         if FakeBoard.fail_after is not None and self.url in FakeBoard.fail_after and self.done >= FakeBoard.fail_after[self.url]:
             raise DeviceError(f"no answer from {self.url} after 5 retries")
         with FakeBoard.lock:
@@ -108,12 +115,43 @@ def test_sha_mismatch_refused_unless_forced(fake_boards, small_csv, upstream_mod
 
 
 def test_a_failing_board_fails_the_run_and_writes_nothing(fake_boards, small_csv, upstream_model, tmp_path):
-    fake_boards.fail_after = {"fake://b": 1}
+    # board b fails on its first image; board a waits until then so it cannot take all the images first
+    fake_boards.fail_after = {"fake://b": 0}
+    fake_boards.gate = threading.Event()
     try:
         with pytest.raises(DeviceError, match="no answer from fake://b"):
             validate(["fake://a", "fake://b"], upstream_model, small_csv, tmp_path / "rep", show_progress=False,
                      device_factory=fake_boards)
     finally:
         fake_boards.fail_after = None
+        fake_boards.gate = None
     assert not (tmp_path / "rep").exists()
     assert list(tmp_path.iterdir()) == []
+
+
+def test_float_path_gets_the_dequantized_int8_input(fake_boards, small_csv, upstream_model, tmp_path, monkeypatch):
+    """--checkpoint: the float model sees (q - zp) * scale of the very int8 input the board got."""
+    import vwwdeploy.training.checkpoint as ckpt
+    from vwwdeploy.validation.inputs import load_inputs
+
+    seen = []
+
+    class FloatModel:
+        def __call__(self, batch, training=False):
+            batch = np.asarray(batch)
+            seen.append(batch)
+            p = (batch.mean(axis=(1, 2, 3)) + 1) / 2  # a "person" score from brightness
+            return np.stack([1 - p, p], axis=1)
+
+    monkeypatch.setattr(ckpt, "load_float_model", lambda train_dir, batch_size=None: (FloatModel(), None))
+    (tmp_path / "train").mkdir()
+    report = validate(["fake://a"], upstream_model, small_csv, tmp_path / "rep", checkpoint=tmp_path / "train",
+                      show_progress=False, device_factory=fake_boards)
+    x = load_inputs(small_csv, (1, 96, 96, 1)).int8
+    got = np.concatenate(seen)
+    assert got.dtype == np.float32 and got.shape == (8, 96, 96, 1)
+    np.testing.assert_allclose(got, (x.astype(np.float32) + 1) * np.float32(0.007843137718737125), rtol=1e-6)
+    # pixel 0..255 -> int8 -128..127 -> (q + 1) * 2/255: [-0.996, 1.004], training's pixel/127.5 - 1 plus 1/255
+    assert got.min() >= -1.0 and got.max() <= 256 / 255 + 1e-6
+    assert report["paths"]["float"]["available"] is True and report["paths"]["float"]["accuracy"] is not None
+    assert report["cross_metrics"]["device_vs_float"]["available"] is True
