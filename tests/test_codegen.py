@@ -191,11 +191,12 @@ def test_one_byte_and_one_megabyte_blobs(size, tmp_path):
         (src / name).write_text(text)
     obj = tmp_path / "host.o"
     subprocess.run([need("g++"), *WARN, "-c", str(src / "model_data.cc"), "-o", str(obj)], check=True, capture_output=True)
-    subprocess.run(
-        [need("arm-none-eabi-g++"), *ARM_FLAGS, *WARN, "-c", str(src / "model_data.cc"), "-o", str(tmp_path / "arm.o")],
-        check=True,
-        capture_output=True,
-    )
+    if size == 1:  # the 300 KB upstream array already goes through the Cortex-M4 compiler above; 1 MB adds time only
+        subprocess.run(
+            [need("arm-none-eabi-g++"), *ARM_FLAGS, *WARN, "-c", str(src / "model_data.cc"), "-o", str(tmp_path / "arm.o")],
+            check=True,
+            capture_output=True,
+        )
     # The host object holds the blob verbatim.
     assert blob in obj.read_bytes()
 
