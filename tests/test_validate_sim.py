@@ -163,3 +163,27 @@ def test_report_dir_is_replaced_whole(sim, upstream_model, coco_csv, tmp_path):
     assert sorted(p.name for p in out.iterdir()) == ["report.html", "report.json", "results.csv"]
     assert sorted(p.name for p in tmp_path.iterdir()) == ["r"]
     shutil.rmtree(out)
+
+
+def test_cli_processes_sim_then_validate(upstream_model, coco_csv, tmp_path):
+    """As a user runs it: `vwwdeploy sim` in one process (box-average pipeline), `vwwdeploy validate` in another."""
+    import subprocess
+    import sys
+
+    sim = subprocess.Popen([sys.executable, "-m", "vwwdeploy", "sim", "--model", str(upstream_model),
+                            "--tcp", "127.0.0.1:0", "--pipeline", "boxavg"],
+                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        url = sim.stdout.readline().strip()
+        assert url.startswith("socket://"), sim.stderr.read() if sim.poll() is not None else url
+        result = subprocess.run([sys.executable, "-m", "vwwdeploy", "validate", "--port", url, "--model",
+                                 str(upstream_model), "--data", str(coco_csv), "--report", str(tmp_path / "r"),
+                                 "--limit", "8"], capture_output=True, text=True, timeout=300)
+    finally:
+        sim.terminate()
+        sim.wait(timeout=30)
+    assert result.returncode == 0, result.stderr
+    assert "100.00% bit-exact" in result.stdout and "Traceback" not in result.stderr
+    report = json.loads((tmp_path / "r" / "report.json").read_text())
+    assert "crop_box_average" in report["data"]["preprocessing"]  # CSV images follow the board's pipeline
+    assert report["device_vs_twin"]["bit_exact_rate"] == 1.0
