@@ -151,3 +151,43 @@ def test_platformio_ini_uses_the_upload_command():
     for section in envs:
         assert config[section].get("upload_command", "").strip() == _load_upload_command(), section
         assert config[section].get("upload_protocol", "asb").strip() in ("asb", "svl"), section
+
+
+class _Port:
+    def __init__(self, device, vid=None, description="n/a"):
+        self.device, self.vid, self.description = device, vid, description
+
+
+@pytest.mark.parametrize("found,expected", [
+    ([_Port("/dev/ttyS0"), _Port("/dev/ttyUSB0", 0x1A86, "USB Serial")], "/dev/ttyUSB0"),
+    ([_Port("/dev/ttyS0")], "no USB serial port found"),
+    ([_Port("/dev/ttyUSB0", 0x1A86), _Port("/dev/ttyACM0", 0x2341, "Arduino")],
+     "several serial ports (/dev/ttyUSB0 (CH340), /dev/ttyACM0 (Arduino)): pass --port"),
+])
+def test_port_autodetection(monkeypatch, found, expected):
+    from vwwdeploy.errors import UserError
+    from vwwdeploy.flashing import ports
+
+    monkeypatch.delenv("VWWDEPLOY_PORT", raising=False)
+    monkeypatch.setattr(ports.list_ports, "comports", lambda: found)
+    if expected.startswith("/dev/"):
+        assert ports.find_port() == expected
+    else:
+        with pytest.raises(UserError) as caught:
+            ports.find_port()
+        assert expected in str(caught.value)
+    monkeypatch.setenv("VWWDEPLOY_PORT", "socket://127.0.0.1:7777")
+    assert ports.find_port() == "socket://127.0.0.1:7777"
+
+
+@pytest.mark.parametrize("errno_,text,expected", [
+    (13, "[Errno 13] could not open port /dev/ttyUSB0: Permission denied", "dialout group"),
+    (16, "[Errno 16] Device or resource busy", "is busy"),
+    (None, "something odd happened", "cannot open serial port /dev/ttyUSB0: something odd happened"),
+])
+def test_open_errors_are_explained(errno_, text, expected):
+    from vwwdeploy.flashing.ports import describe_open_error
+
+    exc = serial.SerialException(errno_, text) if errno_ else serial.SerialException(text)
+    message = describe_open_error("/dev/ttyUSB0", exc)
+    assert expected in message and "\n" not in message
