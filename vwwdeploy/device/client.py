@@ -6,11 +6,13 @@ reports as BAD_CRC, is resent with the same bytes and seq, up to `retries` times
 nothing pending (late replies to an earlier attempt, say) are dropped and counted. `infer_many` keeps
 two requests in flight so the board receives the next image while it computes the current one.
 
-Not thread-safe: one Device per thread.
+Not thread-safe: one Device per thread (it runs one helper thread of its own that writes to the port).
 """
 
 from __future__ import annotations
 
+import queue
+import threading
 import time
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
@@ -180,6 +182,12 @@ class Device:
         self._last_rx = time.monotonic()
         self._stream: _StreamState | None = None
         self._port = open_port(url, baud)
+        # Writes go through a thread: a blocking write of a 9 KB request into a small tty buffer must
+        # not stop us reading the replies that let the next request go out (the line would idle).
+        self._out: queue.Queue = queue.Queue()
+        self._writer_error: BaseException | None = None
+        self._writer = threading.Thread(target=self._write_loop, name="vwwdeploy-device-writer", daemon=True)
+        self._writer.start()
         if type(self._port).__module__.endswith("protocol_socket"):
             self._read_available = lambda: _read_available_socket(self._port)
         else:
@@ -247,6 +255,11 @@ class Device:
 
     def close(self) -> None:
         if self._port is not None:
+            self._out.put(None)
+            self._writer.join(timeout=2)
+            if self._writer.is_alive() and hasattr(self._port, "cancel_write"):
+                self._port.cancel_write()
+                self._writer.join(timeout=2)
             try:
                 self._port.close()
             finally:
@@ -476,16 +489,29 @@ class Device:
     # ------------------------------------------------------------- bytes
 
     def _write(self, data: bytes) -> None:
-        import serial
-
         if self._port is None:
             raise DeviceError(f"the link to {self.url} is closed")
-        try:
-            self._port.write(data)
-        except (serial.SerialException, OSError) as exc:
-            raise DeviceError(f"lost the link to {self.url} while sending: {str(exc).splitlines()[0]}") from None
+        self._check_writer()
+        self._out.put(data)
         self.stats.bytes_sent += len(data)
         self.stats.payload_bytes_sent += len(data) - OVERHEAD
+
+    def _write_loop(self) -> None:
+        while True:
+            data = self._out.get()
+            if data is None:
+                return
+            try:
+                self._port.write(data)
+            except BaseException as exc:  # reported by the next _write/_receive in the caller's thread
+                self._writer_error = exc
+                return
+
+    def _check_writer(self) -> None:
+        exc = self._writer_error
+        if exc is not None:
+            text = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+            raise DeviceError(f"lost the link to {self.url} while sending: {text}")
 
     def _receive(self, until: float) -> list[Frame]:
         """Frames that arrive before `until` (returns as soon as there is at least one)."""
@@ -496,6 +522,7 @@ class Device:
         dec = self._decoder
         frames: list[Frame] = []
         while True:
+            self._check_writer()
             now = time.monotonic()
             if dec.pending and now - self._last_rx > self.inter_byte_timeout:
                 frames += dec.timeout()

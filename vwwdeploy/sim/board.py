@@ -208,12 +208,16 @@ class SimBoard:
         chunk = 1024 if rate else 65536
         clock = time.monotonic()
         last_rx = clock
+        busy = False  # were more bytes already waiting when the previous chunk was read?
         while not self._stop.is_set():
             data = self._transport.read(chunk, 0.05)
             now = time.monotonic()
             if data:
                 if rate:  # the bytes arrive at line rate, like a UART's
-                    clock = max(clock, now) + len(data) / rate
+                    # Bytes that were already queued behind the previous chunk follow it on the line
+                    # without a gap, even if this thread woke up late; otherwise the line was idle.
+                    clock = (clock if busy else max(clock, now)) + len(data) / rate
+                    busy = self._transport.pending()
                     if clock > now:
                         time.sleep(clock - now)
                 data = self._rx_faults.apply(data)
@@ -417,19 +421,25 @@ class SimBoard:
         clock = time.monotonic()
         while not self._stop.is_set():
             try:
-                gen, data = self._tx.get(timeout=0.1)
+                gen, data = self._tx.get_nowait()
+                waiting = True  # queued behind the previous frame: it follows without a gap
             except queue.Empty:
-                continue
+                try:
+                    gen, data = self._tx.get(timeout=0.1)
+                except queue.Empty:
+                    continue
+                waiting = False
             if gen != self._generation:
                 continue
             data = self._tx_faults.apply(data)
             if not rate:
                 self._transport.write(data, self._stop)
                 continue
+            if not waiting:
+                clock = max(clock, time.monotonic())
             for i in range(0, len(data), 1024):
                 chunk = data[i : i + 1024]
                 now = time.monotonic()
-                clock = max(clock, now)
                 if clock > now:
                     time.sleep(clock - now)
                 self._transport.write(chunk, self._stop)

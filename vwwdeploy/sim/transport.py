@@ -51,8 +51,11 @@ class PtyTransport:
                 continue
             view = view[n:]
 
-    def drop_host_bytes(self) -> None:
-        """Forget what the host has not read yet is not possible on a pty; nothing to do."""
+    def pending(self) -> bool:
+        """Are bytes from the host waiting to be read?"""
+        if self._closed:
+            return False
+        return bool(select.select([self.master], [], [], 0)[0])
 
     def close(self) -> None:
         if not self._closed:
@@ -122,6 +125,15 @@ class TcpTransport:
                 conn.close()
             return data
         return b""
+
+    def pending(self) -> bool:
+        conn = self._conn
+        if conn is None or self._closed:
+            return False
+        try:
+            return bool(select.select([conn], [], [], 0)[0])
+        except (OSError, ValueError):
+            return False
 
     def write(self, data: bytes, stop: threading.Event) -> None:
         view = memoryview(data)

@@ -1,0 +1,132 @@
+"""Device-link efficiency (issue 4) on the paced simulated link, measured side by side in one run.
+
+Link efficiency = frame payload bytes per second in the busy direction / line rate, where the line
+rate at 921600 baud 8N1 is 92,160 bytes/s. Target >= 0.90 (a hex text protocol tops out at 0.50:
+two characters per byte).
+
+Cases (all on `vwwdeploy sim --baud 921600`, i.e. bytes paced at 10 bits each in both directions):
+1. INFER round trips, host -> device payload (the 9,224-byte IMAGE), with 2 requests in flight
+   (`Device.infer_many`, the default) and, for comparison, one at a time.
+2. STREAM, device -> host payload (FRAME 96x96 + RESULT per group), with and without the raw
+   324x244 frame.
+The board's own inference time (the TFLM twin, reported in RESULT.latency_us) is printed next to the
+wire time of one frame: pipelining only helps when the board receives the next request while it
+computes, which the simulated board does (receiver, worker and transmitter threads).
+
+Usage: python3 bench/bench_link.py [--model person_detect.tflite] [--images 30] [--baud 921600] [--markdown]
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+
+from vwwdeploy.device import Device  # noqa: E402
+from vwwdeploy.protocol.framing import OVERHEAD  # noqa: E402
+from vwwdeploy.sim import start_sim_in_thread  # noqa: E402
+
+DEFAULT_MODEL = REPO.parent / "shared" / "data" / "tflm_person_detection" / "person_detect.tflite"
+
+
+def infer_case(url: str, xs: list[np.ndarray], window: int, line_rate: float) -> dict:
+    with Device(url, timeout=5.0) as dev:
+        info = dev.hello()
+        dev.infer_many(xs[:2], window=window)  # warm up the path
+        start_payload = dev.stats.payload_bytes_sent
+        t0 = time.perf_counter()
+        results = dev.infer_many(xs, window=window)
+        dt = time.perf_counter() - t0
+        payload = dev.stats.payload_bytes_sent - start_payload
+        retries = dev.stats.retries
+    rate = payload / dt
+    return {
+        "case": f"INFER {info.input.shape[1]}x{info.input.shape[2]}, {window} in flight",
+        "items": len(xs),
+        "seconds": dt,
+        "payload_per_s": rate,
+        "efficiency": rate / line_rate,
+        "per_item_ms": 1000 * dt / len(xs),
+        "latency_ms": statistics.median(r.latency_us for r in results) / 1000,
+        "retries": retries,
+    }
+
+
+def stream_case(url: str, count: int, raw: bool, line_rate: float) -> dict:
+    with Device(url, timeout=5.0) as dev:
+        dev.hello()
+        stream = dev.stream(raw=raw, count=count + 2)
+        next(stream), next(stream)  # the stream is running; measure from here
+        start_payload = dev.stats.payload_bytes_received
+        t0 = time.perf_counter()
+        caps = [next(stream) for _ in range(count)]
+        dt = time.perf_counter() - t0
+        payload = dev.stats.payload_bytes_received - start_payload
+        stream.close()
+        dropped = dev.stats.stream_groups_dropped
+    rate = payload / dt
+    return {
+        "case": f"STREAM 96x96{' + raw 324x244' if raw else ''}",
+        "items": len(caps),
+        "seconds": dt,
+        "payload_per_s": rate,
+        "efficiency": rate / line_rate,
+        "per_item_ms": 1000 * dt / len(caps),
+        "latency_ms": statistics.median(c.result.latency_us for c in caps) / 1000,
+        "retries": dropped,
+    }
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--model", type=Path, default=DEFAULT_MODEL)
+    parser.add_argument("--images", type=int, default=30)
+    parser.add_argument("--baud", type=int, default=921_600)
+    parser.add_argument("--markdown", action="store_true")
+    args = parser.parse_args()
+    if not args.model.is_file():
+        print(f"bench_link: model {args.model} not found (pass --model)", file=sys.stderr)
+        return 2
+    line_rate = args.baud / 10
+    url, stop = start_sim_in_thread(args.model, baud=args.baud)
+    try:
+        with Device(url) as dev:
+            shape = dev.hello().input.shape[1:]
+        xs = list(np.random.default_rng(0).integers(-128, 128, size=(args.images, *shape), dtype=np.int8))
+        rows = [
+            infer_case(url, xs, 2, line_rate),
+            infer_case(url, xs, 1, line_rate),
+            stream_case(url, args.images, False, line_rate),
+            stream_case(url, max(4, args.images // 6), True, line_rate),
+        ]
+    finally:
+        stop()
+    frame_ms = 1000 * (int(np.prod(shape)) + 8 + OVERHEAD) / line_rate
+    if args.markdown:
+        print(f"| case | items | payload bytes/s | efficiency | ms per item | board inference (median) | retries/dropped |")
+        print("|---|---|---|---|---|---|---|")
+        for r in rows:
+            print(
+                f"| {r['case']} | {r['items']} | {r['payload_per_s']:,.0f} | **{r['efficiency']:.3f}** | "
+                f"{r['per_item_ms']:.1f} | {r['latency_ms']:.1f} ms | {r['retries']} |"
+            )
+        print(f"\nLine rate {line_rate:,.0f} bytes/s ({args.baud} baud, 8N1); one 96x96 INFER frame = {frame_ms:.1f} ms on the wire.")
+        p2, p1 = rows[0]["efficiency"], rows[1]["efficiency"]
+        print(f"Pipelining gain (2 in flight / 1 in flight): {p2 / p1:.2f}x.")
+    else:
+        for r in rows:
+            print(f"{r['case']:<36} efficiency {r['efficiency']:.3f}  {r['per_item_ms']:.1f} ms/item  "
+                  f"board {r['latency_ms']:.1f} ms  retries/dropped {r['retries']}")
+        print(f"frame wire time {frame_ms:.1f} ms")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
