@@ -62,3 +62,30 @@ def test_monitor_live_table(sim):
     assert monitor(sim, count=3, out=out, live=True) == 3
     text = out.getvalue()
     assert "latency ms" in text and "fps" in text
+
+
+def test_ctrl_c_stops_cleanly_and_leaves_a_consistent_save(upstream_model, camera_dir, tmp_path):
+    """Until Ctrl-C (no --count): SIGINT ends it with exit 0, and frames.csv lists exactly the PNGs on disk."""
+    import signal
+    import subprocess
+    import sys
+
+    url, stop = start_sim_in_thread(upstream_model, camera_dir=camera_dir, tcp=True)
+    try:
+        proc = subprocess.Popen([sys.executable, "-m", "vwwdeploy", "monitor", "--port", url, "--save",
+                                 str(tmp_path / "s")], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        header = proc.stdout.readline()
+        frames = [proc.stdout.readline() for _ in range(3)]
+        proc.send_signal(signal.SIGINT)
+        rest, err = proc.communicate(timeout=60)
+        # the board is still usable afterwards: the stream was stopped
+        assert monitor(url, count=1, out=io.StringIO(), live=False) == 1
+    finally:
+        stop()
+    assert proc.returncode == 0, err
+    assert "sha256" in header and all(f.startswith("frame ") for f in frames)
+    assert "Traceback" not in err
+    rows = list(csv.DictReader(open(tmp_path / "s" / "frames.csv")))
+    assert len(rows) >= 3
+    assert sorted(r["file"] for r in rows) == sorted(p.name for p in (tmp_path / "s").glob("*.png"))
+    assert not list((tmp_path / "s").glob(".*tmp*"))

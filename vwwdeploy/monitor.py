@@ -77,13 +77,26 @@ class FrameSaver:
 
     def save(self, reading: Reading, frame: np.ndarray, raw: np.ndarray | None) -> None:
         base = f"{self._stamp}_{reading.index:06d}_{_safe(reading.label)}_{reading.score:.3f}"
-        file = self._png(base + ".png", frame)
-        raw_file = self._png(base + "_raw.png", raw) if raw is not None else ""
-        self._csv.writerow([reading.index, f"{reading.time_s:.4f}", file, raw_file, reading.label,
-                            f"{reading.score:.6f}", " ".join(str(int(v)) for v in reading.scores),
-                            reading.latency_us, reading.instructions,
-                            "" if reading.fps is None else f"{reading.fps:.3f}"])
-        self._fh.flush()
+        written: list[str] = []
+        row_written = False
+        try:
+            written.append(self._png(base + ".png", frame))
+            raw_file = ""
+            if raw is not None:
+                raw_file = self._png(base + "_raw.png", raw)
+                written.append(raw_file)
+            self._csv.writerow([reading.index, f"{reading.time_s:.4f}", written[0], raw_file, reading.label,
+                                f"{reading.score:.6f}", " ".join(str(int(v)) for v in reading.scores),
+                                reading.latency_us, reading.instructions,
+                                "" if reading.fps is None else f"{reading.fps:.3f}"])
+            row_written = True
+            self._fh.flush()
+        except KeyboardInterrupt:
+            # Ctrl-C mid-frame: drop that frame's PNGs unless its row is in, so the CSV lists exactly the PNGs.
+            if not row_written:
+                for name in written:
+                    (self.folder / name).unlink(missing_ok=True)
+            raise
 
     def close(self) -> None:
         self._fh.close()
