@@ -10,7 +10,15 @@ import numpy as np
 from vwwdeploy.errors import UserError
 from vwwdeploy.protocol.pipeline import RAW_SHAPE, frame_from_image
 
-IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp", ".ppm", ".pgm", ".pbm"}
+COMMON_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp", ".ppm", ".pgm")
+
+
+def image_suffixes() -> set[str]:
+    """Every file extension Pillow can open (its registered plug-ins)."""
+    from PIL import Image
+
+    Image.init()
+    return {ext.lower() for ext in Image.registered_extensions()} | set(COMMON_SUFFIXES)
 
 
 def procedural_frame(index: int) -> np.ndarray:
@@ -36,9 +44,10 @@ class Camera:
             folder = Path(folder)
             if not folder.is_dir():
                 raise UserError(f"camera folder {folder} does not exist or is not a folder")
-            self.files = sorted(p for p in folder.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES and p.is_file())
+            suffixes = image_suffixes()
+            self.files = sorted(p for p in folder.iterdir() if p.suffix.lower() in suffixes and p.is_file())
             if not self.files:
-                raise UserError(f"camera folder {folder} holds no pictures ({', '.join(sorted(IMAGE_SUFFIXES))})")
+                raise UserError(f"camera folder {folder} holds no pictures Pillow can read ({', '.join(COMMON_SUFFIXES)}, ...)")
         self._index = 0
         self._cache: dict[int, np.ndarray] = {}
         self._lock = threading.Lock()
