@@ -34,9 +34,10 @@ def _pct(v) -> str:
     return "—" if v is None else f"{100 * v:.2f}%"
 
 
-def _table(header: list[str], rows: list[list[str]], left_cols: int = 1) -> str:
+def _table(header: list[str], rows: list[list[str]], left_cols: int = 1, left_last: bool = False) -> str:
     def cell(tag, i, text):
-        cls = ' class="l"' if i < left_cols else ""
+        left = i < left_cols or (left_last and i == len(header) - 1)
+        cls = ' class="l"' if left else ""
         return f"<{tag}{cls}>{text}</{tag}>"
 
     head = "".join(cell("th", i, escape(h)) for i, h in enumerate(header))
@@ -174,7 +175,7 @@ def render_html(report: dict, run) -> str:
         rows.append([escape(name), _pct(p.get("accuracy")),
                      "yes" if p.get("available") else "no",
                      escape(p.get("reason") or p.get("note") or "")])
-    h.append(_table(["path", "accuracy", "available", "note"], rows, left_cols=1))
+    h.append(_table(["path", "accuracy", "available", "note"], rows, left_cols=1, left_last=True))
     h.append(f"<p class='muted'>Preprocessing: {escape(report['data']['preprocessing'])}</p>")
 
     h.append("<h2>Agreement (int8 scores, same inputs)</h2>")
@@ -184,7 +185,7 @@ def render_html(report: dict, run) -> str:
         rows.append([key.replace("_", " "), _pct(c.get("bit_exact_rate")), _fmt(c.get("max_abs_delta")),
                      _pct(c.get("top1_agreement")), _pct(c.get("off_by_one_rate")),
                      escape(c.get("reason") or "")])
-    h.append(_table(["pair", "bit-exact", "max |delta|", "top-1 agree", "off by one", "note"], rows))
+    h.append(_table(["pair", "bit-exact", "max |delta|", "top-1 agree", "off by one", "note"], rows, left_last=True))
     rows = [[k.replace("_", " "), _fmt(v.get("rmse"), 6), _fmt(v.get("mae"), 6), _fmt(v.get("cosine"), 6), _fmt(v.get("l2r"), 6)]
             for k, v in report["cross_metrics"].items()]
     h.append("<h3>Cross metrics on dequantized scores</h3>")

@@ -124,7 +124,7 @@ def connect(ports: list[str], baud: int, sha256: str, force: bool, model_name: s
     return devices, boards, warnings
 
 
-def _model_specs(twin, litert_probe_bytes: bytes, boards: list[BoardRun]):
+def _model_specs(twin, boards: list[BoardRun]):
     """(input shape, input scale, input zero point, output scale, output zp, classes): the model's own
     tensors from the twin; the first board's INFO when TFLM cannot load the model."""
     if twin is not None:
@@ -210,7 +210,7 @@ def validate(
             twin_failure = None
         except TflmAbort as exc:
             twin_failure = str(exc)
-        in_shape, in_scale, in_zp, out_scale, out_zp, k = _model_specs(twin, model_bytes, boards)
+        in_shape, in_scale, in_zp, out_scale, out_zp, k = _model_specs(twin, boards)
         for b in boards:
             if tuple(b.info.input.shape[-3:]) != tuple(in_shape[-3:]):
                 raise UserError(f"the board on {b.port} expects input {b.info.input.shape}, {model.name} has {in_shape}")
