@@ -40,6 +40,7 @@ CASES = [
     ("not a dataset folder", "--port loop:// --model {d}/m.tflite --data {d}/empty_dir --report {d}/r", 2, "neither a dataset split"),
     ("report is a file", "--port loop:// --model {d}/m.tflite --data {d}/labels.csv --report {d}/a_file", 2, "not a directory"),
     ("report under a file", "--port loop:// --model {d}/m.tflite --data {d}/labels.csv --report {d}/a_file/r", 2, "cannot write"),
+    ("report is a folder of other things", "--port loop:// --model {d}/m.tflite --data {d}/labels.csv --report {d}", 2, "not a validate report folder"),
     ("limit zero", "--port loop:// --model {d}/m.tflite --data {d}/labels.csv --report {d}/r --limit 0", 2, "--limit"),
     ("checkpoint missing", "--port loop:// --model {d}/m.tflite --data {d}/labels.csv --report {d}/r --checkpoint {d}/nope", 2, "--checkpoint"),
     ("same port twice", "--port loop:// --port loop:// --model {d}/m.tflite --data {d}/labels.csv --report {d}/r", 2, "twice"),

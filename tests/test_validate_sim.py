@@ -156,7 +156,8 @@ def test_faulty_link_still_bit_exact_and_counts_retries(upstream_model, coco_csv
 
 def test_report_dir_is_replaced_whole(sim, upstream_model, coco_csv, tmp_path):
     out = tmp_path / "r"
-    out.mkdir()
+    assert main(["validate", "--port", sim, "--model", str(upstream_model), "--data", str(coco_csv),
+                 "--report", str(out), "--limit", "1"]) == 0
     (out / "stale.txt").write_text("old")
     assert main(["validate", "--port", sim, "--model", str(upstream_model), "--data", str(coco_csv),
                  "--report", str(out), "--limit", "2"]) == 0

@@ -70,6 +70,9 @@ def _check_arguments(ports, model: Path, data: Path, report: Path, checkpoint) -
     if checkpoint is not None and not Path(checkpoint).is_dir():
         raise UserError(f"{checkpoint}: no such training folder (--checkpoint)")
     check_writable_dir(report)
+    if report.is_dir() and any(report.iterdir()) and not (report / "report.json").is_file():
+        # The report folder is replaced whole: never do that to a folder that is not an earlier report.
+        raise UserError(f"{report} exists and is not a validate report folder (no report.json); choose another --report")
 
 
 def _read_model(model: Path) -> bytes:
