@@ -144,3 +144,12 @@ def test_nothing_to_fix_writes_nothing(tmp_path):
     with pytest.raises(UserError, match="nothing written"):
         fix_model(tiny_model("int8"), out)
     assert not out.exists()
+
+
+def test_fix_in_memory_gives_the_same_bytes(upstream_model):
+    from vwwdeploy.tflite_model import fix_model_bytes
+    from vwwdeploy.tflite_model.fix import patch_quantized_dimensions
+
+    original = upstream_model.read_bytes()
+    repaired, names, n = fix_model_bytes(original)
+    assert (repaired, names) == patch_quantized_dimensions(original) and len(names) == 14 and n == 19

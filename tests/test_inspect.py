@@ -168,3 +168,15 @@ def test_model_beyond_the_measuring_arena_is_measured_not_refused(upstream_model
     result = runtimes.tflm_probe(upstream_model.read_bytes())
     assert result.loaded and result.arena_used == 85_264
     assert sizes == [None, runtimes.LARGE_ARENA]
+
+
+def test_input_convention_warnings():
+    from vwwdeploy.tflite_model.writer import edit_model
+
+    def other_input_quantization(m):
+        q = m.subgraphs[0].tensors[m.subgraphs[0].inputs[0]].quantization
+        q.scale, q.zeroPoint = [1 / 255], [-128]
+
+    r = inspect_model(edit_model(tiny_model("int8").read_bytes(), other_input_quantization), run_litert=False)
+    p = next(p for p in r["problems"] if p["code"] == "input_quantization")
+    assert p["severity"] == "warning" and "pixel-128" in p["message"] and r["ok"]

@@ -5,6 +5,7 @@ Public API (stable; other commands call these):
 - `inspect_model(path_or_bytes, *, firmware_budget_flash=..., firmware_budget_ram=..., arena_margin=None,
   run_litert=True) -> dict` — the report `vwwdeploy inspect --json` prints.
 - `fix_model(in_path, out_path) -> FixResult` — `vwwdeploy inspect --fix`.
+- `fix_model_bytes(data) -> (repaired bytes, fixed tensor names, proof input count)` — the same, in memory.
 - `generate_sources(model_path, out_dir, labels=None, arena_margin=None) -> list[Path]` — `vwwdeploy codegen`.
 - `read_model(path_or_bytes) -> Model` — the parsed flatbuffer (ops, tensors, quantization).
 """
@@ -24,6 +25,12 @@ def fix_model(in_path, out_path):
     return _fix(in_path, out_path)
 
 
+def fix_model_bytes(data, name="the model"):
+    from vwwdeploy.tflite_model.fix import fix_model_bytes as _fix
+
+    return _fix(data, name)
+
+
 def generate_sources(model_path, out_dir, labels=None, arena_margin=None):
     from vwwdeploy.tflite_model.codegen import generate_sources as _gen
 
@@ -36,4 +43,4 @@ def read_model(model):
     return _read(model)
 
 
-__all__ = ["inspect_model", "fix_model", "generate_sources", "read_model"]
+__all__ = ["inspect_model", "fix_model", "fix_model_bytes", "generate_sources", "read_model"]

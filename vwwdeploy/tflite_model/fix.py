@@ -68,18 +68,15 @@ def _identical(a: np.ndarray, b: np.ndarray) -> bool:
     return a.shape == b.shape and a.dtype == b.dtype and np.array_equal(a, b)
 
 
-def fix_model(in_path: str | Path, out_path: str | Path) -> FixResult:
-    """Repair `in_path` into `out_path` (atomically) after proving identical outputs; see module doc."""
-    in_path, out_path = Path(in_path), Path(out_path)
-    model = read_model(in_path)  # clear errors for missing / not-a-model
-    check_output(out_path, [in_path], "OUT")
-    original = model.data
+def fix_model_bytes(original: bytes, name: str = "the model") -> tuple[bytes, list[str], int]:
+    """(repaired bytes, names of the tensors changed, number of proof inputs); UserError if unprovable."""
+    model = read_model(original)
     sg = model.subgraphs[0]
     if len(sg.inputs) != 1:
-        raise UserError(f"{in_path}: --fix proves equality on single-input models only; this one has {len(sg.inputs)}")
+        raise UserError(f"{name}: --fix proves equality on single-input models only; this one has {len(sg.inputs)}")
     repaired, names = patch_quantized_dimensions(original)
     if not names:
-        raise UserError(f"{in_path} has no metadata defect that --fix repairs; nothing written")
+        raise UserError(f"{name} has no metadata defect that --fix repairs; nothing written")
 
     before = tflm_probe(original)
     if not before.loaded:
@@ -98,5 +95,14 @@ def fix_model(in_path: str | Path, out_path: str | Path) -> FixResult:
             raise UserError(
                 f"the repaired model's {who} outputs differ from the original's on the proof inputs; nothing written"
             )
+    return repaired, names, len(xs)
+
+
+def fix_model(in_path: str | Path, out_path: str | Path) -> FixResult:
+    """Repair `in_path` into `out_path` (atomically) after proving identical outputs; see module doc."""
+    in_path, out_path = Path(in_path), Path(out_path)
+    model = read_model(in_path)  # clear errors for missing / not-a-model
+    check_output(out_path, [in_path], "OUT")
+    repaired, names, n_inputs = fix_model_bytes(model.data, str(in_path))
     atomic_write_bytes(out_path, repaired)
-    return FixResult(fixed_tensors=names, proof_inputs=len(xs), output=out_path)
+    return FixResult(fixed_tensors=names, proof_inputs=n_inputs, output=out_path)

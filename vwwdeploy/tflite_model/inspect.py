@@ -24,6 +24,10 @@ EXPORT_HINT = "`vwwdeploy export` turns a training run into a full-integer int8 
 # (TFLITE_CHECK in QuantizeMultiplierGreaterThanOne) unless that product exceeds 1.
 _SOFTMAX_SCALE_FLOOR = 1.0 / (1 << 26)
 
+# The project's input convention: float x = pixel/127.5 - 1, so int8 = pixel - 128 exactly.
+PIXEL_SCALE = 2.0 / 255.0
+PIXEL_ZERO_POINT = -1
+
 
 def _problem(code: str, severity: str, message: str, hint: str) -> dict:
     return {"code": code, "severity": severity, "message": message, "hint": hint}
@@ -84,6 +88,31 @@ def _static_problems(model: Model, sg) -> list[dict]:
         problems.append(
             _problem("float_model", "error", f"not a full-integer int8 model: {what}; the board needs int8 in and out", EXPORT_HINT)
         )
+
+    if ins and ins[0].dtype == "int8":
+        q = ins[0].quantization
+        scale = q.scale[0] if q and q.scale else None
+        zp = q.zero_point[0] if q and q.zero_point else None
+        if scale is None or abs(scale - PIXEL_SCALE) > 1e-3 * PIXEL_SCALE or zp != PIXEL_ZERO_POINT:
+            problems.append(
+                _problem(
+                    "input_quantization",
+                    "warning",
+                    f"input scale {scale if scale is None else format(scale, '.6g')} / zero point {zp} is not "
+                    "2/255 / -1, so the camera's pixel-128 is not this model's quantized input",
+                    "export with inputs scaled as pixel/127.5-1 (as `vwwdeploy export` does), or requantize "
+                    "in the firmware using kInputScale/kInputZeroPoint",
+                )
+            )
+        if len(ins[0].shape) == 4 and ins[0].shape[-1] != 1:
+            problems.append(
+                _problem(
+                    "input_channels",
+                    "warning",
+                    f"the model takes {ins[0].shape[-1]} channels; the Edge's HM01B0 camera is monochrome",
+                    "train on grayscale (the default) for the board; RGB models suit the simulated board only",
+                )
+            )
 
     for name in op_names:
         if name not in RESOLVER_METHODS:
