@@ -9,7 +9,6 @@ import csv
 import json
 import shutil
 
-import numpy as np
 import pytest
 
 from vwwdeploy.cli import main
@@ -120,20 +119,16 @@ def test_sha_mismatch_is_refused_unless_forced(sim, upstream_model, coco_csv, tm
 
 
 def test_dataset_folder_through_the_board(sim, upstream_model, coco128, tmp_path, capsys):
-    """A dataset split (eval preprocessing) instead of a CSV: the same bit-exactness."""
-    from PIL import Image
-
-    from vwwdeploy.dataset.store import write_split
-
-    files = sorted((coco128 / "images").glob("*.jpg"))[:12]
-    images = np.stack([np.asarray(Image.open(f).convert("L").resize((128, 128), Image.BILINEAR)) for f in files])
-    write_split(tmp_path / "vww" / "val", images, [f.stem for f in files], [str(f) for f in files],
-                [i % 2 for i in range(12)], split="val")
+    """A split from `vwwdeploy dataset build` (eval preprocessing) instead of a CSV: the same bit-exactness."""
+    ann = coco128 / "annotations_coco_json" / "instances_train2017_coco128.json"
+    assert main(["dataset", "build", "--annotations", str(ann), "--images", str(coco128 / "images"),
+                 "--out", str(tmp_path / "vww"), "--workers", "1"]) == 0
     rc = main(["validate", "--port", sim, "--model", str(upstream_model), "--data", str(tmp_path / "vww"),
-               "--report", str(tmp_path / "r")])
+               "--report", str(tmp_path / "r"), "--limit", "24"])
     assert rc == 0, capsys.readouterr().err
     report = json.loads((tmp_path / "r" / "report.json").read_text())
-    assert report["data"]["source"] == "dataset" and report["data"]["count"] == 12
+    assert report["data"]["source"] == "dataset" and report["data"]["count"] == 24
+    assert report["data"]["available"] == 128 and report["data"]["label_names"] == ["notperson", "person"]
     assert "eval" in report["data"]["preprocessing"]
     assert report["device_vs_twin"]["bit_exact_rate"] == 1.0
 

@@ -52,10 +52,12 @@ def _litert_interpreter(model_bytes: bytes):
     return interp
 
 
-_FIXED: dict[str, tuple[bytes | None, str]] = {}  # sha256 -> result: fix_model proves its repair, which takes seconds
+_FIXED: dict[str, tuple[bytes | None, str]] = {}  # sha256 -> (repaired bytes or None, how / why not)
 
 
 def _fixed_for_litert(model_bytes: bytes) -> tuple[bytes | None, str]:
+    """A copy LiteRT accepts, repaired in memory by the model tools (the upstream model's bias tensors carry
+    quantized_dimension 3, which LiteRT rejects and TFLM ignores). Cached per model in this process."""
     import hashlib
 
     key = hashlib.sha256(model_bytes).hexdigest()
@@ -65,9 +67,24 @@ def _fixed_for_litert(model_bytes: bytes) -> tuple[bytes | None, str]:
 
 
 def _fix_for_litert(model_bytes: bytes) -> tuple[bytes | None, str]:
-    """A copy LiteRT accepts, via the model tools' `fix_model` if present (the upstream model's bias tensors
-    carry quantized_dimension 3, which LiteRT rejects and TFLM ignores). fix_model works on files and proves
-    the repaired model's outputs identical before writing; the copy lives in a temporary folder."""
+    # The in-memory patch is what `inspect --fix` applies; its proof (identical TFLM outputs) is redone
+    # here on every validation image anyway: LiteRT is compared with the TFLM twin image by image.
+    try:
+        from vwwdeploy.tflite_model.fix import patch_quantized_dimensions
+    except ImportError:
+        return _fix_via_files(model_bytes)
+    try:
+        fixed, names = patch_quantized_dimensions(model_bytes)
+    except Exception as exc:
+        return None, f"the model tools could not repair it: {_one_line(exc)}"
+    if not names:
+        return None, "the model has no metadata defect the model tools repair"
+    return fixed, (f"LiteRT refused the model as is; ran a copy repaired in memory "
+                   f"({len(names)} tensors' quantized_dimension set to 0, as `vwwdeploy inspect --fix` does)")
+
+
+def _fix_via_files(model_bytes: bytes) -> tuple[bytes | None, str]:
+    """Fallback through the public `fix_model(in_path, out_path)` (it proves the repair before writing)."""
     import tempfile
     from pathlib import Path
 
@@ -85,7 +102,7 @@ def _fix_for_litert(model_bytes: bytes) -> tuple[bytes | None, str]:
         return None, f"fix_model could not repair it: {_one_line(exc)}"
     names = getattr(result, "fixed_tensors", None)
     what = f" ({len(names)} tensors' quantized_dimension set to 0)" if names else ""
-    return fixed, f"LiteRT refused the model as is; ran a copy repaired in memory by fix_model{what}"
+    return fixed, f"LiteRT refused the model as is; ran a copy repaired by fix_model{what}"
 
 
 def run_litert(model_bytes: bytes, x: np.ndarray, progress: Progress | None = None) -> PathOutput:
