@@ -180,3 +180,22 @@ def test_input_convention_warnings():
     r = inspect_model(edit_model(tiny_model("int8").read_bytes(), other_input_quantization), run_litert=False)
     p = next(p for p in r["problems"] if p["code"] == "input_quantization")
     assert p["severity"] == "warning" and "pixel-128" in p["message"] and r["ok"]
+
+
+@pytest.mark.parametrize("factor", [0.999, 1.001])
+def test_softmax_scale_check_matches_where_tflm_aborts(factor):
+    """The static check's threshold (scale * 2^26 <= 1) is exactly where TFLM's softmax aborts."""
+    from vwwdeploy.tflite_model.writer import edit_model
+
+    data = tiny_model("int8").read_bytes()
+    m = read_model(data)
+    sg = m.subgraphs[0]
+    softmax_input = next(op for op in sg.operators if m.op_name(op) == "SOFTMAX").inputs[0]
+
+    def set_scale(mt):
+        mt.subgraphs[0].tensors[softmax_input].quantization.scale = [factor / (1 << 26)]
+
+    r = inspect_model(edit_model(data, set_scale), run_litert=False)
+    flagged = "degenerate_softmax" in codes(r)
+    assert flagged == (factor < 1)
+    assert r["loads"]["tflm"] == (factor > 1)

@@ -12,10 +12,10 @@ from collections import Counter
 from pathlib import Path
 
 from vwwdeploy.tflite_model import board
+from vwwdeploy.tflite_model.flatbuf import ModelFormatError
 from vwwdeploy.tflite_model.ops import RESOLVER_METHODS, unsupported_hint
 from vwwdeploy.tflite_model.runtimes import litert_probe, tflm_probe
 from vwwdeploy.tflite_model.schema import Model, Tensor, load_bytes, parse_model
-from vwwdeploy.tflite_model.flatbuf import ModelFormatError
 from vwwdeploy.tflite_model.stats import mac_count, parameter_count
 
 EXPORT_HINT = "`vwwdeploy export` turns a training run into a full-integer int8 model (int8 input and output)"
@@ -73,7 +73,7 @@ def _static_problems(model: Model, sg) -> list[dict]:
     problems = []
     ins = [sg.tensors[i] for i in sg.inputs]
     outs = [sg.tensors[i] for i in sg.outputs]
-    op_names = sorted({model.op_name(op) for op in sg.operators})
+    op_names = sorted({model.op_name(op) for s in model.subgraphs for op in s.operators})
 
     float_io = [t for t in ins + outs if t.dtype != "int8"]
     float_inside = [
