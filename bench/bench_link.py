@@ -13,7 +13,7 @@ The board's own inference time (the TFLM twin, reported in RESULT.latency_us) is
 wire time of one frame: pipelining only helps when the board receives the next request while it
 computes, which the simulated board does (receiver, worker and transmitter threads).
 
-Usage: python3 bench/bench_link.py [--model person_detect.tflite] [--images 30] [--baud 921600] [--markdown]
+Usage: python3 bench/bench_link.py [--model person_detect.tflite] [--images 30] [--baud 921600] [--repeat 3] [--markdown]
 """
 
 from __future__ import annotations
@@ -89,6 +89,7 @@ def main() -> int:
     parser.add_argument("--model", type=Path, default=DEFAULT_MODEL)
     parser.add_argument("--images", type=int, default=30)
     parser.add_argument("--baud", type=int, default=921_600)
+    parser.add_argument("--repeat", type=int, default=3, help="runs per case; the best is reported, with the worst")
     parser.add_argument("--markdown", action="store_true")
     args = parser.parse_args()
     if not args.model.is_file():
@@ -100,29 +101,36 @@ def main() -> int:
         with Device(url) as dev:
             shape = dev.hello().input.shape[1:]
         xs = list(np.random.default_rng(0).integers(-128, 128, size=(args.images, *shape), dtype=np.int8))
-        rows = [
-            infer_case(url, xs, 2, line_rate),
-            infer_case(url, xs, 1, line_rate),
-            stream_case(url, args.images, False, line_rate),
-            stream_case(url, max(4, args.images // 6), True, line_rate),
+        cases = [
+            lambda: infer_case(url, xs, 2, line_rate),
+            lambda: infer_case(url, xs, 1, line_rate),
+            lambda: stream_case(url, args.images, False, line_rate),
+            lambda: stream_case(url, max(4, args.images // 3), True, line_rate),
         ]
+        rows = []
+        for case in cases:  # best of --repeat runs; the worst is reported too (the machine is shared)
+            runs = [case() for _ in range(args.repeat)]
+            best = max(runs, key=lambda r: r["efficiency"])
+            best["worst"] = min(r["efficiency"] for r in runs)
+            rows.append(best)
     finally:
         stop()
     frame_ms = 1000 * (int(np.prod(shape)) + 8 + OVERHEAD) / line_rate
     if args.markdown:
-        print(f"| case | items | payload bytes/s | efficiency | ms per item | board inference (median) | retries/dropped |")
-        print("|---|---|---|---|---|---|---|")
+        print(f"| case | items | payload bytes/s | efficiency (best of {args.repeat}) | worst | ms per item | "
+              "board inference (median) | retries/dropped |")
+        print("|---|---|---|---|---|---|---|---|")
         for r in rows:
             print(
                 f"| {r['case']} | {r['items']} | {r['payload_per_s']:,.0f} | **{r['efficiency']:.3f}** | "
-                f"{r['per_item_ms']:.1f} | {r['latency_ms']:.1f} ms | {r['retries']} |"
+                f"{r['worst']:.3f} | {r['per_item_ms']:.1f} | {r['latency_ms']:.1f} ms | {r['retries']} |"
             )
         print(f"\nLine rate {line_rate:,.0f} bytes/s ({args.baud} baud, 8N1); one 96x96 INFER frame = {frame_ms:.1f} ms on the wire.")
         p2, p1 = rows[0]["efficiency"], rows[1]["efficiency"]
         print(f"Pipelining gain (2 in flight / 1 in flight): {p2 / p1:.2f}x.")
     else:
         for r in rows:
-            print(f"{r['case']:<36} efficiency {r['efficiency']:.3f}  {r['per_item_ms']:.1f} ms/item  "
+            print(f"{r['case']:<36} efficiency {r['efficiency']:.3f} (worst {r['worst']:.3f})  {r['per_item_ms']:.1f} ms/item  "
                   f"board {r['latency_ms']:.1f} ms  retries/dropped {r['retries']}")
         print(f"frame wire time {frame_ms:.1f} ms")
     return 0

@@ -143,6 +143,7 @@ class _Pending:
     seq: int
     frame: bytes
     collector: _Collector
+    reply_bytes: int = 64  # expected size of the answer on the wire, for the deadline
     attempts: int = 0
     deadline: float = 0.0
 
@@ -224,7 +225,9 @@ class Device:
     def capture(self, raw: bool = False, infer: bool = True) -> Capture:
         """One camera frame (SET_FRAME's, or a test pattern, on boards without camera) and its result."""
         flags = self._flags(raw, infer)
-        return self._one(T.CAPTURE, m.encode_capture(flags), lambda seq: _CaptureCollector(seq, flags))
+        return self._one(
+            T.CAPTURE, m.encode_capture(flags), lambda seq: _CaptureCollector(seq, flags), _group_bytes(flags)
+        )
 
     def set_frame(self, raw: np.ndarray) -> None:
         """Give the board a 244x324 uint8 sensor frame that CAPTURE/STREAM use instead of the camera."""
@@ -301,8 +304,8 @@ class Device:
                 raise UserError(f"the board's model takes {'x'.join(map(str, want))}, got {'x'.join(map(str, x.shape))}")
         return m.Image(x, m.ImageKind.MODEL_INPUT).encode()
 
-    def _one(self, type_: int, payload: bytes, make_collector):
-        (value,) = self._exchange([(type_, payload, make_collector)], 1)
+    def _one(self, type_: int, payload: bytes, make_collector, reply_bytes: int = 256):
+        (value,) = self._exchange([(type_, payload, make_collector, reply_bytes)], 1)
         return value
 
     def _next_seq(self) -> int:
@@ -326,9 +329,10 @@ class Device:
                 if job is None:
                     exhausted = True
                     break
-                type_, payload, make_collector = job
+                type_, payload, make_collector, *reply_bytes = job
                 seq = self._next_seq()
-                p = _Pending(next_index, int(type_), seq, encode_frame(type_, seq, payload), make_collector(seq))
+                frame = encode_frame(type_, seq, payload)
+                p = _Pending(next_index, int(type_), seq, frame, make_collector(seq), *reply_bytes)
                 next_index += 1
                 self.stats.requests += 1
                 pending[seq] = p
@@ -361,7 +365,7 @@ class Device:
         p.collector.reset()
         self._write(p.frame)
         # The request may wait behind the other one in flight, and both need their time on the wire.
-        p.deadline = time.monotonic() + self.timeout + window * self._wire_time(len(p.frame) + 64)
+        p.deadline = time.monotonic() + self.timeout + window * self._wire_time(len(p.frame) + p.reply_bytes)
 
     def _dispatch(self, frame: Frame, pending: dict[int, _Pending], done: dict[int, object], window: int) -> None:
         self.stats.payload_bytes_received += len(frame.payload)
@@ -442,8 +446,8 @@ class Device:
     def _stream_iter(self, flags: m.CaptureFlags, max_fps: int, count: int) -> Iterator[Capture]:
         st = self._stream = _StreamState(flags)
         delivered = 0
-        # Longest legitimate silence between two groups: a frame period, the raw frame's wire time, slack.
-        group_bytes = 9_300 + (79_100 if flags & m.CaptureFlags.RAW else 0)
+        # Longest legitimate silence between two groups: a frame period, the group's wire time, slack.
+        group_bytes = _group_bytes(flags)
         silence = self.timeout + self._wire_time(group_bytes) + (1.0 / max_fps if max_fps else 0.0)
 
         def start() -> None:
@@ -479,7 +483,9 @@ class Device:
             ok = True
         finally:
             try:
-                self._one(T.STREAM_STOP, b"", lambda seq: _AckCollector(seq, T.STREAM_STOP))
+                # ACK comes after the group in progress, which may sit behind one already queued.
+                stop = lambda seq: _AckCollector(seq, T.STREAM_STOP)  # noqa: E731
+                self._one(T.STREAM_STOP, b"", stop, 2 * group_bytes)
             except DeviceError:
                 if ok:
                     raise
@@ -552,6 +558,16 @@ def _read_available_socket(port) -> bytes:
         finally:
             port.timeout = POLL_S
     return data
+
+
+def _group_bytes(flags: m.CaptureFlags) -> int:
+    """Wire bytes of one CAPTURE answer / STREAM group (96x96 FRAME, optional raw FRAME, RESULT)."""
+    n = 96 * 96 * 3 + 8 + 16  # a colour model's frame at worst
+    if flags & m.CaptureFlags.RAW:
+        n += 324 * 244 + 8 + 16
+    if not flags & m.CaptureFlags.NO_INFER:
+        n += 14 + 255 + 16
+    return n
 
 
 def _hwc(shape: tuple[int, ...]) -> tuple[int, ...]:

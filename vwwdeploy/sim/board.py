@@ -387,6 +387,11 @@ class SimBoard:
                 continue
             if time.monotonic() < next_due:
                 continue
+            if not self._tx.empty():
+                # Like the firmware: capture the next group while the previous one is on the wire, no
+                # further ahead, so a live view stays live and STREAM_STOP is answered promptly.
+                next_due = time.monotonic() + 0.002
+                continue
             next_due = max(next_due + period, time.monotonic()) if period else 0.0
             try:
                 group = self._capture(start.flags)
