@@ -67,24 +67,21 @@ def _fixed_for_litert(model_bytes: bytes) -> tuple[bytes | None, str]:
 
 
 def _fix_for_litert(model_bytes: bytes) -> tuple[bytes | None, str]:
-    # The in-memory patch is what `inspect --fix` applies; its proof (identical TFLM outputs) is redone
-    # here on every validation image anyway: LiteRT is compared with the TFLM twin image by image.
     try:
-        from vwwdeploy.tflite_model.fix import patch_quantized_dimensions
+        from vwwdeploy.tflite_model import fix_model_bytes
     except ImportError:
         return _fix_via_files(model_bytes)
     try:
-        fixed, names = patch_quantized_dimensions(model_bytes)
-    except Exception as exc:
+        fixed, names, proof = fix_model_bytes(model_bytes, "the model")
+    except Exception as exc:  # the fixer's refusal becomes the reason
         return None, f"the model tools could not repair it: {_one_line(exc)}"
-    if not names:
-        return None, "the model has no metadata defect the model tools repair"
-    return fixed, (f"LiteRT refused the model as is; ran a copy repaired in memory "
-                   f"({len(names)} tensors' quantized_dimension set to 0, as `vwwdeploy inspect --fix` does)")
+    return bytes(fixed), (f"LiteRT refused the model as is; ran a copy repaired in memory by fix_model_bytes "
+                          f"({len(names)} tensors' quantized_dimension set to 0, TFLM outputs proven identical "
+                          f"on {proof} inputs)")
 
 
 def _fix_via_files(model_bytes: bytes) -> tuple[bytes | None, str]:
-    """Fallback through the public `fix_model(in_path, out_path)` (it proves the repair before writing)."""
+    """Fallback for model tools without `fix_model_bytes`: `fix_model(in_path, out_path)` on temporary files."""
     import tempfile
     from pathlib import Path
 
