@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
 
 from vwwdeploy import __version__
@@ -25,6 +26,7 @@ COMMANDS: list[tuple[str, str, str]] = [
     ("evaluate", "evaluate", "accuracy of a checkpoint or a .tflite on a dataset split (eval/Accuracy[...])"),
     ("export", "export", "int8 .tflite from a checkpoint: calibrated, upstream op set, float vs int8 accuracy"),
     ("sim", "sim", "run a simulated board on a pty or TCP port (the model on the TFLM host twin)"),
+    ("emulate", "emulate", "run the real firmware under QEMU (Cortex-M4F, mps2-an386) with its UART on a TCP port"),
     ("validate", "validate", "compare board, TFLM twin, LiteRT and float model on the same labelled images"),
     ("monitor", "monitor", "show a board's camera live: label, score, latency, fps; --save keeps the frames"),
 ]
@@ -51,6 +53,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    # TensorFlow's C++ INFO/WARNING lines drown the progress output; errors still show.
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     parser = build_parser()
     args = parser.parse_args(argv)
     if not getattr(args, "_run", None):
