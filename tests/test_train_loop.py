@@ -34,6 +34,7 @@ def _train(split, train_dir, steps, **kw):
     return summary, lines
 
 
+@pytest.mark.slow
 def test_logs_summaries_checkpoints_and_exact_resume(split, tmp_path):
     from vwwdeploy.training.summaries import read_tags
 
@@ -127,9 +128,13 @@ def test_resume_after_sigkill_and_ctrl_c(split, tmp_path):
 
 
 @pytest.fixture(scope="module")
-def trained(split, tmp_path_factory):
+def trained(tmp_path_factory):
+    """A train dir as far as the configuration checks are concerned (they run before any training)."""
+    from vwwdeploy.training.config import TrainConfig
+
     train_dir = tmp_path_factory.mktemp("trained") / "run"
-    _train(split, train_dir, 2)
+    train_dir.mkdir()
+    TrainConfig(image_size=32, batch_size=8).save(train_dir)
     return train_dir
 
 

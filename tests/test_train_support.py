@@ -42,3 +42,25 @@ def tiny_dataset(root: Path, n_train: int = 32, n_val: int = 16) -> Path:
 def run_cli(*args: str, timeout: float = 300) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, "-m", "vwwdeploy", *args], capture_output=True, text=True,
                           timeout=timeout)
+
+
+_TRAINED: dict[str, Path] = {}
+
+
+def tiny_trained(steps: int = 4) -> tuple[Path, Path]:
+    """(train dir, dataset folder) of a short tiny run, made once per test session and shared by the
+    evaluate and export tests (building and tracing the train step is the expensive part)."""
+    import atexit
+    import shutil
+    import tempfile
+
+    from vwwdeploy.training.loop import train
+
+    if "root" not in _TRAINED:
+        root = Path(tempfile.mkdtemp(prefix="vwwdeploy-tiny-trained-"))
+        atexit.register(shutil.rmtree, root, ignore_errors=True)
+        dataset = tiny_dataset(root / "data")
+        train(dataset, root / "run", max_steps=steps, log=lambda line: None, **TINY)
+        _TRAINED["root"] = root
+    root = _TRAINED["root"]
+    return root / "run", root / "data"
