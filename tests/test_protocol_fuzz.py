@@ -31,7 +31,7 @@ def _mutate(data: bytes, ops) -> bytes:
 
 
 ops = st.lists(st.tuples(st.integers(0, 2), st.integers(0, 10**6), st.integers(0, 255)), max_size=8)
-SETTINGS = settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+SETTINGS = settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 
 def _decode_in_chunks(data: bytes, cuts: list[int]):
@@ -97,3 +97,24 @@ def test_max_payload_frame_and_limit():
         pass
     else:
         raise AssertionError("encode_frame accepted a payload over MAX_PAYLOAD")
+
+
+@SETTINGS
+@given(st.lists(frames, max_size=6), ops, st.lists(st.integers(0, 10**6), max_size=5), st.integers(0, 300))
+def test_device_side_decoder_with_a_small_limit(items, mutations, cuts, limit):
+    """A board's receiver (accept_limit = its max payload) skips oversized frames without buffering them."""
+    events = []
+    dec = FrameDecoder(accept_limit=limit, on_bad_crc=events.append, on_too_large=events.append,
+                       on_abandoned=events.append)
+    stream = _mutate(b"".join(encode_frame(t, s, p) for t, s, p in items), mutations)
+    got, last = [], 0
+    for cut in sorted(c % (len(stream) + 1) for c in cuts) + [len(stream)]:
+        got += dec.feed(stream[last:cut])
+        assert len(dec._buf) <= max(limit, 0) + 16 + len(stream[last:cut])
+        last = cut
+    got += dec.timeout()
+    for frame in got:
+        assert len(frame.payload) <= limit and encode_frame(frame.type, frame.seq, frame.payload) in stream
+    if not mutations:
+        assert [(f.type, f.seq, f.payload) for f in got] == [i for i in items if len(i[2]) <= limit]
+        assert dec.oversized_frames == sum(len(i[2]) > limit for i in items)
