@@ -8,18 +8,16 @@ import hashlib
 import io
 import json
 import os
-import threading
-import time
-from collections import deque
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
-from vwwdeploy.errors import DeviceError, UserError
+from vwwdeploy.errors import UserError
 from vwwdeploy.validation import paths as vpaths
 from vwwdeploy.validation.inputs import ValidationInputs, load_inputs, precheck_data
 from vwwdeploy.validation.metrics import dequantize
+from vwwdeploy.validation.shard import run_parallel
 
 DEFAULT_BAUD = 921600
 
@@ -231,100 +229,20 @@ def validate(
             label_names = [f"class{c}" for c in range(k)]
 
         x = inputs.int8
-        n = len(inputs)
-        q = np.zeros((n, k), dtype=np.int8)
-        latency = np.zeros(n, dtype=np.int64)
-        instructions = np.zeros(n, dtype=np.int64)
-        board_of = np.full(n, -1, dtype=np.int64)
-        host: dict = {}
-        errors: list[BaseException] = []
-        stop = threading.Event()
-        lock = threading.Lock()
-        pending = iter(range(n))
-
-        from contextlib import nullcontext
-
-        from vwwdeploy.progress import progress_bar
-
-        bar_cm = progress_bar() if show_progress else nullcontext()
-        with bar_cm as bar:
-            def task(name: str):
-                if bar is None:
-                    return lambda _n=1: None
-                t = bar.add_task(name, total=n)
-                return lambda step=1: bar.advance(t, step)
-
-            def board_worker(bi: int, dev, advance) -> None:
-                # Images are pulled one at a time from a shared queue, so a faster board simply takes more;
-                # with iter_infer two requests are in flight (the board receives the next image while it
-                # computes the current one) and results come back in request order.
-                b = boards[bi]
-                taken: deque[int] = deque()
-
-                def feed():
-                    while not stop.is_set():
-                        with lock:
-                            i = next(pending, None)
-                        if i is None:
-                            return
-                        taken.append(i)
-                        yield x[i]
-
-                start = time.perf_counter()
-                try:
-                    if hasattr(dev, "iter_infer"):
-                        results = dev.iter_infer(feed())
-                    else:
-                        results = (dev.infer(xi) for xi in feed())
-                    for r in results:
-                        i = taken.popleft()
-                        scores = np.asarray(r.scores).astype(np.int8).reshape(-1)
-                        if scores.size != k:
-                            raise DeviceError(f"the board on {b.port} answered {scores.size} scores; the model has {k}")
-                        q[i], latency[i], instructions[i], board_of[i] = scores, r.latency_us, r.instructions, bi
-                        b.indices.append(i)
-                        advance()
-                except BaseException as exc:  # noqa: BLE001 - handed to the main thread
-                    errors.append(exc)
-                    stop.set()
-                finally:
-                    b.wall_s = time.perf_counter() - start
-
-            def host_worker(adv_twin, adv_litert, adv_float) -> None:
-                try:
-                    host["twin"] = (vpaths.run_twin(twin, x, adv_twin) if twin is not None
-                                    else vpaths.PathOutput.unavailable("twin", twin_failure or "TFLM twin not started"))
-                    if stop.is_set():
-                        return
-                    host["litert"] = vpaths.run_litert(model_bytes, x, adv_litert)
-                    if stop.is_set():
-                        return
-                    host["float"] = vpaths.run_float(checkpoint, x, in_scale, in_zp, adv_float)
-                except BaseException as exc:  # noqa: BLE001
-                    errors.append(exc)
-                    stop.set()
-
-            threads = [threading.Thread(target=board_worker, args=(bi, dev, task(f"board {boards[bi].port}")),
-                                        name=f"validate-{bi}", daemon=True) for bi, dev in enumerate(devices)]
-            host_tasks = [task("TFLM twin"), task("LiteRT")]
-            host_tasks.append(task("float model") if checkpoint is not None else (lambda _n=1: None))
-            threads.append(threading.Thread(target=host_worker, args=tuple(host_tasks), name="validate-host", daemon=True))
-            for t in threads:
-                t.start()
-            try:
-                for t in threads:
-                    while t.is_alive():
-                        t.join(0.5)
-            except KeyboardInterrupt:
-                stop.set()
-                raise
-        if errors:
-            raise errors[0]
+        host_jobs = [
+            ("twin", "TFLM twin", (lambda adv: vpaths.run_twin(twin, x, adv)) if twin is not None
+             else (lambda adv: vpaths.PathOutput.unavailable("twin", twin_failure or "the TFLM twin did not start"))),
+            ("litert", "LiteRT", lambda adv: vpaths.run_litert(model_bytes, x, adv)),
+            ("float", "float model" if checkpoint is not None else None,
+             lambda adv: vpaths.run_float(checkpoint, x, in_scale, in_zp, adv)),
+        ]
+        scores, host = run_parallel(devices, boards, x, k, host_jobs, show_progress)
         for bi, dev in enumerate(devices):
             boards[bi].link = _link_stats(dev, boards[bi].wall_s, baud)
 
         dev_spec = boards[0].info.output
-        device_out = vpaths.PathOutput("device", True, q=q, probs=dequantize(q, dev_spec.scale, dev_spec.zero_point))
+        device_out = vpaths.PathOutput("device", True, q=scores.q,
+                                       probs=dequantize(scores.q, dev_spec.scale, dev_spec.zero_point))
         run = ValidationRun(
             version=__version__,
             model={"path": str(model), "sha256": sha256, "bytes": len(model_bytes),
@@ -334,9 +252,9 @@ def validate(
             label_names=label_names,
             num_classes=k,
             paths={"device": device_out, "twin": host["twin"], "litert": host["litert"], "float": host["float"]},
-            latency_us=latency,
-            instructions=instructions,
-            board_of=board_of,
+            latency_us=scores.latency_us,
+            instructions=scores.instructions,
+            board_of=scores.board_of,
             boards=boards,
             limit=limit,
             forced=any(not b.sha_match for b in boards),
