@@ -189,6 +189,8 @@ def main() -> int:
         print(f"| CPU per image: naive / build (all processes) | {b['cpu_ms_per_img_naive']:.2f} / "
               f"{b['cpu_ms_per_img_build']:.2f} ms = {b['cpu_ms_per_img_naive'] / b['cpu_ms_per_img_build']:.2f}x | |")
         print(f"| 1-minute load average at the end (other jobs on the {b['cores']} cores) | {b['load_avg_1min']:.1f} | |")
+        projected = b['cpu_ms_per_img_naive'] / (b['cpu_ms_per_img_build'] / b['cores'])
+        print(f"| projection, not a measurement: CPU ratio x {b['cores']} cores if they were idle | {projected:.2f}x | |")
         if lab:
             print(f"| label pass, COCO-2014-sized JSON ({lab['images']:,} images, {lab['annotations']:,} annotations, "
                   f"{lab['json_mb']:.0f} MB), parse + labels, {lab['parser']} | **{lab['label_pass_s']:.1f} s** "
