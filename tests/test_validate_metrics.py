@@ -122,7 +122,7 @@ def test_report_html_is_self_contained_and_escaped():
     html = render_html(build_report(run), run)
     assert html.count("<svg") >= 5  # 3 confusion matrices, scatters, latency histogram
     assert "data:image/png;base64," in html  # thumbnail of the disagreeing image
-    assert "img3.jpg" in html
+    assert html.count("img3.jpg") == 2  # shown where paths disagree and among the device's mistakes
     assert "no&lt;person&gt;" in html and "no<person>" not in html
     # nothing fetched: no scripts, no external URLs (the SVG namespace is not a fetch)
     assert "<script" not in html
@@ -134,7 +134,8 @@ def test_report_html_without_disagreement_shows_no_thumbnails():
     run.paths["litert"] = PathOutput.unavailable("litert", "LiteRT refused the model")
     html = render_html(build_report(run), run)
     assert "LiteRT refused the model" in html
-    assert "data:image/png" not in html or "misclassifies" in html
+    assert "Nowhere: every path has the same top-1" in html
+    assert "<figure>" not in html  # the fabricated device makes no mistake either
 
 
 def test_results_csv_has_one_row_per_image():

@@ -134,20 +134,41 @@ def _positive_column(probs: np.ndarray) -> np.ndarray:
     return probs.reshape(len(probs), -1)[:, -1]
 
 
-def disagreeing_images(run) -> tuple[list[int], str]:
-    """Images where the available paths' top-1 differ (most telling); else the device's mistakes."""
-    preds = {name: metrics.predictions(p.q if p.q is not None else p.probs)
-             for name, p in run.paths.items() if p is not None and p.available}
-    n = len(run.inputs)
-    if len(preds) >= 2:
-        stacked = np.stack(list(preds.values()))
-        differ = np.flatnonzero(np.any(stacked != stacked[0], axis=0))
-        if len(differ):
-            return differ[:MAX_THUMBNAILS].tolist(), "images where the paths' top-1 predictions disagree"
-    if "device" in preds:
-        wrong = np.flatnonzero(preds["device"] != run.inputs.labels[:n])
-        return wrong[:MAX_THUMBNAILS].tolist(), "no path disagrees; images the device misclassifies"
-    return [], ""
+def _preds(run) -> dict:
+    return {name: metrics.predictions(p.q if p.q is not None else p.probs)
+            for name, p in run.paths.items() if p is not None and p.available}
+
+
+def disagreeing_images(run) -> list[int]:
+    """Images where the available paths' top-1 predictions differ (the most telling ones)."""
+    preds = _preds(run)
+    if len(preds) < 2:
+        return []
+    stacked = np.stack(list(preds.values()))
+    return np.flatnonzero(np.any(stacked != stacked[0], axis=0))[:MAX_THUMBNAILS].tolist()
+
+
+def device_mistakes(run) -> list[int]:
+    preds = _preds(run)
+    if "device" not in preds:
+        return []
+    return np.flatnonzero(preds["device"] != run.inputs.labels)[:MAX_THUMBNAILS].tolist()
+
+
+def _thumbnails(run, idx: list[int]) -> str:
+    names = run.label_names
+    parts = ["<div class='thumbs'>"]
+    for i in idx:
+        caption = [f"<b>{escape(names[int(run.inputs.labels[i])])}</b> {escape(str(run.inputs.names[i]).rsplit('/', 1)[-1])}"]
+        for name, p in run.paths.items():
+            if p is None or not p.available:
+                continue
+            s = p.q[i] if p.q is not None else np.round(p.probs[i], 3)
+            caption.append(f"{escape(name)}: {escape(' '.join(str(v) for v in np.ravel(s)))}")
+        parts.append(f"<figure><img src='{png_data_uri(run.inputs.pixels[i])}' alt='image {i}'>"
+                     f"<figcaption>{'<br>'.join(caption)}</figcaption></figure>")
+    parts.append("</div>")
+    return "".join(parts)
 
 
 def render_html(report: dict, run) -> str:
@@ -225,20 +246,15 @@ def render_html(report: dict, run) -> str:
             h.append(svg_histogram(run.latency_us, "device latency", "µs per inference (board timer)"))
     h.append("</div>")
 
-    idx, why = disagreeing_images(run)
-    h.append(f"<h2>Disagreements</h2><p>{escape(why) if idx else 'none: every path agrees and the device is right on every image.'}</p>")
-    if idx:
-        h.append("<div class='thumbs'>")
-        for i in idx:
-            caption = [f"<b>{escape(names[int(run.inputs.labels[i])])}</b> {escape(str(run.inputs.names[i]).rsplit('/', 1)[-1])}"]
-            for name, p in run.paths.items():
-                if p is None or not p.available:
-                    continue
-                s = p.q[i] if p.q is not None else np.round(p.probs[i], 3)
-                caption.append(f"{escape(name)}: {escape(' '.join(str(v) for v in np.ravel(s)))}")
-            h.append(f"<figure><img src='{png_data_uri(run.inputs.pixels[i])}' alt='image {i}'>"
-                     f"<figcaption>{'<br>'.join(caption)}</figcaption></figure>")
-        h.append("</div>")
+    idx = disagreeing_images(run)
+    h.append("<h2>Where the paths disagree</h2>")
+    h.append("<p>Top-1 differs between paths on these images (label in bold; raw int8 scores per path).</p>"
+             + _thumbnails(run, idx) if idx else "<p>Nowhere: every path has the same top-1 on every image.</p>")
+    idx = device_mistakes(run)
+    h.append("<h2>Device mistakes</h2>")
+    h.append((f"<p>The board's top-1 differs from the label on these images"
+              f"{f' (first {MAX_THUMBNAILS})' if len(idx) == MAX_THUMBNAILS else ''}.</p>" + _thumbnails(run, idx))
+             if idx else "<p>None.</p>")
 
     h.append("<h2>Boards' HELLO</h2>")
     for b in report["boards"]:
