@@ -40,7 +40,8 @@ class _Handler(BaseHTTPRequestHandler):
         start, status = 0, 200
         match = re.fullmatch(r"bytes=(\d+)-", self.headers.get("Range") or "")
         if match and srv.honour_range:
-            start, status = int(match.group(1)), 206
+            start, status = int(match.group(1)) + srv.shift_range, 206
+            srv.shift_range = 0
             if start >= len(data):
                 self.send_response(416)
                 self.send_header("Content-Range", f"bytes */{len(data)}")
@@ -66,7 +67,7 @@ class _Handler(BaseHTTPRequestHandler):
 @pytest.fixture()
 def server():
     srv = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
-    srv.files, srv.log, srv.drop_once, srv.honour_range = {}, [], set(), True
+    srv.files, srv.log, srv.drop_once, srv.honour_range, srv.shift_range = {}, [], set(), True, 0
     thread = threading.Thread(target=srv.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
     thread.start()
     srv.url = f"http://127.0.0.1:{srv.server_address[1]}"
@@ -161,6 +162,19 @@ def test_server_ignoring_range_restarts_cleanly(server, coco_zips, tmp_path):
     server.drop_once.add("/zips/val2014.zip")
     download_coco(tmp_path / "c", base_url=server.url, split="val", keep_zips=True, quiet=True)
     assert (tmp_path / "c" / "val2014.zip").read_bytes() == coco_zips["/zips/val2014.zip"]
+
+
+def test_wrong_range_answer_restarts_from_zero(server, coco_zips, tmp_path):
+    server.files.update(coco_zips)
+    payload = coco_zips["/zips/val2014.zip"]
+    out = tmp_path / "c"
+    out.mkdir()
+    (out / "val2014.zip.part").write_bytes(payload[:1000])
+    server.shift_range = 7  # answers 206 for bytes 1007- instead of 1000-
+    download_coco(out, base_url=server.url, split="val", keep_zips=True, quiet=True)
+    assert (out / "val2014.zip").read_bytes() == payload
+    val_requests = [rng for path, rng in server.log if path == "/zips/val2014.zip"]
+    assert val_requests == ["bytes=1000-", None]
 
 
 def test_part_already_complete_gets_416_and_is_kept(server, coco_zips, tmp_path):

@@ -116,6 +116,9 @@ def _fetch_once(url: str, part: Path, bar, task) -> int | None:
             part.unlink(missing_ok=True)  # the partial file is longer than the file now: start over
             raise _Dropped("partial file does not fit the server's file")
         total, continues = _total_from(response, start)
+        if status == 206 and not continues:
+            part.unlink(missing_ok=True)  # a range we did not ask for: trust nothing, start over
+            raise _Dropped("the server answered with a different byte range")
         if not continues:
             start = 0  # the server ignored our Range: it sends the whole file again
         if bar is not None:
