@@ -39,9 +39,11 @@ def test_upstream_report(upstream_report):
     assert r["label_count"] == 2
     assert r["parameters"] == 210_708
     assert r["macs"] == 7_157_888
-    # x86-64 measurement of the upstream model; the margin is 10 % and the total a multiple of 16.
-    assert r["arena"]["measured_bytes"] == 85_264
-    assert r["arena"]["size_bytes"] == 93_792 and r["arena"]["size_bytes"] % 16 == 0
+    # 85,264 B on x86-64 with tflite-micro 0.dev20261023 (the Cortex-M4 build needs 82,308 B); a
+    # different runtime version may move it a little. The margin is 10 %, the total a multiple of 16.
+    measured = r["arena"]["measured_bytes"]
+    assert 80_000 < measured < 95_000
+    assert r["arena"]["size_bytes"] == board.arena_size(measured)[1] and r["arena"]["size_bytes"] % 16 == 0
     assert r["board"]["fits"] is True
     assert r["loads"] == {
         "tflm": True,
@@ -63,7 +65,8 @@ def test_json_flag_prints_the_api_report(upstream_model, upstream_report, capsys
 
 def test_text_report_names_the_essentials(upstream_report):
     out = format_report(upstream_report)
-    for needle in ("CONV_2D x14", "85,264 B measured", "SparkFun Edge: fits", "LiteRT: no", "210,708", "fix: `vwwdeploy"):
+    measured = upstream_report["arena"]["measured_bytes"]
+    for needle in ("CONV_2D x14", f"{measured:,} B measured", "SparkFun Edge: fits", "LiteRT: no", "210,708", "fix: `vwwdeploy"):
         assert needle in out
 
 
@@ -157,7 +160,7 @@ def test_reader_never_fails_except_with_a_clear_error():
     assert outcomes["parsed"] and outcomes["refused"]
 
 
-def test_model_beyond_the_measuring_arena_is_measured_not_refused(upstream_model, monkeypatch):
+def test_model_beyond_the_measuring_arena_is_measured_not_refused(upstream_model, upstream_report, monkeypatch):
     """If the first measuring arena is too small, TFLM is asked again with a huge one."""
     from vwwdeploy.tflite_model import runtimes
 
@@ -170,7 +173,7 @@ def test_model_beyond_the_measuring_arena_is_measured_not_refused(upstream_model
 
     monkeypatch.setattr(runtimes.TflmTwin, "__init__", small_first)
     result = runtimes.tflm_probe(upstream_model.read_bytes())
-    assert result.loaded and result.arena_used == 85_264
+    assert result.loaded and result.arena_used == upstream_report["arena"]["measured_bytes"]
     assert sizes == [None, runtimes.LARGE_ARENA]
 
 
