@@ -230,3 +230,15 @@ def test_sim_refuses_what_it_cannot_run(tmp_path, tiny_int8):
         SimBoard(tiny_model("degenerate"))
     with pytest.raises(UserError, match="no pictures"):
         SimBoard(tiny_int8, camera_dir=tmp_path)
+
+
+def test_a_stream_left_running_by_another_program_is_stopped(upstream_sim):
+    url, _ = upstream_sim
+    port = serial.serial_for_url(url, timeout=0.1)
+    port.write(encode_frame(T.STREAM_START, 0, m.StreamStart(max_fps=20).encode()))
+    port.read(20_000)  # it streams...
+    port.close()  # ... and its program goes away without STREAM_STOP
+    with Device(url) as dev:
+        x = np.zeros((96, 96, 1), np.int8)
+        assert dev.infer(x).scores.size == 2
+        assert dev.stats.retries >= 1

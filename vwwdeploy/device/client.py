@@ -379,6 +379,11 @@ class Device:
                 self.stats.crc_errors += 1
                 self._attempt(p, window)
                 return
+            if err.code == m.ErrorCode.BUSY and self._stream is None and p.type != T.STREAM_STOP:
+                # A stream left running by an earlier program (or a lost STREAM_STOP): stop it, ask again.
+                self._write(encode_frame(T.STREAM_STOP, self._next_seq(), b""))
+                self._attempt(p, window)
+                return
             if err.request_type in (p.type, 0):
                 text = f": {err.text}" if err.text else ""
                 raise DeviceError(f"{self.url} answered {T(p.type).name} with ERROR {err.code_name}{text}")
