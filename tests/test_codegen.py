@@ -10,6 +10,8 @@ import shutil
 import subprocess
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from vwwdeploy.cli import main
 from vwwdeploy.tflite_model import generate_sources, inspect_model
@@ -218,3 +220,11 @@ def test_float_literals_read_back_exactly():
         text = c_float(f32)
         assert text.endswith("f") and ("." in text or "e" in text)
         assert float(np.float32(float(text[:-1]))) == f32
+
+
+@settings(max_examples=60, deadline=None)
+@given(blob=st.binary(min_size=1, max_size=600))
+def test_array_text_round_trips_any_blob(blob):
+    text = model_data_sources(blob)["model_data.cc"]
+    assert array_from_source(text) == blob
+    assert f"kModelDataLen = {len(blob)}u;" in text

@@ -206,3 +206,15 @@ def test_softmax_scale_check_matches_where_tflm_aborts(factor):
     flagged = "degenerate_softmax" in codes(r)
     assert flagged == (factor < 1)
     assert r["loads"]["tflm"] == (factor > 1)
+
+
+def test_command_modules_import_only_the_standard_library():
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, vwwdeploy.commands.inspect, vwwdeploy.commands.codegen; "
+        "print(sorted(m for m in ('numpy', 'tensorflow', 'tflite_micro', 'ai_edge_litert') if m in sys.modules))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "[]"
