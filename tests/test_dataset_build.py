@@ -267,6 +267,18 @@ def _bad_image_entry(root, ann, imgs):
     return ["--annotations", ann, "--images", imgs]
 
 
+def _bad_threshold(root, ann, imgs):
+    return ["--annotations", ann, "--images", imgs, "--small-object-area-threshold", "1.5"]
+
+
+def _bad_size(root, ann, imgs):
+    return ["--annotations", ann, "--images", imgs, "--size", "8"]
+
+
+def _annotations_without_images(root, ann, imgs):
+    return ["--annotations", ann]
+
+
 BAD_INPUT = [
     (_missing_json, "not found"),
     (_malformed, "not valid JSON"),
@@ -283,6 +295,9 @@ BAD_INPUT = [
     (_out_unwritable, "cannot write"),
     (_out_is_someone_elses_folder, "not a vwwdeploy dataset"),
     (_coco_dir_not_download, "dataset download"),
+    (_bad_threshold, "threshold must be in [0, 1)"),
+    (_bad_size, "--size must be between"),
+    (_annotations_without_images, "needs --images"),
 ]
 
 
