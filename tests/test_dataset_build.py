@@ -327,3 +327,20 @@ def test_failed_build_keeps_the_previous_dataset(tmp_path, capsys):
     assert _build("--annotations", ann, "--images", imgs, "--out", tmp_path / "o", "--size", "48") != 0
     assert open_split(tmp_path / "o").size == 32
     assert sorted(p.name for p in tmp_path.iterdir()) == ["imgs", "instances.json", "o"]
+
+
+def test_info_summarises_and_refuses_incomplete(tmp_path, capsys):
+    ann, imgs = _tiny_coco(tmp_path, n=4)
+    assert _build("--annotations", ann, "--images", imgs, "--out", tmp_path / "o", "--size", "32") == 0
+    capsys.readouterr()
+    assert main(["dataset", "info", str(tmp_path / "o")]) == 0
+    out = capsys.readouterr().out
+    assert "4 images, 2 person / 2 notperson" in out and "32x32x1" in out
+    assert main(["dataset", "info", str(tmp_path / "o"), "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)[str(tmp_path / "o")]["count"] == 4
+    (tmp_path / "o" / "images" / "shard-00000.npy").unlink()
+    assert main(["dataset", "info", str(tmp_path / "o")]) != 0
+    assert main(["dataset", "info", str(tmp_path)]) != 0
+    err = capsys.readouterr().err
+    assert "not a complete vwwdeploy dataset split" in err and "neither a dataset split" in err
+    assert "Traceback" not in err

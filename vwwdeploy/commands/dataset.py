@@ -59,6 +59,12 @@ def configure(parser: argparse.ArgumentParser) -> None:
     b.add_argument("--shard-size", type=int, default=4096, help="images per .npy shard")
     b.set_defaults(_action="build")
 
+    i = sub.add_parser("info", help="summarise a built dataset (splits, counts, build report)", formatter_class=fmt,
+                       description="Check that a dataset (or split) folder is complete and print its summary.")
+    i.add_argument("path", type=Path, help="dataset folder (train/ + val/) or one split folder")
+    i.add_argument("--json", action="store_true", help="print the manifests as JSON on stdout")
+    i.set_defaults(_action="info")
+
 
 def run(args: argparse.Namespace) -> int:
     from vwwdeploy.errors import UserError
@@ -74,6 +80,9 @@ def run(args: argparse.Namespace) -> int:
 
     from vwwdeploy.dataset.build import BuildOptions, build_coco_dir, build_split, summary_line
     from vwwdeploy.progress import say
+
+    if args._action == "info":
+        return _info(args.path, args.json)
 
     if args.size < 16 or args.size > 1024:
         raise UserError(f"--size must be between 16 and 1024, not {args.size}")
@@ -101,4 +110,29 @@ def run(args: argparse.Namespace) -> int:
         manifest = build_split(args.annotations, args.images, args.out, options, split=args.split_name)
         say(summary_line(manifest))
     say(f"dataset written to {args.out}")
+    return 0
+
+
+def _info(path: Path, as_json: bool) -> int:
+    import json
+
+    from vwwdeploy.dataset.build import summary_line
+    from vwwdeploy.dataset.store import is_split, open_split
+    from vwwdeploy.errors import UserError
+
+    if is_split(path):
+        folders = [path]
+    else:
+        folders = [path / name for name in ("train", "val") if (path / name).is_dir()]
+        if not folders:
+            raise UserError(f"{path} is neither a dataset split nor a dataset folder with train/ or val/")
+    manifests = {}
+    for folder in folders:
+        split = open_split(folder)  # raises a one-line error unless complete
+        manifests[str(folder)] = split.manifest
+        if not as_json:
+            print(f"{folder}: {summary_line(split.manifest)}; {split.size}x{split.size}x{split.channels}, "
+                  f"labels {split.label_names}")
+    if as_json:
+        print(json.dumps(manifests, indent=2))
     return 0
