@@ -61,8 +61,6 @@ def test_noisy_link_with_resets_upstream_model(upstream_model):
 
 def test_stream_survives_noise_and_a_reset(upstream_model):
     """STREAM on a noisy link: damaged groups are dropped, never half-delivered; a reset restarts it."""
-    from vwwdeploy.protocol.pipeline import crop_decimate
-
     url, stop = start_sim_in_thread(upstream_model, faults=FaultConfig.uniform(2e-5, 0, 5))
     caps = []
     try:
