@@ -136,7 +136,8 @@ def test_dataset_folder_through_the_board(sim, upstream_model, coco128, tmp_path
 def test_faulty_link_still_bit_exact_and_counts_retries(upstream_model, coco_csv, tmp_path, capsys):
     # 2e-5 per byte for each of drop, flip and insert: a 9.2 kB INFER frame meets a fault about every other
     # time (at 1e-3 per byte none would ever get through whole).
-    url, stop = start_sim_in_thread(upstream_model, faults=FaultConfig.uniform(2e-5, seed=7))
+    # and the board resets (state lost, boot INFO sent) at every 10th request it receives.
+    url, stop = start_sim_in_thread(upstream_model, faults=FaultConfig.uniform(2e-5, reset_every=10, seed=7))
     try:
         rc = main(["validate", "--port", url, "--model", str(upstream_model), "--data", str(coco_csv),
                    "--report", str(tmp_path / "r"), "--limit", "24", "--timeout", "0.5"])
@@ -147,6 +148,7 @@ def test_faulty_link_still_bit_exact_and_counts_retries(upstream_model, coco_csv
     assert report["device_vs_twin"]["bit_exact_rate"] == 1.0 and report["device_vs_twin"]["count"] == 24
     link = report["boards"][0]["link"]
     assert link["retries"] > 0 and link["retries"] == report["link"]["retries"]
+    assert link["resets"] >= 1
 
 
 def test_report_dir_is_replaced_whole(sim, upstream_model, coco_csv, tmp_path):
