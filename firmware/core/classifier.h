@@ -29,6 +29,8 @@ class Classifier {
   virtual const uint8_t* model_sha256() const = 0;  // 32 raw bytes
   virtual size_t label_count() const = 0;
   virtual const char* label(size_t i) const = 0;
+  // Why the model is not ready ("" when it is); sent as a LOG at boot and in INFERENCE_FAILED errors.
+  virtual const char* status() const = 0;
 
  protected:
   ~Classifier() = default;  // never deleted through this interface (no heap on the board)

@@ -34,6 +34,13 @@ CommandLoop::CommandLoop(Transport& transport, Classifier& classifier, Platform&
 void CommandLoop::boot() {
   last_rx_us_ = platform_.micros();
   send_info(next_device_seq());
+  if (!classifier_.ready()) {
+    // Say why once, where a serial monitor shows it; every inference request will get INFERENCE_FAILED.
+    uint8_t buf[160];
+    char text[140] = "model not initialised: ";
+    std::strncat(text, classifier_.status(), sizeof text - std::strlen(text) - 1);
+    write_frame(transport_, msg::kLog, next_device_seq(), buf, encode_log(3, text, buf, sizeof buf));
+  }
 }
 
 void CommandLoop::poll() {
@@ -161,7 +168,7 @@ void CommandLoop::on_infer(uint16_t seq, const uint8_t* payload, size_t n) {
   }
   int8_t* input = classifier_.input_data();
   if (!classifier_.ready() || input == nullptr) {
-    send_error(seq, ErrorCode::kInferenceFailed, msg::kInfer, "model not initialised");
+    send_error(seq, ErrorCode::kInferenceFailed, msg::kInfer, classifier_.status());
     return;
   }
   std::memcpy(input, payload + kImageHeaderSize, img.pixel_bytes());
@@ -220,7 +227,7 @@ bool CommandLoop::capture_group(uint16_t seq, uint8_t flags, uint8_t request_typ
     return false;
   }
   if (infer && (!classifier_.ready() || classifier_.input_data() == nullptr)) {
-    send_error(seq, ErrorCode::kInferenceFailed, request_type, "model not initialised");
+    send_error(seq, ErrorCode::kInferenceFailed, request_type, classifier_.status());
     return false;
   }
   if (platform_.camera_available()) {

@@ -32,8 +32,7 @@ class TflmClassifier final : public Classifier {
   size_t label_count() const override { return vwwdeploy_model::kClassCount; }
   const char* label(size_t i) const override;
 
-  // Why the model is not ready ("" when it is): shown by host tests, sent nowhere on the board.
-  const char* status() const { return status_; }
+  const char* status() const override { return status_; }
 
  private:
   bool setup();

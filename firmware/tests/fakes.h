@@ -110,6 +110,7 @@ class FakeClassifier : public vww::Classifier {
   const uint8_t* model_sha256() const override { return sha_; }
   size_t label_count() const override { return 2; }
   const char* label(size_t i) const override { return i == 0 ? "notperson" : "person"; }
+  const char* status() const override { return is_ready ? "" : "fake model broken"; }
 
  private:
   vww::TensorDesc in_, out_;

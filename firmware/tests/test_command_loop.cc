@@ -415,7 +415,20 @@ TEST(loop_inference_failures) {
   REQUIRE(r.size() == 3);
   check_error(r[0], 2, vww::ErrorCode::kInferenceFailed, vww::msg::kInfer);
   check_error(r[1], 3, vww::ErrorCode::kInferenceFailed, vww::msg::kCapture);
+  CHECK(std::string(r[1].payload.begin() + 3, r[1].payload.end()) == "fake model broken");
   CHECK_EQ(r[2].type, vww::msg::kInfo);
+}
+
+TEST(loop_boot_logs_why_the_model_is_not_ready) {
+  Rig rig;
+  rig.c.is_ready = false;
+  rig.loop->boot();
+  const auto r = rig.replies();
+  REQUIRE(r.size() == 2);
+  CHECK(r[0].type == vww::msg::kInfo && r[0].seq == 0);
+  CHECK(r[1].type == vww::msg::kLog && r[1].seq == 1);
+  CHECK_EQ(r[1].payload[0], 3);  // error level
+  CHECK(std::string(r[1].payload.begin() + 1, r[1].payload.end()) == "model not initialised: fake model broken");
 }
 
 TEST(loop_stream_count_groups_share_device_seq) {

@@ -19,7 +19,7 @@
 int main(int argc, char** argv) {
   vww::Classifier& c = vww::default_classifier();
   if (!c.ready()) {
-    std::printf("not_ready %s\n", static_cast<vww::TflmClassifier&>(c).status());
+    std::printf("not_ready %s\n", c.status());
     return 3;
   }
   vwwtest::FakeTransport t;
