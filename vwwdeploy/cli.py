@@ -18,6 +18,7 @@ from vwwdeploy.errors import UserError
 # (command, module, one-line help) in pipeline order.
 COMMANDS: list[tuple[str, str, str]] = [
     ("quickstart", "quickstart", "run the whole pipeline offline on a built-in synthetic dataset"),
+    ("firmware", "firmware", "SparkFun Edge firmware: fetch pinned upstream deps, build with PlatformIO, flash/RAM size"),
     ("flash", "flash", "flash a built firmware onto the SparkFun Edge (Ambiq ASB or SparkFun SVL bootloader)"),
     ("inspect", "inspect", "check a .tflite against TFLM and the SparkFun Edge; --fix repairs metadata"),
     ("codegen", "codegen", "generate the firmware's model_data/model_settings C++ sources from a .tflite"),

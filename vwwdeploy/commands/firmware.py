@@ -1,0 +1,113 @@
+"""Build the SparkFun Edge firmware: `deps` fetches or locates the pinned upstream sources
+(TFLite Micro, CMSIS-NN, AmbiqSuite SDK, ...) into the cache, `build` generates the model sources
+and runs PlatformIO, `size` reports flash/RAM use against the Edge's limits. See docs/firmware.md."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+# Kept in step with vwwdeploy.firmware.deps.DEPS (imported lazily so --help stays instant).
+DEP_OPTIONS = (
+    ("tflm", "TensorFlow Lite Micro checkout"),
+    ("cmsis_nn", "ARM-software/CMSIS-NN checkout"),
+    ("cmsis_6", "ARM-software/CMSIS_6 checkout"),
+    ("cortex_dfp", "ARM-software/Cortex_DFP checkout"),
+    ("flatbuffers", "google/flatbuffers checkout"),
+    ("gemmlowp", "google/gemmlowp checkout"),
+    ("ruy", "google/ruy checkout"),
+    ("kissfft", "mborgerding/kissfft checkout"),
+    ("platform_apollo3blue", "nigelb/platform-apollo3blue checkout"),
+    ("ambiqsdk", "sparkfun/AmbiqSuiteSDK (2.5.1-sfe) checkout"),
+    ("ambiq_bsps", "sparkfun/SparkFun_Apollo3_AmbiqSuite_BSPs checkout (boards_sfe)"),
+)
+
+
+def configure(parser: argparse.ArgumentParser) -> None:
+    sub = parser.add_subparsers(dest="firmware_command", metavar="<action>", required=True)
+
+    deps = sub.add_parser("deps", help="fetch (git) or locate the pinned upstream sources",
+                          description="Resolve every upstream dependency: a directory given here, "
+                                      "else $VWWDEPLOY_<NAME>_DIR, else the cache; with internet, "
+                                      "missing ones are cloned at their pinned commit.")
+    for name, what in DEP_OPTIONS:
+        deps.add_argument("--" + name.replace("_", "-"), dest=name, type=Path, metavar="DIR",
+                          help=f"{what} (env VWWDEPLOY_{name.upper()}_DIR)")
+    deps.add_argument("--offline", action="store_true", help="never run git; fail if something is missing")
+    deps.add_argument("--list", action="store_true", help="print the pinned URLs and commits and exit")
+
+    build = sub.add_parser("build", help="generate model sources, then build with PlatformIO")
+    build.add_argument("--env", action="append", metavar="ENV",
+                       help="PlatformIO environment: sparkfun_edge (CMSIS-NN, default) or "
+                            "sparkfun_edge_ref (reference kernels); repeat for several")
+    build.add_argument("--model", type=Path, metavar="M.tflite",
+                       help="int8 model to embed (default: keep firmware/generated/, else the "
+                            "upstream person detector from the pinned TFLM)")
+    build.add_argument("--jobs", "-j", type=int, metavar="N", help="parallel compile jobs")
+    build.add_argument("--verbose", "-v", action="store_true", help="show PlatformIO's output")
+
+    size = sub.add_parser("size", help="flash/RAM use of built environments against the Edge's limits")
+    size.add_argument("--env", action="append", metavar="ENV", help="environment(s) (default: all built)")
+    size.add_argument("--json", action="store_true", help="print JSON")
+
+
+def run(args: argparse.Namespace) -> int:
+    return {"deps": _deps, "build": _build, "size": _size}[args.firmware_command](args)
+
+
+def _deps(args: argparse.Namespace) -> int:
+    from vwwdeploy.firmware import deps
+
+    if args.list:
+        for dep in deps.DEPS:
+            print(f"{dep.name:<22}{dep.commit}  {dep.url}")
+        return 0
+    given = {name: getattr(args, name) for name, _ in DEP_OPTIONS if getattr(args, name) is not None}
+    found = deps.resolve(given, fetch=not args.offline)
+    out = deps.record(found)
+    for name, path in found.items():
+        print(f"{name:<22}{path}")
+    print(f"recorded in {out}")
+    return 0
+
+
+def _build(args: argparse.Namespace) -> int:
+    from vwwdeploy.errors import UserError
+    from vwwdeploy.firmware.build import build
+    from vwwdeploy.progress import say
+
+    if args.jobs is not None and args.jobs < 1:
+        raise UserError(f"--jobs must be at least 1, got {args.jobs}")
+    if args.model is not None and not args.model.is_file():
+        raise UserError(f"{args.model}: no such model file")
+    for report in build(args.env, args.model, args.jobs, args.verbose, say=say):
+        print("\n".join(report.lines()))
+    return 0
+
+
+def _size(args: argparse.Namespace) -> int:
+    import json
+
+    from vwwdeploy.errors import UserError
+    from vwwdeploy.firmware import build as build_mod
+    from vwwdeploy.firmware import size
+
+    root = build_mod.project_root()
+    known = build_mod.environments(root / "platformio.ini")
+    names = args.env or [n for n in known if (root / ".pio/build" / n / "firmware.elf").is_file()]
+    if not names:
+        raise UserError("no firmware built yet: run `vwwdeploy firmware build` first")
+    reports = []
+    for name in names:
+        if name not in known:
+            raise UserError(f"unknown environment {name!r}: choose from {', '.join(known)}")
+        elf = root / ".pio/build" / name / "firmware.elf"
+        generated = root / build_mod.GENERATED
+        reports.append(size.measure(elf, name, generated / "model_settings.h",
+                                    build_mod._model_len(generated / "model_data.cc")))
+    if args.json:
+        print(json.dumps([r.as_dict() for r in reports], indent=2))
+    else:
+        for r in reports:
+            print("\n".join(r.lines()))
+    return 0 if all(r.fits() for r in reports) else 1

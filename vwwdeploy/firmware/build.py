@@ -1,0 +1,151 @@
+"""`vwwdeploy firmware build`: model sources, TFLM tree, PlatformIO glue, then `pio run`.
+
+Steps for each requested environment of the repo's platformio.ini:
+1. firmware/generated/ (model_data.cc/.h, model_settings.h) from `--model`, or from the upstream
+   person detector in the pinned TFLM checkout when the folder is missing; codegen refuses models
+   whose ops the firmware cannot register, and a model that cannot fit in flash is refused here;
+2. the TFLM tree of the env's kernel flavour (`custom_tflm_kernels`), see tflm_tree.ensure_tree;
+3. the local-path PlatformIO configuration (pio_glue), then `pio run -e ENV`;
+4. flash/RAM of the linked image (size.py), saved as .pio/build/ENV/vwwdeploy-size.json.
+"""
+
+from __future__ import annotations
+
+import configparser
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+
+from vwwdeploy.errors import UserError
+from vwwdeploy.firmware import deps as deps_mod
+from vwwdeploy.firmware import pio_glue, size, tflm_tree
+from vwwdeploy.paths import repo_root
+
+DEFAULT_MODEL = "tensorflow/lite/micro/models/person_detect.tflite"
+GENERATED = "firmware/generated"
+# Smallest flash the firmware itself (TFLM interpreter + kernels, HAL, protocol) needs besides the
+# model: a model larger than FLASH_LIMIT minus this cannot fit, so refuse before compiling.
+MIN_FIRMWARE_FLASH = 64 * 1024
+
+
+@dataclass
+class EnvInfo:
+    name: str
+    flavour: str
+
+
+def project_root() -> Path:
+    root = repo_root()
+    if root is None:
+        raise UserError("the firmware is built from a source checkout of vwwdeploy "
+                        "(platformio.ini and firmware/ were not found next to the package)")
+    return root
+
+
+def environments(ini: Path) -> dict[str, EnvInfo]:
+    parser = configparser.ConfigParser(interpolation=None, inline_comment_prefixes=(";",))
+    parser.read(ini, encoding="utf-8")
+    found = {}
+    for section in parser.sections():
+        if section.startswith("env:"):
+            name = section[4:]
+            flavour = parser.get(section, "custom_tflm_kernels", fallback=None)
+            if flavour is None and parser.has_option(section, "extends"):
+                flavour = parser.get(parser.get(section, "extends"), "custom_tflm_kernels", fallback=None)
+            found[name] = EnvInfo(name, flavour or "cmsis-nn")
+    return found
+
+
+def default_envs(ini: Path) -> list[str]:
+    parser = configparser.ConfigParser(interpolation=None, inline_comment_prefixes=(";",))
+    parser.read(ini, encoding="utf-8")
+    value = parser.get("platformio", "default_envs", fallback="")
+    return [v.strip() for v in value.replace("\n", ",").split(",") if v.strip()]
+
+
+def generate_model_sources(root: Path, model: Path | None, found: dict[str, Path]) -> Path:
+    from vwwdeploy.tflite_model.codegen import generate_sources
+
+    out = root / GENERATED
+    if model is None and (out / "model_settings.h").is_file() and (out / "model_data.cc").is_file():
+        return out  # keep what `vwwdeploy codegen` or an earlier build put there
+    model = model or found["tflm"] / DEFAULT_MODEL
+    if not model.is_file():
+        raise UserError(f"{model}: no such model file")
+    if model.stat().st_size > size.FLASH_LIMIT - MIN_FIRMWARE_FLASH:
+        raise UserError(f"{model}: {model.stat().st_size:,} B cannot fit in the Edge's "
+                        f"{size.FLASH_LIMIT:,} B flash next to the firmware (at least "
+                        f"{MIN_FIRMWARE_FLASH:,} B); use a smaller model")
+    generate_sources(model, out)
+    return out
+
+
+def _first_error(log: str) -> str:
+    lines = log.splitlines()
+    for needle in (" error: ", "error:", "Error:", "region `flash' overflowed", "overflowed by"):
+        for line in lines:
+            if needle in line:
+                return line.strip()
+    return (lines[-1] if lines else "no output").strip()
+
+
+def run_pio(root: Path, glue: pio_glue.Glue, env: EnvInfo, tree: Path, jobs: int | None,
+            verbose: bool) -> Path:
+    cmd = [pio_glue.pio_executable(), "run", "-d", str(root), "-c", str(glue.ini), "-e", env.name]
+    if jobs:
+        cmd += ["-j", str(jobs)]
+    environ = pio_glue.pio_environ(glue)
+    environ["VWWDEPLOY_TFLM_TREE"] = str(tree)
+    log_path = root / ".pio" / "build" / env.name / "vwwdeploy-build.log"
+    log_path.parent.mkdir(parents=True, exist_ok=True)
+    if verbose:
+        proc = subprocess.run(cmd, env=environ)
+        log = ""
+    else:
+        proc = subprocess.run(cmd, env=environ, capture_output=True, text=True)
+        log = proc.stdout + proc.stderr
+        log_path.write_text(log, encoding="utf-8")
+    if proc.returncode != 0:
+        where = f" (full log: {log_path})" if not verbose else ""
+        if "overflowed" in log:
+            raise UserError(f"{env.name}: the firmware does not fit the Edge's flash/RAM: "
+                            f"{_first_error(log)}{where}")
+        raise UserError(f"{env.name}: pio run failed: {_first_error(log)}{where}")
+    return root / ".pio" / "build" / env.name / "firmware.elf"
+
+
+def build(env_names: list[str] | None = None, model: Path | None = None, jobs: int | None = None,
+          verbose: bool = False, say=print) -> list[size.SizeReport]:
+    root = project_root()
+    ini = root / "platformio.ini"
+    known = environments(ini)
+    names = env_names or default_envs(ini) or list(known)
+    for name in names:
+        if name not in known:
+            raise UserError(f"unknown environment {name!r}: choose from {', '.join(known)}")
+    found = deps_mod.locate()
+    generated = generate_model_sources(root, model, found)
+    glue = pio_glue.prepare(found, ini)
+    reports = []
+    for name in names:
+        env = known[name]
+        tree = tflm_tree.ensure_tree(env.flavour)
+        say(f"building {name} ({env.flavour} kernels) with PlatformIO; this takes minutes the first time")
+        elf = run_pio(root, glue, env, tree, jobs, verbose)
+        model_data = generated / "model_data.cc"
+        report = size.measure(elf, name, generated / "model_settings.h", _model_len(model_data))
+        size.write_report(report, elf.parent / "vwwdeploy-size.json")
+        if not report.fits():
+            raise UserError(f"{name}: {report.flash:,} B flash / {report.ram:,} B RAM exceeds the Edge's "
+                            f"{size.FLASH_LIMIT:,} / {size.RAM_LIMIT:,} B")
+        reports.append(report)
+    return reports
+
+
+def _model_len(model_data: Path) -> int | None:
+    import re
+
+    if not model_data.is_file():
+        return None
+    m = re.search(r"kModelDataLen\s*=\s*(\d+)", model_data.read_text(encoding="utf-8"))
+    return int(m.group(1)) if m else None
