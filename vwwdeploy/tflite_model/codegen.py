@@ -15,7 +15,8 @@ from pathlib import Path
 
 from vwwdeploy.atomic import atomic_dir, atomic_write_text, check_writable_dir
 from vwwdeploy.errors import UserError
-from vwwdeploy.tflite_model.inspect import inspect_model
+from vwwdeploy.tflite_model.board import parse_margin
+from vwwdeploy.tflite_model.inspect import inspect_model, static_problems
 from vwwdeploy.tflite_model.ops import RESOLVER_METHODS
 from vwwdeploy.tflite_model.outpaths import check_output
 
@@ -182,17 +183,23 @@ def generate_sources(
 ) -> list[Path]:
     """Write model_data.h, model_data.cc, model_settings.h for a board-ready model into out_dir."""
     model_path, out_dir = Path(model_path), Path(out_dir)
-    report = inspect_model(model_path, arena_margin=arena_margin, run_litert=False)
+    parse_margin(arena_margin)
     check_output(out_dir, [model_path], "--out", ALL_FILES)
-    errors = [p for p in report["problems"] if p["severity"] == "error"]
-    if errors:
-        more = f" (and {len(errors) - 1} more problem(s); run `vwwdeploy inspect`)" if len(errors) > 1 else ""
-        raise UserError(f"{model_path}: {errors[0]['message']}; fix: {errors[0]['hint']}{more}")
+    # Refuse on what the flatbuffer alone shows before spending a TFLM run on the arena.
+    _refuse(model_path, [p for p in static_problems(model_path) if p["severity"] == "error"])
+    report = inspect_model(model_path, arena_margin=arena_margin, run_litert=False)
+    _refuse(model_path, [p for p in report["problems"] if p["severity"] == "error"])
     _check_shape(report)
     names = resolve_labels(labels, report["outputs"][0]["shape"][-1])
     texts = model_data_sources(model_path.read_bytes())
     texts["model_settings.h"] = settings_source(report, names)
     return _write(out_dir, texts)
+
+
+def _refuse(model_path: Path, errors: list[dict]) -> None:
+    if errors:
+        more = f" (and {len(errors) - 1} more problem(s); run `vwwdeploy inspect`)" if len(errors) > 1 else ""
+        raise UserError(f"{model_path}: {errors[0]['message']}; fix: {errors[0]['hint']}{more}")
 
 
 def generate_raw_sources(blob_path: str | Path, out_dir: str | Path) -> list[Path]:

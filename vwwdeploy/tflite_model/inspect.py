@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from vwwdeploy.tflite_model import board
@@ -154,6 +155,17 @@ def _static_problems(model: Model, sg) -> list[dict]:
     return problems
 
 
+def static_problems(model: bytes | str | Path) -> list[dict]:
+    """The problems the flatbuffer alone shows, without running a runtime (fast): float model,
+    unsupported ops, degenerate softmax scale, quantized_dimension, input convention."""
+    data, name = load_bytes(model)
+    try:
+        m = parse_model(data)
+    except ModelFormatError as exc:
+        raise ModelFormatError(f"{name}: {exc}") from None
+    return _static_problems(m, m.subgraphs[0])
+
+
 def inspect_model(
     model: bytes | str | Path,
     *,
@@ -181,7 +193,11 @@ def inspect_model(
     problems = _static_problems(m, sg)
     codes = {p["code"] for p in problems}
 
-    tflm = tflm_probe(data)
+    # Both runtimes run in child processes; asking them at the same time halves the wait.
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        litert_job = pool.submit(litert_probe, data) if run_litert else None
+        tflm = tflm_probe(data)
+        litert = litert_job.result() if litert_job else None
     if not tflm.loaded:
         if "degenerate_softmax" in codes:
             p = next(p for p in problems if p["code"] == "degenerate_softmax")
@@ -196,7 +212,6 @@ def inspect_model(
                 )
             )
 
-    litert = litert_probe(data) if run_litert else None
     if litert is not None and not litert.loaded:
         qd = "quantized_dimension" in codes
         problems.append(
