@@ -50,13 +50,16 @@ def tflm_probe(model_bytes: bytes, inputs: np.ndarray | None = None) -> RuntimeR
 
 def litert_probe(model_bytes: bytes, inputs: np.ndarray | None = None, timeout: float = 300) -> RuntimeResult:
     """Load in LiteRT (reference kernels) in a child process; optionally run `inputs` on input 0."""
-    proc = subprocess.run(
-        [sys.executable, "-c", "from vwwdeploy.tflite_model.runtimes import _litert_child; _litert_child()"],
-        input=pickle.dumps((bytes(model_bytes), inputs)),
-        capture_output=True,
-        env=_child_env(),
-        timeout=timeout,
-    )
+    try:
+        proc = subprocess.run(
+            [sys.executable, "-c", "from vwwdeploy.tflite_model.runtimes import _litert_child; _litert_child()"],
+            input=pickle.dumps((bytes(model_bytes), inputs)),
+            capture_output=True,
+            env=_child_env(),
+            timeout=timeout,
+        )
+    except subprocess.TimeoutExpired:
+        return RuntimeResult(False, error=f"LiteRT did not finish within {timeout:g} s")
     if proc.returncode != 0 or not proc.stdout:
         err = proc.stderr.decode(errors="replace").strip().splitlines()
         how = f"signal {-proc.returncode}" if proc.returncode < 0 else f"exit code {proc.returncode}"
