@@ -85,7 +85,7 @@ def _pipeline(args: argparse.Namespace, work: Path, out: Path) -> dict:
     atomic_write_text(work / "inspect.json", json.dumps(report, indent=2, default=str) + "\n")
     stages["inspect"] = {
         "ok": report.get("ok"),
-        "arena_measured": report.get("arena", {}).get("measured") if isinstance(report.get("arena"), dict) else None,
+        "arena_measured": (report.get("arena") or {}).get("measured_bytes"),
         "problems": [p.get("message") for p in report.get("problems", [])],
     }
 
