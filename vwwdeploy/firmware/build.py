@@ -123,8 +123,12 @@ def build(env_names: list[str] | None = None, model: Path | None = None, jobs: i
     for name in names:
         if name not in known:
             raise UserError(f"unknown environment {name!r}: choose from {', '.join(known)}")
+    # A given model is checked (and its sources generated) before anything upstream is needed, so a
+    # bad model fails in seconds with codegen's one-line reason on any machine.
+    generated = generate_model_sources(root, model, {}) if model is not None else None
     found = deps_mod.locate()
-    generated = generate_model_sources(root, model, found)
+    if generated is None:
+        generated = generate_model_sources(root, None, found)
     glue = pio_glue.prepare(found, ini)
     reports = []
     for name in names:

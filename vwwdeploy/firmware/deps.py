@@ -135,12 +135,13 @@ def resolve(dirs: dict[str, Path | None] | None = None, fetch: bool = False,
     ones still missing. Raises UserError naming the first one that cannot be found."""
     dirs = dirs or {}
     environ = os.environ if environ is None else environ
-    found: dict[str, Path] = {}
+    # Directories the user named are checked first: a typo there is the error worth reporting.
+    found: dict[str, Path] = {dep.name: _check_dir(dep, Path(dirs[dep.name]), dep.option)
+                              for dep in DEPS if dirs.get(dep.name) is not None}
     for dep in DEPS:
-        given = dirs.get(dep.name)
-        if given is not None:
-            found[dep.name] = _check_dir(dep, Path(given), dep.option)
-        elif environ.get(dep.env_var):
+        if dep.name in found:
+            continue
+        if environ.get(dep.env_var):
             found[dep.name] = _check_dir(dep, Path(environ[dep.env_var]), dep.env_var)
         elif (src_cache() / dep.name / dep.marker).is_file():
             found[dep.name] = (src_cache() / dep.name).resolve()
