@@ -40,6 +40,7 @@ class TrainConfig:
     batch_size: int = 96
     max_steps: int = 1_000_000
     seed: int = 0
+    augment: bool = True
     dataset: str = ""
     train_examples: int = 0
     synthetic: bool = False

@@ -293,4 +293,5 @@ def train(
 def _pipeline(split, config: TrainConfig, start_step: int):
     from vwwdeploy.training.pipeline import train_dataset
 
-    return train_dataset(split, config.batch_size, config.seed, config.image_size, start_step, config.max_steps)
+    return train_dataset(split, config.batch_size, config.seed, config.image_size, start_step, config.max_steps,
+                         config.augment)

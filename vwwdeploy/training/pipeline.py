@@ -52,8 +52,10 @@ class BatchIndexer:
 
 
 def train_dataset(split: DatasetSplit, batch_size: int, seed: int, image_size: int,
-                  start_step: int, end_step: int):
-    """tf.data.Dataset of (float images [B, H, W, C], int64 labels [B]) for steps start_step..end_step-1."""
+                  start_step: int, end_step: int, augment: bool = True):
+    """tf.data.Dataset of (float images [B, H, W, C], int64 labels [B]) for steps start_step..end_step-1.
+
+    augment=False feeds the eval preprocessing (central crop) instead of the random augmentation."""
     import tensorflow as tf
 
     indexer = BatchIndexer(len(split), batch_size, seed)
@@ -68,7 +70,7 @@ def train_dataset(split: DatasetSplit, batch_size: int, seed: int, image_size: i
         images, labels = tf.numpy_function(load, [step], [tf.uint8, tf.int64], stateful=False)
         images.set_shape(shape)
         labels.set_shape((batch_size,))
-        x = augment_batch(images, tf.stack([tf.constant(seed, tf.int64), step]), image_size)
+        x = augment_batch(images, tf.stack([tf.constant(seed, tf.int64), step]), image_size, augment)
         return x, labels
 
     ds = tf.data.Dataset.range(start_step, end_step)
