@@ -45,6 +45,8 @@ def configure(parser: argparse.ArgumentParser) -> None:
                             "upstream person detector from the pinned TFLM)")
     build.add_argument("--jobs", "-j", type=int, metavar="N", help="parallel compile jobs")
     build.add_argument("--verbose", "-v", action="store_true", help="show PlatformIO's output")
+    build.add_argument("--offline", action="store_true",
+                       help="never git-clone missing upstream sources (see `firmware deps`)")
 
     size = sub.add_parser("size", help="flash/RAM use of built environments against the Edge's limits")
     size.add_argument("--env", action="append", metavar="ENV", help="environment(s) (default: all built)")
@@ -80,7 +82,7 @@ def _build(args: argparse.Namespace) -> int:
         raise UserError(f"--jobs must be at least 1, got {args.jobs}")
     if args.model is not None and not args.model.is_file():
         raise UserError(f"{args.model}: no such model file")
-    for report in build(args.env, args.model, args.jobs, args.verbose, say=say):
+    for report in build(args.env, args.model, args.jobs, args.verbose, say=say, fetch=not args.offline):
         print("\n".join(report.lines()))
     return 0
 

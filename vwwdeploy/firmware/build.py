@@ -115,7 +115,8 @@ def run_pio(root: Path, glue: pio_glue.Glue, env: EnvInfo, tree: Path, jobs: int
 
 
 def build(env_names: list[str] | None = None, model: Path | None = None, jobs: int | None = None,
-          verbose: bool = False, say=print) -> list[size.SizeReport]:
+          verbose: bool = False, say=print, fetch: bool = True) -> list[size.SizeReport]:
+    """Build the environments; missing upstream sources are git-cloned unless `fetch` is False."""
     root = project_root()
     ini = root / "platformio.ini"
     known = environments(ini)
@@ -126,7 +127,7 @@ def build(env_names: list[str] | None = None, model: Path | None = None, jobs: i
     # A given model is checked (and its sources generated) before anything upstream is needed, so a
     # bad model fails in seconds with codegen's one-line reason on any machine.
     generated = generate_model_sources(root, model, {}) if model is not None else None
-    found = deps_mod.locate()
+    found = deps_mod.locate(fetch=fetch)
     if generated is None:
         generated = generate_model_sources(root, None, found)
     glue = pio_glue.prepare(found, ini)

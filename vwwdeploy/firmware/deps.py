@@ -166,8 +166,9 @@ def record(found: dict[str, Path]) -> Path:
     return out
 
 
-def locate() -> dict[str, Path]:
-    """Directories for the build: env vars win, then deps.json, then the cache. Never fetches."""
+def locate(fetch: bool = False) -> dict[str, Path]:
+    """Directories for the build: env vars win, then deps.json, then the cache; with `fetch`, git
+    clones what is still missing (and records the result)."""
     recorded: dict[str, Path] = {}
     if deps_json().is_file():
         try:
@@ -177,4 +178,7 @@ def locate() -> dict[str, Path]:
     # A recorded directory that has since gone away falls back to the cache/env lookup.
     dirs = {name: path for name, path in recorded.items()
             if name in BY_NAME and not os.environ.get(BY_NAME[name].env_var) and path.is_dir()}
-    return resolve(dirs)
+    found = resolve(dirs, fetch=fetch)
+    if fetch and set(found) != set(recorded):
+        record(found)
+    return found

@@ -156,22 +156,42 @@ def write_ini(repo_ini: Path, dest: Path, glue: Glue) -> Path:
     return dest
 
 
+def _once(dest: Path, key: dict, make) -> Path | None:
+    """Run make(dest) unless dest was made from the same inputs: rebuilding a package directory
+    under a PlatformIO run that is using it (another env, another helper) would break that run."""
+    stamp = dest.parent / f".{dest.name}.vwwdeploy.json"
+    text = json.dumps(key, sort_keys=True)
+    if stamp.is_file() and stamp.read_text() == text and dest.exists():
+        return dest
+    made = make(dest)
+    stamp.write_text(text)
+    return made
+
+
 def prepare(found: dict[str, Path], repo_ini: Path) -> Glue:
     root = glue_root()
     root.mkdir(parents=True, exist_ok=True)
+    (root / "packages").mkdir(exist_ok=True)
     core = root / "core"
     (core / "packages").mkdir(parents=True, exist_ok=True)
     install_scons(core)
+    platform_src = found["platform_apollo3blue"]
+    gcc = shutil.which("arm-none-eabi-gcc")
     glue = Glue(
         root=root,
         core_dir=core,
-        platform_dir=adapt_platform(found["platform_apollo3blue"], root / "platform-apollo3blue"),
-        framework_dir=compose_framework(found["ambiqsdk"], found["ambiq_bsps"],
-                                        root / "packages" / FRAMEWORK_PKG),
-        toolchain_dir=present_toolchain(root / "packages" / TOOLCHAIN_PKG),
+        platform_dir=_once(root / "platform-apollo3blue", {"src": str(platform_src), "v": 1},
+                           lambda d: adapt_platform(platform_src, d)),
+        framework_dir=_once(root / "packages" / FRAMEWORK_PKG,
+                            {"sdk": str(found["ambiqsdk"]), "bsps": str(found["ambiq_bsps"]), "v": 1},
+                            lambda d: compose_framework(found["ambiqsdk"], found["ambiq_bsps"], d)),
+        toolchain_dir=(_once(root / "packages" / TOOLCHAIN_PKG, {"gcc": str(Path(gcc).resolve()), "v": 1},
+                             present_toolchain) if gcc else None),
         ini=root / "platformio.ini",
     )
-    write_ini(repo_ini, glue.ini, glue)
+    tmp_ini = glue.ini.with_suffix(".ini.partial")
+    write_ini(repo_ini, tmp_ini, glue)
+    tmp_ini.replace(glue.ini)
     return glue
 
 

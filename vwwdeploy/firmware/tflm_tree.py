@@ -18,6 +18,7 @@ first time, fully offline:
 from __future__ import annotations
 
 import json
+import os
 import shlex
 import shutil
 import subprocess
@@ -78,7 +79,7 @@ def prepare_workspace(found: dict[str, Path]) -> Path:
     done = work / COMPLETE
     if done.is_file():
         return work
-    tmp = work.with_name(work.name + ".partial")
+    tmp = work.with_name(f"{work.name}.partial-{os.getpid()}")
     shutil.rmtree(tmp, ignore_errors=True)
     _copy_src(found["tflm"], tmp)
     downloads = tmp / MAKE_DIR / "downloads"
@@ -96,9 +97,23 @@ def prepare_workspace(found: dict[str, Path]) -> Path:
     _copy_src(found["cortex_dfp"], downloads / "cmsis" / "Cortex_DFP")
     (downloads / "pigweed").mkdir()  # only its presence matters: skips the git clone
     (tmp / COMPLETE).write_text(json.dumps({"tflm_commit": deps_mod.TFLM_COMMIT}) + "\n")
-    shutil.rmtree(work, ignore_errors=True)
-    tmp.rename(work)
+    _publish(tmp, work)
     return work
+
+
+def _publish(tmp: Path, final: Path) -> None:
+    """Move a finished directory into place; if another process finished first, keep theirs
+    (several builds, e.g. the Edge and the QEMU board, may ask for the same tree at once)."""
+    if (final / COMPLETE).is_file():
+        shutil.rmtree(tmp, ignore_errors=True)
+        return
+    shutil.rmtree(final, ignore_errors=True)
+    try:
+        tmp.rename(final)
+    except OSError:
+        if not (final / COMPLETE).is_file():
+            raise
+        shutil.rmtree(tmp, ignore_errors=True)
 
 
 def _make_var(work: Path, options: list[str], var: str) -> str:
@@ -140,7 +155,7 @@ def ensure_tree(flavour: str) -> Path:
         return out
     found = deps_mod.locate()
     work = prepare_workspace(found)
-    tmp = out.with_name(out.name + ".partial")
+    tmp = out.with_name(f"{out.name}.partial-{os.getpid()}")
     shutil.rmtree(tmp, ignore_errors=True)
     script = work / "tensorflow/lite/micro/tools/project_generation/create_tflm_tree.py"
     _run([sys.executable, str(script), str(tmp), "--makefile_options", " ".join(options)], work,
@@ -167,8 +182,7 @@ def ensure_tree(flavour: str) -> Path:
             **flags, "optimization": optimization, "includes": includes}
     (tmp / "tflm_flags.json").write_text(json.dumps(meta, indent=2) + "\n")
     (tmp / COMPLETE).write_text(json.dumps({"flavour": flavour}) + "\n")
-    shutil.rmtree(out, ignore_errors=True)
-    tmp.rename(out)
+    _publish(tmp, out)
     return out
 
 
