@@ -84,6 +84,10 @@ def _round_trip(type_: int, payload: bytes) -> None:
         assert m.encode_pipeline(m.decode_pipeline(payload)) == payload
     elif type_ == T.ACK:
         assert m.encode_ack(m.decode_ack(payload)) == payload
+    elif type_ == T.STAGE:
+        assert m.Stage.decode(payload).encode() == payload
+    elif type_ == T.INFER_STAGED:
+        assert m.InferStaged.decode(payload).encode() == payload
     elif type_ == T.LOG:
         assert m.Log.decode(payload).encode() == payload
     elif type_ == T.ERROR:
@@ -180,11 +184,34 @@ def test_image_rejects_malformed(bad):
         (m.decode_ack, b""),
         (m.ErrorMsg.decode, b"\x01"),
         (m.Log.decode, b""),
+        (m.Stage.decode, b"\x00\x00\x00\x00"),  # offset, no data
+        (m.Stage.decode, bytes(4 + 1025)),
+        (m.InferStaged.decode, bytes(11)),
+        (m.InferStaged.decode, b"\x60\x00\x60\x00\x02\x01\x00\x00" + bytes(4)),  # 2 channels
+        (m.InferStaged.decode, b"\x60\x00\x60\x00\x01\x05\x00\x00" + bytes(4)),  # dtype 5
     ],
 )
 def test_bodies_reject_malformed(decoder, payload):
     with pytest.raises(m.PayloadError):
         decoder(payload)
+
+
+def test_staged_vectors_rebuild_the_infer_image():
+    """The STAGE chunks carry infer_96x96x1's pixels at their offsets; INFER_STAGED names them by CRC-32."""
+    by_name = {f[0]: f for f in FRAMES}
+    pixels = by_name["infer_96x96x1"][3][8:]
+    for name in ("stage_first", "stage_middle", "stage_last"):
+        stage = m.Stage.decode(by_name[name][3])
+        assert pixels[stage.offset : stage.offset + len(stage.data)] == stage.data
+    staged = m.InferStaged.decode(by_name["infer_staged_96x96x1"][3])
+    assert (staged.shape, staged.dtype, staged.kind) == ((96, 96, 1), 1, 0)
+    assert staged.pixel_crc32 == crc32(pixels) and staged.pixel_bytes == len(pixels)
+    colour = m.InferStaged.decode(by_name["infer_staged_96x96x3"][3])
+    assert colour.pixel_crc32 == crc32(by_name["infer_96x96x3"][3][8:])
+    biggest = m.Stage.decode(by_name["stage_max"][3])
+    assert biggest.offset + len(biggest.data) == m.STAGING_MIN_BYTES and len(biggest.data) == m.STAGE_MAX_DATA
+    info = m.DeviceInfo.decode(by_name["info_sim"][3])
+    assert info.capabilities & m.Capability.STAGED and int(info.capabilities) == 13
 
 
 def test_info_truncated_anywhere_is_a_payload_error():

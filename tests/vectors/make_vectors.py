@@ -58,7 +58,7 @@ INFO_SIM = m.DeviceInfo(
     kernels="host-runtime",
     clock_hz=0,
     labels=("notperson", "person"),
-    capabilities=m.Capability.CAMERA | m.Capability.SET_FRAME,
+    capabilities=m.Capability.CAMERA | m.Capability.SET_FRAME | m.Capability.STAGED,
     max_rx_payload=81920,
     pipeline_mode=m.PipelineMode.DECIMATE,
 )
@@ -131,6 +131,11 @@ def _fields(obj) -> str:
         return f"width={w} height={h} channels={c} dtype={dtype} kind={int(obj.kind)} pixels=see_payload"
     if isinstance(obj, m.StreamStart):
         return f"flags={int(obj.flags)} max_fps={obj.max_fps} count={obj.count}"
+    if isinstance(obj, m.Stage):
+        return f"offset={obj.offset} length={len(obj.data)} data=see_payload"
+    if isinstance(obj, m.InferStaged):
+        return (f"width={obj.width} height={obj.height} channels={obj.channels} dtype={obj.dtype} kind={obj.kind} "
+                f"pixel_crc32={obj.pixel_crc32:08x}")
     if isinstance(obj, m.Log):
         return f"level={int(obj.level)} text_hex={obj.text.encode().hex() or '-'}"
     if isinstance(obj, m.ErrorMsg):
@@ -159,6 +164,17 @@ def frame_vectors() -> list[tuple[str, int, int, bytes, str]]:
     add("set_frame", T.SET_FRAME, 11, _uint8_image(244, 324, m.ImageKind.RAW, 3))
     add("set_pipeline_decimate", T.SET_PIPELINE, 12, m.encode_pipeline(m.PipelineMode.DECIMATE), "mode=0")
     add("set_pipeline_boxavg", T.SET_PIPELINE, 13, m.encode_pipeline(m.PipelineMode.BOX_AVERAGE), "mode=1")
+    # Staged transfer: chunks of the infer_96x96x1 pixels (first, middle, last of the 96x96x1 image), a
+    # one-byte and a maximal 1,024-byte chunk ending at the 27,648-byte minimum staging size, and the
+    # INFER_STAGED requests naming the pixels of infer_96x96x1 / infer_96x96x3 by their CRC-32.
+    gray = _infer_image(96, 96, 1).pixels.tobytes()
+    add("stage_first", T.STAGE, 15, m.Stage(0, gray[:256]))
+    add("stage_middle", T.STAGE, 16, m.Stage(4608, gray[4608:4864]))
+    add("stage_last", T.STAGE, 17, m.Stage(8960, gray[8960:]))
+    add("stage_one_byte", T.STAGE, 18, m.Stage(27_647, b"\x80"))
+    add("stage_max", T.STAGE, 19, m.Stage(m.STAGING_MIN_BYTES - m.STAGE_MAX_DATA, _ramp(m.STAGE_MAX_DATA, 5, 1)))
+    add("infer_staged_96x96x1", T.INFER_STAGED, 20, m.InferStaged.for_pixels(_infer_image(96, 96, 1).pixels))
+    add("infer_staged_96x96x3", T.INFER_STAGED, 21, m.InferStaged.for_pixels(_infer_image(96, 96, 3).pixels))
     add("unknown_host_type", 0x3F, 14)
     add("info_sim", T.INFO, 0, INFO_SIM)
     add("info_edge", T.INFO, 1, INFO_EDGE)
@@ -169,14 +185,15 @@ def frame_vectors() -> list[tuple[str, int, int, bytes, str]]:
     add("result_0scores", T.RESULT, 4, m.Result(np.zeros(0, np.int8), 0, 0))
     add("frame_model_input", T.FRAME, 5, _uint8_image(96, 96, m.ImageKind.MODEL_INPUT, 11))
     add("frame_raw", T.FRAME, 5, _uint8_image(244, 324, m.ImageKind.RAW, 5))
-    for acked in (T.STREAM_START, T.STREAM_STOP, T.SET_FRAME, T.SET_PIPELINE):
+    for acked in (T.STREAM_START, T.STREAM_STOP, T.SET_FRAME, T.SET_PIPELINE, T.STAGE):
         add(f"ack_{acked.name.lower()}", T.ACK, 20 + int(acked), m.encode_ack(acked), f"acked_type={int(acked)}")
     add("log_info", T.LOG, 6, m.Log(m.LogLevel.INFO, "booted vwwdeploy 0.1.0"))
     add("log_utf8", T.LOG, 7, m.Log(m.LogLevel.WARNING, "Grüße, 温度 ok"))
     add("log_empty_text", T.LOG, 8, m.Log(m.LogLevel.DEBUG, ""))
     for code in m.ErrorCode:
         text = "" if code == m.ErrorCode.BUSY else f"{code.name.lower()} detail"
-        add(f"error_{code.name.lower()}", T.ERROR, 30 + int(code), m.ErrorMsg(int(code), int(T.INFER), text))
+        req = T.INFER_STAGED if code == m.ErrorCode.STAGE_MISMATCH else T.INFER
+        add(f"error_{code.name.lower()}", T.ERROR, 30 + int(code), m.ErrorMsg(int(code), int(req), text))
     add("error_unknown_request", T.ERROR, 65535, m.ErrorMsg(3, 0, "type 0x3f"))
     add("max_payload", T.LOG, 42, bytes([1]) + bytes(0x61 + i % 26 for i in range(MAX_PAYLOAD - 1)),
         "level=1 text=a..z_repeated")
@@ -186,9 +203,13 @@ def frame_vectors() -> list[tuple[str, int, int, bytes, str]]:
 # ------------------------------------------------------------------ streams
 
 
+# The types of protocol v1's first edition: later types must not reshuffle the random streams.
+_STREAM_TYPES = [0x01, 0x02, 0x03, 0x04, 0x05, 0x06, 0x07, 0x81, 0x82, 0x83, 0x84, 0x85, 0x8F]
+
+
 def _frame(rng: random.Random, seq: int, size: int | None = None) -> bytes:
     size = rng.randrange(0, 300) if size is None else size
-    type_ = rng.choice([int(t) for t in T])
+    type_ = rng.choice(_STREAM_TYPES)
     return encode_frame(type_, seq, rng.randbytes(size))
 
 

@@ -12,6 +12,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from vwwdeploy.protocol.crc import crc32
+
 PROTOCOL_VERSION = 1
 
 
@@ -27,6 +29,8 @@ class MsgType(enum.IntEnum):
     STREAM_STOP = 0x05
     SET_FRAME = 0x06
     SET_PIPELINE = 0x07
+    STAGE = 0x08
+    INFER_STAGED = 0x09
     INFO = 0x81
     RESULT = 0x82
     FRAME = 0x83
@@ -49,6 +53,7 @@ class ErrorCode(enum.IntEnum):
     BUSY = 8
     CAMERA_FAILED = 9
     BAD_PAYLOAD = 10
+    STAGE_MISMATCH = 11
 
 
 class LogLevel(enum.IntEnum):
@@ -68,6 +73,7 @@ class Capability(enum.IntFlag):
     CAMERA = 1
     INSTRUCTION_COUNT = 2
     SET_FRAME = 4
+    STAGED = 8  # STAGE / INFER_STAGED (docs/protocol.md, staged transfer)
 
 
 class CaptureFlags(enum.IntFlag):
@@ -248,7 +254,7 @@ class DeviceInfo:
             kernels=KERNELS.get(kernels, "unknown"),
             clock_hz=clock,
             labels=tuple(labels),
-            capabilities=Capability(caps & 0x7),
+            capabilities=Capability(caps & 0xF),
             max_rx_payload=max_rx,
             pipeline_mode=PipelineMode(mode) if mode in (0, 1) else PipelineMode.DECIMATE,
         )
@@ -290,6 +296,75 @@ class Result:
             np.array_equal(self.scores, other.scores)
             and (self.latency_us, self.instructions, self.seq) == (other.latency_us, other.instructions, other.seq)
         )
+
+
+# ------------------------------------------------------------------ staged transfer
+
+STAGING_MIN_BYTES = 27_648  # a device's staging buffer holds at least one 96x96x3 input
+STAGE_MAX_DATA = 1024  # data bytes one STAGE may carry
+_U32 = struct.Struct("<I")
+
+
+@dataclass(frozen=True)
+class Stage:
+    """A STAGE body: `data` (1..1024 bytes) for the device's staging buffer at `offset`."""
+
+    offset: int
+    data: bytes
+
+    def encode(self) -> bytes:
+        if not 1 <= len(self.data) <= STAGE_MAX_DATA:
+            raise ValueError(f"a STAGE carries 1..{STAGE_MAX_DATA} data bytes, got {len(self.data)}")
+        return _U32.pack(self.offset) + bytes(self.data)
+
+    @classmethod
+    def decode(cls, payload: bytes) -> "Stage":
+        if not _U32.size + 1 <= len(payload) <= _U32.size + STAGE_MAX_DATA:
+            raise PayloadError(f"STAGE payload must be 5..{4 + STAGE_MAX_DATA} bytes, got {len(payload)}")
+        return cls(_U32.unpack_from(payload)[0], bytes(payload[_U32.size :]))
+
+
+_STAGED = struct.Struct("<HHBBBBI")
+
+
+@dataclass(frozen=True)
+class InferStaged:
+    """An INFER_STAGED body: the IMAGE header INFER would carry, and the CRC-32 of the staged pixels."""
+
+    width: int
+    height: int
+    channels: int
+    dtype: int  # 1 int8, 2 uint8 (as IMAGE)
+    kind: int  # ImageKind
+    pixel_crc32: int
+
+    @classmethod
+    def for_pixels(cls, pixels: np.ndarray, kind: ImageKind = ImageKind.MODEL_INPUT) -> "InferStaged":
+        """The INFER_STAGED naming `pixels` ([H, W, C] int8/uint8), staged as `staging_bytes(pixels)`."""
+        px = pixels[:, :, None] if pixels.ndim == 2 else pixels
+        h, w, c = px.shape
+        code = 1 if px.dtype == np.int8 else 2
+        return cls(w, h, c, code, int(kind), crc32(np.ascontiguousarray(px).tobytes()))
+
+    @property
+    def pixel_bytes(self) -> int:
+        return self.width * self.height * self.channels
+
+    @property
+    def shape(self) -> tuple[int, int, int]:
+        return (self.height, self.width, self.channels)
+
+    def encode(self) -> bytes:
+        return _STAGED.pack(self.width, self.height, self.channels, self.dtype, self.kind, 0, self.pixel_crc32)
+
+    @classmethod
+    def decode(cls, payload: bytes) -> "InferStaged":
+        if len(payload) != _STAGED.size:
+            raise PayloadError(f"INFER_STAGED payload must be {_STAGED.size} bytes, got {len(payload)}")
+        w, h, c, code, kind, _, crc = _STAGED.unpack(payload)
+        if c not in (1, 3) or code not in _IMAGE_DTYPES or kind not in (0, 1):
+            raise PayloadError(f"INFER_STAGED image header has channels={c} dtype={code} kind={kind}")
+        return cls(w, h, c, code, kind, crc)
 
 
 # ------------------------------------------------------------------ small bodies
