@@ -107,9 +107,9 @@ class Hub:
         """A new page: it first receives HELLO, the status, the recent results and the last frame."""
         sub = Subscription(self)
         with self._cond:
-            for kind in ("hello", "status"):
-                if kind in self._events:
-                    sub._push(self._events[kind])
+            if "hello" in self._events:
+                sub._push(self._events["hello"])
+            sub._push(Event.make("status", self.status))
             sub._push(Event.make("history", list(self.history)))
             if "frame" in self._events:
                 sub._push(self._events["frame"])

@@ -116,6 +116,8 @@ class DemoServer:
         if record is not None:
             from vwwdeploy.atomic import check_writable_dir
 
+            if Path(record).exists() and not Path(record).is_dir():
+                raise UserError(f"--record {record} exists and is not a directory")
             check_writable_dir(Path(record))
         self.hub = Hub()
         self.port = port
