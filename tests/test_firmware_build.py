@@ -13,7 +13,7 @@ import pytest
 from vwwdeploy.cli import main
 from vwwdeploy.errors import UserError
 from vwwdeploy.firmware import build as build_mod
-from vwwdeploy.firmware import deps, size
+from vwwdeploy.firmware import deps, pio_glue, size
 
 ENVS = ("sparkfun_edge", "sparkfun_edge_ref")
 
@@ -40,7 +40,7 @@ def test_both_edge_environments_build_and_fit(capsys):
     assert code == 0, err
     root = build_mod.project_root()
     for env in ENVS:
-        report = json.loads((root / ".pio/build" / env / "vwwdeploy-size.json").read_text())
+        report = json.loads((root / pio_glue.BUILD_DIR / env / "vwwdeploy-size.json").read_text())
         assert report["model"] == model.stat().st_size
         assert report["flash"] <= 450_000, f"{env}: {report['flash']:,} B flash over the 450,000 B target"
         assert report["ram"] <= size.RAM_LIMIT

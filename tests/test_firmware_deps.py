@@ -265,3 +265,18 @@ def test_size_of_a_real_elf(tmp_path):
 def test_size_of_missing_elf_is_one_line(tmp_path):
     with pytest.raises(UserError, match="build first"):
         size.measure(tmp_path / "nope.elf", "sparkfun_edge")
+
+
+def test_library_sources_group_and_exclude(tmp_path):
+    tree = tmp_path / "tree"
+    for rel in ["tensorflow/lite/micro/micro_interpreter.cc", "tensorflow/lite/micro/test_helpers.cc",
+                "signal/src/window.cc", "third_party/kissfft/kiss_fft.c",
+                "third_party/cmsis_nn/Source/ConvolutionFunctions/arm_convolve_s8.c",
+                f"{kernels.KERNELS_DIR}/kernel_util.cc", f"{kernels.KERNELS_DIR}/softmax.cc",
+                f"{kernels.KERNELS_DIR}/add.cc"]:
+        (tree / rel).parent.mkdir(parents=True, exist_ok=True)
+        (tree / rel).write_text("")
+    got = kernels.library_sources(tree, ["AddSoftmax"])
+    assert got["core"] == ["tensorflow/lite/micro/micro_interpreter.cc"]
+    assert got["cmsis_nn"] == ["third_party/cmsis_nn/Source/ConvolutionFunctions/arm_convolve_s8.c"]
+    assert sorted(Path(f).name for f in got["kernels"]) == ["kernel_util.cc", "softmax.cc"]

@@ -6,7 +6,7 @@ Steps for each requested environment of the repo's platformio.ini:
    whose ops the firmware cannot register, and a model that cannot fit in flash is refused here;
 2. the TFLM tree of the env's kernel flavour (`custom_tflm_kernels`), see tflm_tree.ensure_tree;
 3. the local-path PlatformIO configuration (pio_glue), then `pio run -e ENV`;
-4. flash/RAM of the linked image (size.py), saved as .pio/build/ENV/vwwdeploy-size.json.
+4. flash/RAM of the linked image (size.py), saved as .pio/vwwdeploy/ENV/vwwdeploy-size.json.
 """
 
 from __future__ import annotations
@@ -96,7 +96,7 @@ def run_pio(root: Path, glue: pio_glue.Glue, env: EnvInfo, tree: Path, jobs: int
         cmd += ["-j", str(jobs)]
     environ = pio_glue.pio_environ(glue)
     environ["VWWDEPLOY_TFLM_TREE"] = str(tree)
-    log_path = root / ".pio" / "build" / env.name / "vwwdeploy-build.log"
+    log_path = root / pio_glue.BUILD_DIR / env.name / "vwwdeploy-build.log"
     log_path.parent.mkdir(parents=True, exist_ok=True)
     if verbose:
         proc = subprocess.run(cmd, env=environ)
@@ -111,7 +111,7 @@ def run_pio(root: Path, glue: pio_glue.Glue, env: EnvInfo, tree: Path, jobs: int
             raise UserError(f"{env.name}: the firmware does not fit the Edge's flash/RAM: "
                             f"{_first_error(log)}{where}")
         raise UserError(f"{env.name}: pio run failed: {_first_error(log)}{where}")
-    return root / ".pio" / "build" / env.name / "firmware.elf"
+    return root / pio_glue.BUILD_DIR / env.name / "firmware.elf"
 
 
 def build(env_names: list[str] | None = None, model: Path | None = None, jobs: int | None = None,

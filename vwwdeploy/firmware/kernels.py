@@ -95,3 +95,15 @@ def kernel_sources(tree: Path, methods: list[str]) -> list[str]:
                 if (tree / rel).is_file() and rel not in picked:
                     picked.append(rel)
     return [p for p in picked if (tree / p).is_file()]
+
+
+def library_sources(tree: Path, methods: list[str]) -> dict[str, list[str]]:
+    """Tree-relative .c/.cc files of the TFLM library for a firmware registering `methods`, grouped
+    by the optimisation level TFLM gives them (tflm_flags.json "optimization"): "kernels" and
+    "cmsis_nn" at the kernel level, "core" at the core level. The same selection the Edge build
+    (firmware/platformio/vww_post.py) compiles, for other builds of the same firmware (QEMU)."""
+    files = sorted(str(p.relative_to(tree)) for p in tree.rglob("*") if p.suffix in (".c", ".cc", ".cpp"))
+    cmsis_nn = [f for f in files if f.startswith("third_party/cmsis_nn/Source/")]
+    core = [f for f in files if not f.startswith((KERNELS_DIR + "/", "third_party/cmsis_nn/"))
+            and not any(f == x or (x.endswith("/") and f.startswith(x)) for x in EXCLUDED)]
+    return {"kernels": kernel_sources(tree, methods), "cmsis_nn": cmsis_nn, "core": core}

@@ -33,6 +33,7 @@ FRAMEWORK_PKG = "framework-ambiqsuitesdkapollo3-sfe"
 TOOLCHAIN_PKG = "toolchain-gccarmnoneeabi"
 SCONS_PKG_VERSION = "4.41101.0"  # PlatformIO 6.1.x/6.2 ask for tool-scons ~4.41101.0 (= SCons 4.11.1)
 SDK_VERSION = "2.5.1"
+BUILD_DIR = ".pio/vwwdeploy"  # relative to the project (repo) root; .pio/ is git-ignored
 
 
 @dataclass
@@ -146,6 +147,12 @@ def write_ini(repo_ini: Path, dest: Path, glue: Glue) -> Path:
     packages = [f"{FRAMEWORK_PKG}@symlink://{glue.framework_dir}"]
     if glue.toolchain_dir is not None:
         packages.append(f"{TOOLCHAIN_PKG}@symlink://{glue.toolchain_dir}")
+    # Our own build folder: PlatformIO wipes a build folder whenever the configuration that uses it
+    # changes, so sharing .pio/build with plain `pio run` (or another board's config) would throw
+    # away the other's objects at each alternation.
+    if not parser.has_section("platformio"):
+        parser.add_section("platformio")
+    parser.set("platformio", "build_dir", BUILD_DIR)
     for section in parser.sections():
         if section.startswith("env:") or parser.has_option(section, "platform"):
             parser.set(section, "platform", f"symlink://{glue.platform_dir}")
