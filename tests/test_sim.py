@@ -58,7 +58,7 @@ def test_upstream_model_scores_through_the_sim(upstream_model, upstream_test_ima
             assert info.input.shape == (1, 96, 96, 1) and info.input.dtype == "int8" and info.input.zero_point == -1
             assert abs(info.input.scale - 2 / 255) < 1e-6 and info.output.shape == (1, 2)
             assert info.arena_used > 0 and info.arena_size >= info.arena_used and info.max_rx_payload == 80000
-            assert info.capabilities == m.Capability.CAMERA | m.Capability.SET_FRAME
+            assert info.capabilities == m.Capability.CAMERA | m.Capability.SET_FRAME | m.Capability.STAGED
             assert info.labels == ("notperson", "person") and info.protocol_version == 1
             names = list(upstream_test_images)
             results = dev.infer_many([_png_input(upstream_test_images[n]) for n in names])

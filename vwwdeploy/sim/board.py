@@ -21,6 +21,7 @@ import numpy as np
 from vwwdeploy import __version__
 from vwwdeploy.errors import UserError
 from vwwdeploy.protocol import messages as m
+from vwwdeploy.protocol.crc import crc32
 from vwwdeploy.protocol.framing import MAX_PAYLOAD, Frame, FrameDecoder, Header, encode_frame
 from vwwdeploy.protocol.pipeline import RAW_SHAPE, apply_pipeline
 from vwwdeploy.sim.camera import Camera
@@ -61,6 +62,7 @@ class SimBoard:
         labels: list[str] | None = None,
         pipeline_mode: int = 0,
         max_rx_payload: int = SIM_MAX_RX_PAYLOAD,
+        staging: bool = True,
         warn=None,
     ):
         from vwwdeploy.tflm_twin import TflmTwin
@@ -82,6 +84,9 @@ class SimBoard:
         self.arena_used = self._twin.arena_used()
         self.input_shape = tuple(spec_in.shape)
         self.input_hwc = _hwc(spec_in.shape)
+        # staging=False plays a firmware without staged transfer (capability bit 3 clear, UNKNOWN_TYPE).
+        self.staging = staging
+        self.staging_size = max(m.STAGING_MIN_BYTES, int(np.prod(self.input_hwc)))
         n_classes = int(np.prod(spec_out.shape))
         if labels is None:
             labels = ["notperson", "person"] if n_classes == 2 else [f"class{i}" for i in range(n_classes)]
@@ -103,11 +108,14 @@ class SimBoard:
             kernels="host-runtime",
             clock_hz=0,
             labels=tuple(labels),
-            capabilities=m.Capability.CAMERA | m.Capability.SET_FRAME,
+            capabilities=m.Capability.CAMERA | m.Capability.SET_FRAME | (m.Capability.STAGED if staging else 0),
             max_rx_payload=min(max_rx_payload, MAX_PAYLOAD),
             pipeline_mode=self.default_pipeline,
         )
-        self.counters = {"requests": 0, "inferences": 0, "resets": 0, "bad_crc": 0, "errors": 0, "groups": 0}
+        self.counters = {
+            "requests": 0, "inferences": 0, "resets": 0, "bad_crc": 0, "errors": 0, "groups": 0,
+            "staged_chunks": 0, "staged_inferences": 0, "stage_mismatches": 0,
+        }
         self._rx_faults = ByteFaults(self.faults, 1)
         self._tx_faults = ByteFaults(self.faults, 2)
         self._stop = threading.Event()
@@ -188,6 +196,7 @@ class SimBoard:
             self._dev_seq = 0
             self.counters["resets"] += 1
             gen = self._generation
+            self._staging = bytearray(self.staging_size)
         for q in (self._requests, self._tx):
             while True:
                 try:
@@ -200,6 +209,7 @@ class SimBoard:
     def _reset_state(self) -> None:
         self._pipeline = self.default_pipeline
         self._set_frame: np.ndarray | None = None
+        self._staging = bytearray(self.staging_size)  # a reset empties the staging buffer
 
     # ------------------------------------------------------------- receive
 
@@ -274,7 +284,7 @@ class SimBoard:
                 self._emit([(T.ACK, frame.seq, m.encode_ack(T.STREAM_START))], gen)
                 self._stream(start, gen)
             else:
-                self._emit(self._answer(frame), gen)
+                self._emit(self._answer(frame, gen), gen)
         except _Reply as reply:
             self.counters["errors"] += 1
             req = frame.type if frame.type < 0x80 else 0
@@ -290,7 +300,7 @@ class SimBoard:
         except m.PayloadError as exc:
             raise _Reply(m.ErrorCode.BAD_PAYLOAD, str(exc)) from None
 
-    def _answer(self, frame: Frame) -> list[tuple[int, int, bytes]]:
+    def _answer(self, frame: Frame, gen: int) -> list[tuple[int, int, bytes]]:
         seq, t = frame.seq, frame.type
         if t == T.HELLO:
             return [(T.INFO, seq, self.info.encode())]
@@ -316,6 +326,28 @@ class SimBoard:
         if t == T.SET_PIPELINE:
             self._pipeline = self._parse(m.decode_pipeline, frame.payload)
             return [(T.ACK, seq, m.encode_ack(T.SET_PIPELINE))]
+        if t == T.STAGE and self.staging:
+            stage = self._parse(m.Stage.decode, frame.payload)
+            end = stage.offset + len(stage.data)
+            if end > len(self._staging):
+                raise _Reply(m.ErrorCode.TOO_LARGE, f"STAGE ends at {end} > staging buffer {len(self._staging)}")
+            with self._lock:  # a reset in between empties the buffer; the old request must not refill it
+                if gen == self._generation:
+                    self._staging[stage.offset : end] = stage.data
+            self.counters["staged_chunks"] += 1
+            return [(T.ACK, seq, m.encode_ack(T.STAGE))]
+        if t == T.INFER_STAGED and self.staging:
+            staged = self._parse(m.InferStaged.decode, frame.payload)
+            if staged.kind != m.ImageKind.MODEL_INPUT or staged.dtype != 1 or staged.shape != self.input_hwc:
+                got = f"{'x'.join(map(str, staged.shape))} dtype {staged.dtype} kind {staged.kind}"
+                raise _Reply(m.ErrorCode.BAD_SHAPE, f"INFER_STAGED needs int8 {'x'.join(map(str, self.input_hwc))}, got {got}")
+            pixels = bytes(self._staging[: staged.pixel_bytes])
+            if crc32(pixels) != staged.pixel_crc32:
+                self.counters["stage_mismatches"] += 1
+                raise _Reply(m.ErrorCode.STAGE_MISMATCH, f"staged CRC-32 {crc32(pixels):08x} != {staged.pixel_crc32:08x}")
+            self.counters["staged_inferences"] += 1
+            x = np.frombuffer(pixels, dtype=np.int8).reshape(self.input_hwc)
+            return [(T.RESULT, seq, self._infer(x).encode())]
         raise _Reply(m.ErrorCode.UNKNOWN_TYPE, f"type 0x{t:02x}")
 
     def _infer(self, x: np.ndarray) -> m.Result:
