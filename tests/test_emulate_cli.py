@@ -112,3 +112,19 @@ def test_bad_port_argument():
     assert proc.returncode == 2
     assert "Traceback" not in proc.stderr
     assert "expected a TCP port number" in proc.stderr
+
+
+@pytest.mark.parametrize("argv,needle", [
+    (["firmware", "build", "--board", "qemu", "--env", "sparkfun_edge"], "--env names PlatformIO environments"),
+    (["firmware", "build", "--board", "qemu", "--model", "/nonexistent/m.tflite"], "no such model file"),
+    (["firmware", "build", "--board", "qemu"], "not found"),  # empty cache: no TFLM checkout to build from
+])
+def test_firmware_build_board_qemu_bad_input(tmp_path, argv, needle):
+    env = dict(os.environ, VWWDEPLOY_CACHE=str(tmp_path / "cache"))
+    for var in [v for v in env if v.startswith("VWWDEPLOY_") and v.endswith("_DIR")]:
+        del env[var]
+    proc = run_cli(argv, env=env)
+    assert proc.returncode == 2
+    assert "Traceback" not in proc.stderr
+    lines = [l for l in proc.stderr.splitlines() if l.strip()]
+    assert len(lines) == 1 and needle in lines[0], proc.stderr

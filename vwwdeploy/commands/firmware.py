@@ -37,6 +37,13 @@ def configure(parser: argparse.ArgumentParser) -> None:
     deps.add_argument("--list", action="store_true", help="print the pinned URLs and commits and exit")
 
     build = sub.add_parser("build", help="generate model sources, then build with PlatformIO")
+    # --board qemu: the emulated board (docs/emulation.md), built with make, not PlatformIO.
+    build.add_argument("--board", choices=["edge", "qemu"], default="edge",
+                       help="edge: the SparkFun Edge (PlatformIO); qemu: QEMU's mps2-an386 for `vwwdeploy emulate`")
+    build.add_argument("--kernels", choices=["cmsis-nn", "reference"], default="cmsis-nn",
+                       help="TFLM kernels of the --board qemu build")
+    build.add_argument("--profile", choices=["fast", "plain"], default="fast",
+                       help="--board qemu optimisation: fast (-O3, LTO) or plain (the Edge build's levels)")
     build.add_argument("--env", action="append", metavar="ENV",
                        help="PlatformIO environment: sparkfun_edge (CMSIS-NN, default) or "
                             "sparkfun_edge_ref (reference kernels); repeat for several")
@@ -82,6 +89,15 @@ def _build(args: argparse.Namespace) -> int:
         raise UserError(f"--jobs must be at least 1, got {args.jobs}")
     if args.model is not None and not args.model.is_file():
         raise UserError(f"{args.model}: no such model file")
+    if args.board == "qemu":
+        if args.env:
+            raise UserError("--env names PlatformIO environments of the Edge; with --board qemu use --kernels")
+        from vwwdeploy.firmware.qemu_build import build_qemu_firmware
+
+        built = build_qemu_firmware(args.kernels, args.model, args.profile, args.jobs)
+        print(f"{built.elf}\n  qemu_an386, {built.kernels} kernels, {built.profile} profile, model {built.model.name} "
+              f"(sha256 {built.model_sha256[:12]}...): run it with `vwwdeploy emulate --kernels {built.kernels}`")
+        return 0
     for report in build(args.env, args.model, args.jobs, args.verbose, say=say, fetch=not args.offline):
         print("\n".join(report.lines()))
     return 0

@@ -292,6 +292,9 @@ def build_qemu_firmware(kernels: str = "cmsis-nn", model: str | Path | None = No
         ops = _ops_of(generated)
         closure = obj_dir / f"sources-{_sha(*ops)}.txt"  # what this op set needed last time
         sources = closure.read_text().split() if closure.is_file() else _seed_sources(tree, ops)
+        from vwwdeploy.progress import say
+
+        say(f"building the QEMU mps2-an386 firmware ({kernels} kernels, {profile} profile) in {out}")
         for _ in range(8):  # each round adds the definitions the linker missed
             lib = obj_dir / f"libtflm-{_sha(*sources)}.a"
             config = _config_mk(tree, tflm, PROFILES[profile], kernels, lib, generated, obj_dir, sources)

@@ -125,6 +125,13 @@ uint32_t clock_hz() { return kPeripheralClockHz; }
 
 }  // namespace vww::board
 
+// TFLM's micro_time.h for this board (its cortex_m_generic version reads the DWT cycle counter, which
+// QEMU does not model): the CMSDK timer's ticks. Only TFLM's profiler calls these.
+namespace tflite {
+uint32_t ticks_per_second() { return kPeripheralClockHz; }
+uint32_t GetCurrentTimeTicks() { return static_cast<uint32_t>(elapsed_ticks()); }
+}  // namespace tflite
+
 int main() {
   vww::board::init();
   vww::app_main();

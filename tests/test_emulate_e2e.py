@@ -1,0 +1,228 @@
+"""The real firmware (core + mps2-an386 board + TFLM + the upstream person detector), cross-compiled for the
+Cortex-M4F and run under QEMU, spoken to over its UART by the same host code as a real SparkFun Edge.
+
+Needs qemu-system-arm, arm-none-eabi-gcc, the generated TFLM trees (`vwwdeploy firmware deps`; the
+tests never fetch) and the shared data; skips with the reason otherwise. Builds are cached in
+`<cache>/build/` (the first run compiles TFLM for both kernel flavours: minutes; later runs: none).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from conftest import UPSTREAM_EXPECTED_SCORES
+from test_emulate_cli import REPO, qemu_pids
+
+pytestmark = pytest.mark.skipif(shutil.which("qemu-system-arm") is None or shutil.which("arm-none-eabi-gcc") is None,
+                                reason="qemu-system-arm or arm-none-eabi-gcc not installed")
+
+
+def _require_tree(kernels: str) -> None:
+    from vwwdeploy.firmware import tflm_tree
+
+    path = tflm_tree.tree_dir(kernels)
+    if not (path / tflm_tree.COMPLETE).is_file():
+        pytest.skip(f"no TFLM tree for {kernels} kernels at {path} (create it with `vwwdeploy firmware deps` "
+                    f"then `python -m vwwdeploy.firmware.tflm_tree {kernels}`)")
+
+
+_builds: dict[str, Path] = {}
+
+
+def firmware(kernels: str, model: Path) -> Path:
+    if kernels not in _builds:
+        _require_tree(kernels)
+        from vwwdeploy.firmware.qemu_build import build_qemu_firmware
+
+        _builds[kernels] = build_qemu_firmware(kernels, model=model).elf
+    return _builds[kernels]
+
+
+def upstream_inputs(images: dict[str, Path]) -> dict[str, np.ndarray]:
+    return {name: (np.asarray(Image.open(p).convert("L"), dtype=np.int16) - 128).astype(np.int8)
+            for name, p in images.items()}
+
+
+@pytest.fixture(scope="module")
+def coco_csv(coco128, tmp_path_factory):
+    """labels.csv (file,label) of the 128 shared COCO images (vww_label of person_presence.csv)."""
+    import csv
+
+    out = tmp_path_factory.mktemp("coco") / "labels.csv"
+    with open(coco128 / "person_presence.csv", newline="") as fh:
+        rows = [(coco128 / "images" / f"{r['stem']}.jpg", int(r["vww_label"])) for r in csv.DictReader(fh)]
+    with open(out, "w", newline="") as fh:
+        w = csv.writer(fh)
+        w.writerow(["file", "label"])
+        w.writerows(rows)
+    return out
+
+
+class EmulateProcess:
+    """`vwwdeploy emulate ...` in its own process; `.url` from its first stdout line."""
+
+    def __init__(self, *args: str):
+        self.proc = subprocess.Popen([sys.executable, "-m", "vwwdeploy.cli", "emulate", *args], cwd=REPO,
+                                     stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        self.url = self.proc.stdout.readline().strip()
+        if not self.url.startswith("socket://"):
+            self.proc.kill()
+            raise AssertionError(f"no URL from vwwdeploy emulate: {self.url!r} {self.proc.stderr.read()}")
+        self.port = int(self.url.rsplit(":", 1)[1])
+        self.marker = f"tcp:127.0.0.1:{self.port},"
+
+    def interrupt(self) -> tuple[int, str]:
+        self.proc.send_signal(signal.SIGINT)
+        out, err = self.proc.communicate(timeout=60)
+        return self.proc.returncode, err
+
+    def kill(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait()
+
+
+def test_emulated_board_over_the_api(upstream_model, upstream_test_images):
+    from vwwdeploy.device.client import Device
+    from vwwdeploy.emulate import start_emulator
+    from vwwdeploy.protocol.messages import Capability
+    from vwwdeploy.protocol.pipeline import crop_decimate
+
+    elf = firmware("cmsis-nn", upstream_model)
+    inputs = upstream_inputs(upstream_test_images)
+    with start_emulator(firmware=elf, icount=True) as emu:
+        assert emu.url.startswith("socket://127.0.0.1:")
+        with Device(emu.url, timeout=30) as dev:
+            info = dev.hello()
+            assert info.board == "qemu_an386" and info.kernels == "cmsis-nn"
+            assert Capability.INSTRUCTION_COUNT in info.capabilities
+            assert Capability.CAMERA not in info.capabilities
+            import hashlib
+
+            assert info.model_sha256 == hashlib.sha256(upstream_model.read_bytes()).hexdigest()
+            assert 0 < info.arena_used <= info.arena_size
+            first = {name: dev.infer(x) for name, x in inputs.items()}
+            for name, r in first.items():
+                assert r.scores.tolist() == UPSTREAM_EXPECTED_SCORES[name], name
+                assert r.instructions > 1_000_000
+            # -icount shift=0: the same inference executes the same instructions, exactly.
+            again = dev.infer(inputs["person"])
+            assert again.instructions == first["person"].instructions
+            # No camera: CAPTURE serves the built-in test pattern, then whatever SET_FRAME uploaded.
+            pattern = (np.arange(324)[None, :] + 2 * np.arange(244)[:, None]).astype(np.uint8)
+            cap = dev.capture(raw=True, infer=False)
+            assert np.array_equal(cap.raw, pattern)
+            assert np.array_equal(cap.frame, crop_decimate(pattern))
+            raw = np.random.default_rng(0).integers(0, 256, (244, 324), dtype=np.uint8)
+            dev.set_frame(raw)
+            cap = dev.capture(raw=False, infer=True)
+            assert np.array_equal(cap.frame, crop_decimate(raw)) and cap.result is not None
+        pid = emu.pid
+    assert not Path(f"/proc/{pid}").exists() or qemu_pids(emu.url.rsplit(":", 1)[1]) == []
+
+
+def test_without_icount_no_instruction_counts(upstream_model, upstream_test_images):
+    from vwwdeploy.device.client import Device
+    from vwwdeploy.emulate import start_emulator
+    from vwwdeploy.protocol.messages import Capability
+
+    elf = firmware("cmsis-nn", upstream_model)
+    x = upstream_inputs(upstream_test_images)["no_person"]
+    with start_emulator(firmware=elf) as emu, Device(emu.url, timeout=30) as dev:
+        assert Capability.INSTRUCTION_COUNT not in dev.hello().capabilities
+        r = dev.infer(x)
+        assert r.scores.tolist() == UPSTREAM_EXPECTED_SCORES["no_person"]
+        assert r.instructions == 0 and r.latency_us > 0
+
+
+def _validate_through_cli(kernels: str, upstream_model: Path, upstream_test_images, coco_csv: Path,
+                          tmp_path: Path) -> dict:
+    """`vwwdeploy emulate` + `vwwdeploy validate --port socket://...` (both unchanged CLIs, own processes)."""
+    from vwwdeploy.device.client import Device
+
+    elf = firmware(kernels, upstream_model)
+    emu = EmulateProcess("--firmware", str(elf), "--icount", "--kernels", kernels)
+    try:
+        with Device(emu.url, timeout=60) as dev:
+            upstream = {name: dev.infer(x) for name, x in upstream_inputs(upstream_test_images).items()}
+        proc = subprocess.run([sys.executable, "-m", "vwwdeploy.cli", "validate", "--port", emu.url,
+                               "--model", str(upstream_model), "--data", str(coco_csv),
+                               "--report", str(tmp_path / "report"), "--timeout", "60"],
+                              cwd=REPO, capture_output=True, text=True, timeout=900)
+        assert proc.returncode == 0, proc.stderr[-2000:]
+        code, err = emu.interrupt()
+        assert code == 0, err
+        assert "Traceback" not in err
+    finally:
+        emu.kill()
+    assert qemu_pids(emu.marker) == []
+    report = json.loads((tmp_path / "report" / "report.json").read_text())
+    report["upstream_images"] = {name: r.scores.tolist() for name, r in upstream.items()}
+    report["upstream_instructions"] = {name: r.instructions for name, r in upstream.items()}
+    return report
+
+
+@pytest.mark.slow
+def test_reference_build_is_bit_exact_with_the_twin(upstream_model, upstream_test_images, coco_csv, tmp_path):
+    report = _validate_through_cli("reference", upstream_model, upstream_test_images, coco_csv, tmp_path)
+    assert report["upstream_images"] == UPSTREAM_EXPECTED_SCORES
+    dvt = report["device_vs_twin"]
+    assert dvt["count"] == 128
+    assert dvt["bit_exact_rate"] == 1.0 and dvt["max_abs_delta"] == 0
+    assert report["boards"][0]["kernels"] == "reference"
+    assert report["instructions"]["median"] > 0
+
+
+@pytest.mark.slow
+def test_cmsis_nn_build_deviation_is_measured(upstream_model, upstream_test_images, coco_csv, tmp_path):
+    report = _validate_through_cli("cmsis-nn", upstream_model, upstream_test_images, coco_csv, tmp_path)
+    # Upstream's own test: CMSIS-NN gives the same scores on its two images.
+    assert report["upstream_images"] == UPSTREAM_EXPECTED_SCORES
+    dvt = report["device_vs_twin"]
+    assert dvt["count"] == 128 and dvt["bit_exact_rate"] is not None
+    print(f"\nCMSIS-NN build vs TFLM twin on 128 COCO images: bit-exact {dvt['bit_exact_rate']:.2%}, "
+          f"max |delta| {dvt['max_abs_delta']}, top-1 agreement {dvt['top1_agreement']:.2%}, "
+          f"histogram {dvt['delta_histogram']}")
+    from vwwdeploy.paths import cache_dir
+
+    out = cache_dir() / "bench" / "emulate-cmsis-nn-deviation.json"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(dvt, indent=2) + "\n")
+
+
+def test_qemu_dying_mid_run(upstream_model, upstream_test_images):
+    from vwwdeploy.device.client import Device
+    from vwwdeploy.errors import DeviceError
+
+    elf = firmware("cmsis-nn", upstream_model)
+    emu = EmulateProcess("--firmware", str(elf))
+    try:
+        x = upstream_inputs(upstream_test_images)["person"]
+        with Device(emu.url, timeout=5, retries=1) as dev:
+            assert dev.infer(x).scores.tolist() == UPSTREAM_EXPECTED_SCORES["person"]
+            (pid,) = qemu_pids(emu.marker)
+            os.kill(pid, signal.SIGKILL)
+            with pytest.raises(DeviceError) as info:
+                for _ in range(3):
+                    dev.infer(x)
+            assert "\n" not in str(info.value)
+        out, err = emu.proc.communicate(timeout=60)
+    finally:
+        emu.kill()
+    assert emu.proc.returncode == 1
+    lines = [l for l in err.splitlines() if l.strip()]
+    assert "Traceback" not in err
+    # the startup line, then exactly one line saying QEMU died
+    assert lines[-1] == "vwwdeploy emulate: error: QEMU was killed by signal 9", err
+    assert qemu_pids(emu.marker) == []
