@@ -10,6 +10,11 @@ extern int main(void);
 void vww_semihost_exit(int code);
 void vww_fault_report(const char *what);
 
+/* Linked with -nostartfiles (no crt0/crti: this file is the startup), so newlib's __libc_init_array
+ * finds no _init/_fini from crti.o; the .init_array walk it does besides is all C++ needs. */
+void _init(void) {}
+void _fini(void) {}
+
 void vww_reset_handler(void) {
   /* Enable CP10/CP11 (the FPU) before any code that may use float registers. */
   volatile uint32_t *cpacr = (volatile uint32_t *)0xE000ED88u;
