@@ -20,6 +20,12 @@ class LinkStats:
     bytes_received: int = 0
     payload_bytes_sent: int = 0  # payloads of frames we sent (retries included)
     payload_bytes_received: int = 0  # payloads of frames we accepted
+    # Staged transfer (docs/protocol.md): images sent as STAGE chunks + INFER_STAGED on a noisy link.
+    staged_requests: int = 0  # INFER_STAGED requests (a restaged image asks again: counted again)
+    chunks_sent: int = 0  # STAGE frames written, resends included
+    chunk_retries: int = 0  # resends of a STAGE (timeout, BAD_CRC, board reset)
+    restages: int = 0  # images staged again after STAGE_MISMATCH or a board reset
+    staging_switches: int = 0  # times `staging="auto"` gave up whole frames (0 or 1 per session)
 
     def as_dict(self) -> dict[str, int]:
         return asdict(self)
