@@ -20,7 +20,7 @@ from PIL import Image
 
 from conftest import UPSTREAM_EXPECTED_SCORES
 from firmware_core_build import (ARM_CXX, ARM_FLAGS, CORE, CPP_TESTS, HOST_CORE_SOURCES, REPO, compile_objects,
-                                 host_tflm_library, tflm_includes)
+                                 link_with_tflm, tflm_includes)
 
 
 def _tree(flavour: str):
@@ -42,12 +42,11 @@ def generated_model(upstream_model, tmp_path_factory):
     return out
 
 
-@pytest.mark.slow  # the first run compiles TFLM for the host (cached afterwards)
+@pytest.mark.slow  # the first run compiles the TFLM it needs for the host (cached afterwards)
 def test_host_classifier_gives_upstream_scores(generated_model, upstream_test_images, tmp_path):
     if shutil.which("g++") is None:
         pytest.skip("g++ not installed")
     tree, flags_json = _tree("reference")
-    lib = host_tflm_library(tree, flags_json)
     flags = ["-std=c++17", "-O1", "-g", "-fno-exceptions", "-fno-rtti", "-DVWW_KERNELS_REFERENCE",
              "-DTF_LITE_STATIC_MEMORY", f"-I{CORE}", f"-I{CPP_TESTS}", f"-I{generated_model}",
              *tflm_includes(tree, flags_json)]
@@ -55,7 +54,7 @@ def test_host_classifier_gives_upstream_scores(generated_model, upstream_test_im
                CPP_TESTS / "tflm_classifier_main.cc"]
     objs = compile_objects("g++", flags, sources, tmp_path / "obj")
     exe = tmp_path / "tflm_classifier_test"
-    subprocess.run(["g++", *map(str, objs), str(lib), "-o", str(exe)], check=True)
+    link_with_tflm(tree, flags_json, objs, exe)
 
     inputs = []
     for name in ("person", "no_person"):
