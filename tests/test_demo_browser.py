@@ -46,6 +46,8 @@ READ_PAGE = """() => {
   return {pixels: px, blurred, coloured, scale, index: Number(c.dataset.index), label: text('label'),
           score: text('score'), scores: text('scores'), sha256: text('sha256'), board: text('board'),
           pipeline: text('pipeline'), state: document.getElementById('status').dataset.state,
+          bar: document.getElementById('bar-fill').getBoundingClientRect().width /
+               document.getElementById('bar-fill').parentElement.clientWidth,
           link: Object.assign({}, document.getElementById('link').dataset)};
 }"""
 
@@ -66,7 +68,7 @@ def browser():
 
 @pytest.fixture
 def page(browser):
-    page = browser.new_page(viewport={"width": 1100, "height": 860})
+    page = browser.new_page(viewport={"width": 1100, "height": 800})
     errors: list[str] = []
     page.on("pageerror", lambda exc: errors.append(str(exc)))
     yield page
@@ -122,6 +124,7 @@ def check_frame(shown: dict, expected, mode: int) -> int:
     scores = expected.scores[mode][k]
     assert shown["scores"] == f"[{', '.join(map(str, scores))}]"
     assert shown["score"] == f"{(scores[1] + 128) / 256:.3f}"  # person: output scale 1/256, zero point -128
+    assert shown["bar"] == pytest.approx((scores[1] + 128) / 256, abs=0.01)
     assert shown["label"] == ("person" if scores[1] > scores[0] else "notperson")
     return k
 
@@ -140,9 +143,14 @@ def test_page_shows_what_the_board_sent(page, camera, upstream_model, sim_factor
     assert shown["sha256"] == hashlib.sha256(upstream_model.read_bytes()).hexdigest()
     assert shown["board"] == "sim" and shown["pipeline"] == "decimate" and shown["state"] == "connected"
 
-    # The artefact screenshot shows a person frame (one picture in three has one).
-    shown = frame_after(page, shown["index"], "document.getElementById('label').dataset.label === 'person'")
+    # The artefact screenshot shows a person frame (one picture in three has one) and a full timeline;
+    # the page holds that frame from the very moment the condition is seen, so the screenshot shows it.
+    shown = frame_after(page, max(shown["index"], 60), "document.getElementById('label').dataset.label === 'person'"
+                                                       " && (window.vwwDemo.hold = true)"
+                                                       " && (window.heldAt = window.vwwDemo.frames)")
     check_frame(shown, expected, mode=0)
+    page.wait_for_function("window.vwwDemo.frames >= window.heldAt + 2", timeout=WAIT_MS)
+    assert page.evaluate(READ_PAGE) == shown  # held: newer frames arrived and were not drawn
     assert page.evaluate("getComputedStyle(document.getElementById('frame')).imageRendering") == "pixelated"
     ARTIFACTS.mkdir(exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / "demo.png"), full_page=True)

@@ -37,6 +37,8 @@ def run(args: argparse.Namespace) -> int:
     print(server.url, flush=True)  # first stdout line: where to point the browser (scripts read it)
     say(f"{info.board} ({info.firmware_name} {info.firmware_version}) on {args.port}, "
         f"model sha256 {info.model_sha256[:16]}...; open {server.url} (Ctrl-C stops)")
+    if http[0] not in ("127.0.0.1", "::1", "localhost"):
+        say(f"serving on {http[0]}: anyone who can reach this address can watch the camera")
     if args.record:
         say(f"recording frames to {args.record}")
     try:

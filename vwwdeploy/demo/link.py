@@ -73,7 +73,8 @@ class BoardLink:
             while not self._stop.is_set():
                 try:
                     if self._dev is None:
-                        self.hub.publish_status("connecting", f"opening {self.port}", **self.counts)
+                        if self.hub.status["state"] != "disconnected":  # while retrying, stay "disconnected"
+                            self.hub.publish_status("connecting", f"opening {self.port}", **self.counts)
                         self._dev = self._open_device()
                     if self._info is None:
                         self._info = self._dev.hello()

@@ -28,8 +28,9 @@ def focus_index(labels: list[str]) -> int | None:
 
 
 def hello_view(info, port: str) -> dict:
-    caps = [name for bit, name in ((1, "camera"), (2, "instruction counting"), (4, "SET_FRAME"))
-            if int(info.capabilities) & bit]
+    from vwwdeploy.protocol.messages import Capability
+
+    caps = [c.name.lower().replace("_", " ") for c in Capability if c and int(info.capabilities) & int(c)]
     labels = class_labels(info)
     focus = focus_index(labels)
     return {

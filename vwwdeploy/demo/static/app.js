@@ -9,6 +9,9 @@
 
   let hello = null;
   let history = [];        // {index, focus_score, label_index}
+  // Scripts (the screenshot in the tests, a console user) may set vwwDemo.hold = true to keep the
+  // current frame on screen; status and HELLO still update.
+  const demo = window.vwwDemo = {hold: false, frames: 0};
 
   // ----------------------------------------------------------------- drawing
 
@@ -102,6 +105,8 @@
   }
 
   function showFrame(f) {
+    demo.frames++;
+    if (demo.hold) return;
     drawPixels($("frame"), bytesOf(f.pixels), f.width, f.height, f.channels, SCALE);
     $("frame").dataset.index = String(f.index);
     $("frame-size").textContent = `${f.width}×${f.height}`;
