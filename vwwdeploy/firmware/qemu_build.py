@@ -222,7 +222,22 @@ def _seed_sources(tree: Path, ops: list[str]) -> list[str]:
             common = src.replace("/cmsis_nn/", "/").removesuffix(".cc") + "_common.cc"
             if common in all_src:
                 seed.add(common)
-    return sorted(seed)
+    return sorted(_with_cmsis_nn_callees(tree, seed, all_src))
+
+
+def _with_cmsis_nn_callees(tree: Path, seed: set[str], all_src: list[str]) -> set[str]:
+    """Adds the CMSIS-NN sources the seed calls, transitively (each arm_xxx() lives in arm_xxx.c), so one
+    link usually suffices; an LTO link costs minutes."""
+    by_stem = {Path(s).stem: s for s in all_src if s.startswith("third_party/cmsis_nn/")}
+    todo, done = list(seed), set(seed)
+    while todo:
+        src = todo.pop()
+        for name in set(re.findall(r"\b(arm_\w+)\s*\(", (tree / src).read_text(errors="replace"))):
+            callee = by_stem.get(name)
+            if callee and callee not in done:
+                done.add(callee)
+                todo.append(callee)
+    return done
 
 
 _texts: dict[tuple[Path, str], str] = {}
