@@ -187,3 +187,8 @@ def test_page_survives_a_pulled_link_and_a_board_reset(page, camera, sim_factory
                                               "document.getElementById('status').dataset.state === 'connected'")
     check_frame(shown, expected, mode=1)
     assert shown["link"]["connects"] == "3"
+
+    # The demo itself goes away: the page says so (and keeps the link counts it had).
+    server.stop()
+    page.wait_for_selector("#status[data-state=offline]", timeout=WAIT_MS)
+    assert page.evaluate("document.getElementById('link').dataset.connects") == "3"

@@ -93,9 +93,11 @@
     document.body.dataset.state = s.state;
     const text = {connected: "connected", connecting: "connecting…", disconnected: "disconnected"}[s.state] || s.state;
     $("status-text").textContent = s.reason ? `${text}: ${s.reason}` : text;
-    const link = $("link");
-    for (const k of ["connects", "resets", "drops"]) link.dataset[k] = String(s[k] ?? 0);
-    link.textContent = `${s.connects} connect(s) · ${s.resets} board reset(s) · ${s.drops} link drop(s)`;
+    if (s.connects !== undefined) {   // counts come from the server; "offline" (no server) has none
+      const link = $("link");
+      for (const k of ["connects", "resets", "drops"]) link.dataset[k] = String(s[k]);
+      link.textContent = `${s.connects} connect(s) · ${s.resets} board reset(s) · ${s.drops} link drop(s)`;
+    }
     const overlay = $("overlay");
     overlay.hidden = s.state === "connected";
     if (s.state !== "connected") {
@@ -144,7 +146,7 @@
     on("history", (h) => { history = h.slice(-HISTORY); drawTimeline(); });
     on("frame", showFrame);
     source.onerror = () => {   // the demo itself went away; EventSource retries by itself
-      showStatus({state: "offline", reason: "the demo server does not answer", connects: 0, resets: 0, drops: 0});
+      showStatus({state: "offline", reason: "the demo server does not answer"});
     };
   }
 
