@@ -174,6 +174,24 @@ def test_reset_while_staging_restages_from_the_start(boards):
         assert b.types() == [T.HELLO] + [T.STAGE] * 3 + [T.STAGE] * 3 + [T.INFER_STAGED]
 
 
+def test_auto_goes_back_to_whole_frames_when_resets_keep_emptying_the_buffer(boards):
+    """A board that resets faster than an image can be staged (a crash loop; the sim's --reset-every 10)."""
+    def hooks(board, frame, k):
+        if frame.type == T.STAGE and k % 2 == 0:
+            return board.reset()
+        if frame.type == T.INFER and k > 2:  # whole frames failed twice, then get through
+            pixels = m.Image.decode(frame.payload).pixels.tobytes()
+            return encode_frame(T.RESULT, frame.seq, m.Result(_scores(pixels), 5).encode())
+
+    b = boards(hooks=hooks)
+    with Device(b.board.url, timeout=30, retries=3) as dev:
+        results = dev.infer_many(XS, window=1)
+        assert [list(r.scores) for r in results] == [_want(x) for x in XS]
+        s = dev.stats
+        assert (s.staging_switches, s.staging_fallbacks, s.resets, s.staged_requests) == (1, 1, 2, 0)
+        assert not dev.staged and b.types()[-2:] == [T.INFER, T.INFER]  # and it stays with whole frames
+
+
 def test_board_without_bit3_keeps_whole_frames(boards):
     """auto on an older firmware: whole-frame retries as before, never a STAGE it would not know."""
     def hooks(board, frame, k):

@@ -40,6 +40,7 @@ DEFAULT_BAUD = 921_600
 MAX_OUTSTANDING = 2  # docs/protocol.md section 2
 STAGE_CHUNK = 256  # bytes per STAGE: at p = 1e-3 a 276-byte frame arrives intact 76% of the time
 SWITCH_AFTER_FAILURES = 2  # staging="auto": a request that failed this often means the link is noisy
+FALL_BACK_AFTER_RESETS = 2  # staging="auto": an image whose staging resets cut short this often goes whole
 STAGING_MODES = ("auto", "always", "never")
 _MISMATCH = object()  # what an INFER_STAGED answered with STAGE_MISMATCH returns
 
@@ -50,6 +51,10 @@ class _SwitchToStaged(Exception):
 
 class _BoardReset(Exception):
     """Raised inside a staged exchange on a boot INFO: the staging buffer is empty, stage again."""
+
+
+class _BackToWholeFrames(Exception):
+    """staging="auto": resets keep emptying the staging buffer before an image is complete."""
 
 
 @dataclass
@@ -216,7 +221,7 @@ class Device:
         self.url, self.baud, self.timeout, self.retries = url, baud, timeout, retries
         self.staging = staging
         self.staged = False  # images go as STAGE chunks + INFER_STAGED (set by "always" or an "auto" switch)
-        self._staging_unsupported = False  # "auto" found a board without capability bit 3
+        self._staging_unsupported = False  # "auto" found a board without capability bit 3, or gave staging up
         self._switch_armed = False
         self._abort_on_reset = False  # staged exchanges restage on a reset instead of resending
         self.inter_byte_timeout = inter_byte_timeout
@@ -275,12 +280,24 @@ class Device:
                 self._require_staging()
                 self.staged = True
             if self.staged:
-                for x in itertools.chain(carry, images):
-                    yield self._infer_staged(x, window)
-                return
+                rest = itertools.chain(carry, images)
+                for x in rest:
+                    try:
+                        result = self._infer_staged(x, window)
+                    except _BackToWholeFrames:
+                        # A board that resets faster than one image can be staged (a crash loop, or the
+                        # sim's --reset-every): whole frames have the better chance; no switching again.
+                        carry, images = [x], rest
+                        self.staged, self._staging_unsupported = False, True
+                        self.stats.staging_fallbacks += 1
+                        break
+                    yield result
+                else:
+                    return
+                continue
             taken: deque[np.ndarray] = deque()
 
-            def jobs(pending=carry):
+            def jobs(pending=carry, images=images):
                 for x in itertools.chain(pending, images):
                     taken.append(x)
                     yield (T.INFER, m.Image(x, m.ImageKind.MODEL_INPUT).encode(), _ResultCollector)
@@ -318,6 +335,7 @@ class Device:
         data = np.ascontiguousarray(x).tobytes()
         chunks = [(off, data[off : off + STAGE_CHUNK]) for off in range(0, len(data), STAGE_CHUNK)]
         request = m.InferStaged.for_pixels(x).encode()
+        cut_short = 0  # stagings in a row that a board reset emptied
         for staging in range(self.retries + 1):
             if staging:
                 self.stats.restages += 1
@@ -332,11 +350,15 @@ class Device:
                 self.stats.staged_requests += 1
                 result = self._one(T.INFER_STAGED, request, _StagedResultCollector)
             except _BoardReset:  # chunks acknowledged before it are gone (late ACKs count as stale)
+                cut_short += 1
+                if cut_short >= FALL_BACK_AFTER_RESETS and self.staging == "auto":
+                    raise _BackToWholeFrames() from None
                 continue
             finally:
                 self._abort_on_reset = False
             if result is not _MISMATCH:
                 return result
+            cut_short = 0
         raise DeviceError(
             f"{self.url} never held the staged image intact after {self.retries + 1} stagings "
             "(STAGE_MISMATCH or resets every time): is the link this noisy?"

@@ -26,6 +26,7 @@ class LinkStats:
     chunk_retries: int = 0  # resends of a STAGE (timeout, BAD_CRC, board reset)
     restages: int = 0  # images staged again after STAGE_MISMATCH or a board reset
     staging_switches: int = 0  # times `staging="auto"` gave up whole frames (0 or 1 per session)
+    staging_fallbacks: int = 0  # times "auto" went back to whole frames: resets kept emptying the staging buffer
 
     def as_dict(self) -> dict[str, int]:
         return asdict(self)
