@@ -11,6 +11,7 @@ import pytest
 
 from vwwdeploy.cli import main
 from vwwdeploy.device import Device
+from vwwdeploy.protocol.messages import Capability
 
 
 @pytest.fixture(scope="module")
@@ -54,7 +55,7 @@ def test_bad_input_is_one_line(args, words, tiny, tmp_path, capsys):
 
 @pytest.mark.parametrize("transport", ["pty", "tcp"])
 def test_sim_serves_and_stops_on_ctrl_c(tiny, transport):
-    extra = ["--tcp", "127.0.0.1:0"] if transport == "tcp" else []
+    extra = ["--tcp", "127.0.0.1:0", "--no-staging"] if transport == "tcp" else []
     env = dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, [str(_repo()), os.environ.get("PYTHONPATH")])))
     proc = subprocess.Popen(
         [sys.executable, "-m", "vwwdeploy", "sim", "--model", str(tiny["int8"]), "--baud", "921600", *extra],
@@ -66,6 +67,7 @@ def test_sim_serves_and_stops_on_ctrl_c(tiny, transport):
         with Device(url) as dev:
             info = dev.hello()
         assert info.board == "sim" and info.input.shape == (1, 32, 32, 1)
+        assert bool(info.capabilities & Capability.STAGED) == (transport == "pty")  # tcp run: --no-staging
         proc.send_signal(signal.SIGINT)
         out, err = proc.communicate(timeout=30)
     finally:

@@ -35,6 +35,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--fault-rate", type=_rate, default=0.0, help="per-byte fault probability (split equally between byte drop, bit flip and byte insert), both directions")
     parser.add_argument("--reset-every", type=int, default=0, metavar="N", help="reset the board at every Nth received request (0 = never)")
     parser.add_argument("--seed", type=int, default=0, help="seed of the fault injection")
+    parser.add_argument("--no-staging", action="store_true", help="play a firmware without staged transfer (STAGE/INFER_STAGED unknown, INFO capability bit 3 clear)")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -60,6 +61,7 @@ def run(args: argparse.Namespace) -> int:
         args.baud,
         faults,
         pipeline_mode=1 if args.pipeline == "boxavg" else 0,
+        staging=not args.no_staging,
     )
     done = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: done.set())
