@@ -100,7 +100,8 @@ class BoardLink:
             self._close()
 
     def _drop(self, reason: str) -> None:
-        self.counts["drops"] += 1
+        if self.hub.status["state"] == "connected":  # a lost link, not one more failed attempt to reopen it
+            self.counts["drops"] += 1
         self._close()
         self._info = None
         self.hub.publish_status("disconnected", reason, **self.counts)
