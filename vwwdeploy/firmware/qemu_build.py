@@ -128,8 +128,13 @@ def generated_sources(model: Path) -> Path:
     shutil.rmtree(tmp, ignore_errors=True)
     codegen.generate_sources(model, tmp)
     (tmp / COMPLETE).write_text(str(model) + "\n")
-    shutil.rmtree(out, ignore_errors=True)
-    tmp.rename(out)
+    if not (out / COMPLETE).is_file():
+        shutil.rmtree(out, ignore_errors=True)  # a half-made one
+        try:
+            tmp.rename(out)
+        except OSError:  # a concurrent build got there first: same key, same content
+            pass
+    shutil.rmtree(tmp, ignore_errors=True)
     return out
 
 
