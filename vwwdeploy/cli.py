@@ -18,14 +18,14 @@ from vwwdeploy.errors import UserError
 # (command, module, one-line help) in pipeline order.
 COMMANDS: list[tuple[str, str, str]] = [
     ("quickstart", "quickstart", "run the whole pipeline offline on a built-in synthetic dataset"),
-    ("firmware", "firmware", "SparkFun Edge firmware: fetch pinned upstream deps, build with PlatformIO, flash/RAM size"),
-    ("flash", "flash", "flash a built firmware onto the SparkFun Edge (Ambiq ASB or SparkFun SVL bootloader)"),
-    ("inspect", "inspect", "check a .tflite against TFLM and the SparkFun Edge; --fix repairs metadata"),
-    ("codegen", "codegen", "generate the firmware's model_data/model_settings C++ sources from a .tflite"),
     ("dataset", "dataset", "download COCO 2014 and build the Visual Wake Words dataset from it"),
     ("train", "train", "train MobileNetV1 on a VWW dataset (slim defaults; resumes; Ctrl-C saves)"),
     ("evaluate", "evaluate", "accuracy of a checkpoint or a .tflite on a dataset split (eval/Accuracy[...])"),
     ("export", "export", "int8 .tflite from a checkpoint: calibrated, upstream op set, float vs int8 accuracy"),
+    ("inspect", "inspect", "check a .tflite against TFLM and the SparkFun Edge; --fix repairs metadata"),
+    ("codegen", "codegen", "generate the firmware's model_data/model_settings C++ sources from a .tflite"),
+    ("firmware", "firmware", "SparkFun Edge firmware: fetch pinned upstream deps, build with PlatformIO, flash/RAM size"),
+    ("flash", "flash", "flash a built firmware onto the SparkFun Edge (Ambiq ASB or SparkFun SVL bootloader)"),
     ("sim", "sim", "run a simulated board on a pty or TCP port (the model on the TFLM host twin)"),
     ("emulate", "emulate", "run the real firmware under QEMU (Cortex-M4F, mps2-an386) with its UART on a TCP port"),
     ("validate", "validate", "compare board, TFLM twin, LiteRT and float model on the same labelled images"),
