@@ -40,6 +40,8 @@ DEFAULT_BAUD = 921_600
 MAX_OUTSTANDING = 2  # docs/protocol.md section 2
 STAGE_CHUNK = 256  # bytes per STAGE: at p = 1e-3 a 276-byte frame arrives intact 76% of the time
 SWITCH_AFTER_FAILURES = 2  # staging="auto": a request that failed this often means the link is noisy
+STAGE_TIMEOUT = 0.1  # s, plus wire time: a STAGE's ACK needs no computation, only the line's latency
+STAGE_RETRY_FACTOR = 4  # a STAGE costs 1/36 of a 96x96 frame's wire time: it may be resent 4x as often
 FALL_BACK_AFTER_RESETS = 2  # staging="auto": an image whose staging resets cut short this often goes whole
 STAGING_MODES = ("auto", "always", "never")
 _MISMATCH = object()  # what an INFER_STAGED answered with STAGE_MISMATCH returns
@@ -186,6 +188,8 @@ class _Pending:
     frame: bytes
     collector: _Collector
     reply_bytes: int = 64  # expected size of the answer on the wire, for the deadline
+    timeout: float | None = None  # None: the Device's timeout
+    retries: int | None = None  # None: the Device's retries
     attempts: int = 0
     failures: int = 0  # attempts that timed out or came back BAD_CRC (resets are not the link's fault)
     deadline: float = 0.0
@@ -224,6 +228,7 @@ class Device:
         self._staging_unsupported = False  # "auto" found a board without capability bit 3, or gave staging up
         self._switch_armed = False
         self._abort_on_reset = False  # staged exchanges restage on a reset instead of resending
+        self._last_inference_s = 1.0  # the board's inference time (RESULT.latency_us), until one is seen
         self.inter_byte_timeout = inter_byte_timeout
         self.on_log = on_log
         self.stats = LinkStats()
@@ -306,6 +311,7 @@ class Device:
             try:
                 for result in self._exchange(jobs(), window):
                     taken.popleft()
+                    self._last_inference_s = result.latency_us / 1e6
                     yield result
                 return
             except _SwitchToStaged:
@@ -335,12 +341,16 @@ class Device:
         data = np.ascontiguousarray(x).tobytes()
         chunks = [(off, data[off : off + STAGE_CHUNK]) for off in range(0, len(data), STAGE_CHUNK)]
         request = m.InferStaged.for_pixels(x).encode()
+        # A board answers STAGE at once (a copy), so a lost chunk need not wait the full timeout: allow
+        # for line latency, plus two inferences in case a retried INFER_STAGED still runs ahead of it.
+        chunk_timeout = min(self.timeout, STAGE_TIMEOUT + 2 * self._last_inference_s)
         cut_short = 0  # stagings in a row that a board reset emptied
         for staging in range(self.retries + 1):
             if staging:
                 self.stats.restages += 1
             jobs = [
-                (T.STAGE, m.Stage(off, chunk).encode(), lambda seq: _AckCollector(seq, T.STAGE), 32)
+                (T.STAGE, m.Stage(off, chunk).encode(), lambda seq: _AckCollector(seq, T.STAGE), 32, chunk_timeout,
+                 STAGE_RETRY_FACTOR * self.retries)
                 for off, chunk in chunks
             ]
             self._abort_on_reset = True
@@ -357,6 +367,7 @@ class Device:
             finally:
                 self._abort_on_reset = False
             if result is not _MISMATCH:
+                self._last_inference_s = result.latency_us / 1e6
                 return result
             cut_short = 0
         raise DeviceError(
@@ -472,10 +483,10 @@ class Device:
                 if job is None:
                     exhausted = True
                     break
-                type_, payload, make_collector, *reply_bytes = job
+                type_, payload, make_collector, *extra = job  # extra: reply_bytes, timeout
                 seq = self._next_seq()
                 frame = encode_frame(type_, seq, payload)
-                p = _Pending(next_index, int(type_), seq, frame, make_collector(seq), *reply_bytes)
+                p = _Pending(next_index, int(type_), seq, frame, make_collector(seq), *extra)
                 next_index += 1
                 self.stats.requests += 1
                 pending[seq] = p
@@ -504,10 +515,10 @@ class Device:
         self._attempt(p, window)
 
     def _attempt(self, p: _Pending, window: int) -> None:
-        if p.attempts > self.retries:
+        if p.attempts > (self.retries if p.retries is None else p.retries):
             raise DeviceError(
                 f"no answer from {self.url} to {T(p.type).name} after {p.attempts} attempts "
-                f"({self.timeout:g} s each): is the board running vwwdeploy firmware at {self.baud} baud?"
+                f"({self.timeout if p.timeout is None else p.timeout:.3g} s each): is the board running vwwdeploy firmware at {self.baud} baud?"
             )
         if p.attempts:
             self.stats.retries += 1
@@ -519,7 +530,8 @@ class Device:
         p.collector.reset()
         self._write(p.frame)
         # The request may wait behind the other one in flight, and both need their time on the wire.
-        p.deadline = time.monotonic() + self.timeout + window * self._wire_time(len(p.frame) + p.reply_bytes)
+        timeout = self.timeout if p.timeout is None else p.timeout
+        p.deadline = time.monotonic() + timeout + window * self._wire_time(len(p.frame) + p.reply_bytes)
 
     def _dispatch(self, frame: Frame, pending: dict[int, _Pending], done: dict[int, object], window: int) -> None:
         self.stats.payload_bytes_received += len(frame.payload)
