@@ -35,16 +35,16 @@ HOST_TEST_FLAGS = ["-std=c++17", "-O1", "-g", "-Wall", "-Wextra", "-fsanitize=ad
 WORKERS = 2  # the test machine has 2 cores shared with others
 
 
-def _compiler_id(cxx: str) -> str:
+def compiler_id(cxx: str) -> str:
     return subprocess.run([cxx, "--version"], capture_output=True, text=True, check=True).stdout.splitlines()[0]
 
 
-def _key(*parts: object, files: list[Path] = ()) -> str:
+def cache_key(*parts: object, files: list[Path] = ()) -> str:
     h = hashlib.sha256()
     for p in parts:
         h.update(repr(p).encode())
-    for f in sorted(files):
-        h.update(str(f).encode())
+    for f in sorted(files, key=lambda f: (f.name, str(f))):
+        h.update(f.name.encode())  # names and bytes, not folders: a temporary folder must not defeat the cache
         h.update(hashlib.sha256(f.read_bytes()).digest())
     return h.hexdigest()[:24]
 
@@ -74,7 +74,11 @@ def cached(name: str, key: str, build) -> Path:
     tmp = root / f"{name}-{key}.partial-{os.getpid()}"
     shutil.rmtree(tmp, ignore_errors=True)
     tmp.mkdir(parents=True)
-    built = build(tmp)
+    try:
+        built = build(tmp)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
     built.rename(tmp / name)
     for o in tmp.glob("obj*"):
         shutil.rmtree(o, ignore_errors=True)
@@ -97,7 +101,7 @@ def host_test_binary() -> Path:
         subprocess.run(["g++", *flags, *map(str, objs), "-o", str(exe)], check=True, capture_output=True)
         return exe
 
-    return cached("core_tests", _key(_compiler_id("g++"), flags, files=[*sources, *headers]), build)
+    return cached("core_tests", cache_key(compiler_id("g++"), flags, files=[*sources, *headers]), build)
 
 
 def run_host_tests(binary: Path, name_filter: str = "") -> subprocess.CompletedProcess:
@@ -125,7 +129,7 @@ def _tflm_host_flags(flags_json: dict, tree: Path) -> list[str]:
 def _object_cache(tree: Path, flags: list[str]) -> Path:
     # The tree is immutable once complete (named by TFLM commit), so its identity is its path + commit;
     # each object is cached on its own, so an interrupted build loses nothing.
-    return cache_dir() / "firmware-core-tests" / f"tflm-host-obj-{_key(_compiler_id('g++'), flags, str(tree))}"
+    return cache_dir() / "firmware-core-tests" / f"tflm-host-obj-{cache_key(compiler_id('g++'), flags, str(tree))}"
 
 
 def _compile_cached(sources: list[Path], root: Path, flags: list[str], objdir: Path) -> list[Path]:

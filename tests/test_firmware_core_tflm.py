@@ -10,6 +10,7 @@ which fetches nothing itself in tests: they skip when the tree is absent) and th
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import subprocess
 import sys
@@ -19,8 +20,8 @@ import pytest
 from PIL import Image
 
 from conftest import UPSTREAM_EXPECTED_SCORES
-from firmware_core_build import (ARM_CXX, ARM_FLAGS, CORE, CPP_TESTS, HOST_CORE_SOURCES, REPO, compile_objects,
-                                 link_with_tflm, tflm_includes)
+from firmware_core_build import (ARM_CXX, ARM_FLAGS, CORE, CPP_TESTS, HOST_CORE_SOURCES, REPO, cache_key, cached,
+                                 compile_objects, compiler_id, link_with_tflm, tflm_includes)
 
 
 def _tree(flavour: str):
@@ -52,9 +53,18 @@ def test_host_classifier_gives_upstream_scores(generated_model, upstream_test_im
              *tflm_includes(tree, flags_json)]
     sources = [*HOST_CORE_SOURCES, CORE / "tflm_classifier.cc", generated_model / "model_data.cc",
                CPP_TESTS / "tflm_classifier_main.cc"]
-    objs = compile_objects("g++", flags, sources, tmp_path / "obj")
-    exe = tmp_path / "tflm_classifier_test"
-    link_with_tflm(tree, flags_json, objs, exe)
+    headers = [*CORE.glob("*.h"), *CPP_TESTS.glob("*.h"), *generated_model.glob("*.h")]
+
+    def build(out):
+        objs = compile_objects("g++", flags, sources, out / "obj")
+        exe = out / "tflm_classifier_test"
+        link_with_tflm(tree, flags_json, objs, exe)
+        return exe
+
+    # Cached by content: the generated sources are deterministic, so a rerun reuses the binary.
+    key = cache_key(compiler_id("g++"), [f for f in flags if str(generated_model) not in f], str(tree),
+                    files=[*sources, *headers])
+    exe = cached("tflm_classifier_test", key, build)
 
     inputs = []
     for name in ("person", "no_person"):
@@ -83,15 +93,23 @@ def test_classifier_cross_compiles_for_cortex_m4f(flavour, define, generated_mod
         pytest.skip(f"{ARM_CXX} not installed")
     tree, flags_json = _tree(flavour)
     defines = [f"-D{d}" for d in flags_json["defines"]]
-    obj = tmp_path / "tflm_classifier.o"
-    proc = subprocess.run([ARM_CXX, *ARM_FLAGS, "-Wall", "-Wextra", "-Werror", f"-D{define}", *defines,
-                           f"-I{CORE}", f"-I{generated_model}", *tflm_includes(tree, flags_json), "-c",
-                           str(CORE / "tflm_classifier.cc"), "-o", str(obj)], capture_output=True, text=True)
-    assert proc.returncode == 0, proc.stderr
+    flags = [*ARM_FLAGS, "-Wall", "-Wextra", "-Werror", f"-D{define}", *defines, f"-I{CORE}",
+             *tflm_includes(tree, flags_json)]
+    source = CORE / "tflm_classifier.cc"
+
+    def build(out):
+        obj = out / "tflm_classifier.o"
+        proc = subprocess.run([ARM_CXX, *flags, f"-I{generated_model}", "-c", str(source), "-o", str(obj)],
+                              capture_output=True, text=True)
+        assert proc.returncode == 0, proc.stderr
+        return obj
+
+    headers = [*CORE.glob("*.h"), *generated_model.glob("*.h")]
+    obj = cached("tflm_classifier.o", cache_key(compiler_id(ARM_CXX), flags, str(tree), files=[source, *headers]),
+                 build)
     size = subprocess.run(["arm-none-eabi-size", "-A", str(obj)], capture_output=True, text=True, check=True).stdout
-    # The arena is static (.bss), sized from the generated settings, 16-byte aligned.
+    # The arena is static (.bss), sized from the generated settings.
     settings = (generated_model / "model_settings.h").read_text()
-    import re
 
     arena = int(re.search(r"kArenaSize = (\d+);", settings).group(1))
     bss = sum(int(l.split()[1]) for l in size.splitlines() if l.startswith(".bss"))
