@@ -259,7 +259,7 @@ class Device:
 
     def infer(self, x: np.ndarray) -> Result:
         """Run the board's model on one int8 input (HWC or 1HWC, or HW for one channel)."""
-        return self.infer_many([x], window=1)[0]
+        return self.infer_many([x])[0]  # one whole frame, or (staged) its chunks two in flight
 
     def infer_many(
         self, xs: Iterable[np.ndarray], window: int = MAX_OUTSTANDING, on_result: Callable[[Result], None] | None = None
