@@ -67,7 +67,13 @@ void CommandLoop::poll() {
     decoder_.timeout();
     for (DecoderEvent ev = decoder_.poll(); ev.kind != DecoderEvent::kNone; ev = decoder_.poll()) handle(ev);
   }
-  if (streaming_) stream_step();
+  if (streaming_) {
+    // The inter-byte timeout measures silence while we listen: time spent on a stream group is not
+    // the host's fault, so it must not expire a frame whose remaining bytes are still on their way.
+    const uint64_t t0 = platform_.micros();
+    stream_step();
+    last_rx_us_ += platform_.micros() - t0;
+  }
 }
 
 void CommandLoop::handle(const DecoderEvent& ev) {

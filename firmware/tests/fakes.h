@@ -39,6 +39,7 @@ class FakePlatform : public vww::Platform {
   bool camera_ok = true;
   Bytes camera_frame = Bytes(324 * 244, 0);
   int captures = 0;
+  uint64_t capture_us = 0;  // how long a capture takes (advances the clock)
   bool leds[4] = {false, false, false, false};
   uint64_t micros() override {
     now_us += tick_us;
@@ -51,6 +52,7 @@ class FakePlatform : public vww::Platform {
   bool camera_available() override { return has_camera; }
   bool camera_capture(uint8_t* raw) override {
     ++captures;
+    now_us += capture_us;
     if (!camera_ok) return false;
     std::memcpy(raw, camera_frame.data(), camera_frame.size());
     return true;

@@ -568,3 +568,26 @@ TEST(loop_never_hangs_on_garbage) {
   }
   CHECK_EQ(hellos, 60);
 }
+
+TEST(loop_stream_time_does_not_expire_a_partial_request) {
+  // Each stream group takes long (a 0.5 s capture); the host's STREAM_STOP arrives in two halves with
+  // groups in between. The time spent on the groups must not count as line silence.
+  Rig rig;
+  rig.p.has_camera = true;
+  rig.p.capture_us = 500000;
+  Bytes start(8);
+  vww::encode_stream_start({vww::kFlagNoInfer, 0, 0}, start.data());
+  rig.send(vww::msg::kStreamStart, 1, start);
+  rig.run(0);
+  rig.replies();
+  const Bytes stop = frame(vww::msg::kStreamStop, 2, {});
+  rig.t.push(Bytes(stop.begin(), stop.begin() + 7));
+  rig.loop->poll();  // reads the first half, then sends a group
+  rig.loop->poll();  // nothing to read, another group
+  rig.t.push(Bytes(stop.begin() + 7, stop.end()));
+  rig.loop->poll();
+  bool acked = false;
+  for (const auto& r : rig.replies()) acked |= r.type == vww::msg::kAck && r.seq == 2;
+  CHECK(acked);
+  CHECK(!rig.loop->streaming());
+}
