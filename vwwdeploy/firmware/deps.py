@@ -78,8 +78,9 @@ DEPS: tuple[Dep, ...] = (
         "43f4c28491d3311d1125fc9a12f0f27e0a4d7356", "third_party/cordio/wsf/include/wsf_buf.h",
         "SparkFun's AmbiqSuite SDK 2.5.1 (PlatformIO framework ambiqsdk-sfe)"),
     Dep("ambiq_bsps", "https://github.com/sparkfun/SparkFun_Apollo3_AmbiqSuite_BSPs.git",
-        "6398086a1a87ddea78274521683ba3ad817bee82", "edge/bsp/am_bsp_pins.h",
-        "boards_sfe: the Edge BSP, startup and linker templates (the SDK's submodule commit)"),
+        "c896285381495d00e32da0b4a9807799b197cb02", "edge/bsp/am_bsp_pins.h",
+        "boards_sfe: the Edge BSP, startup and linker templates (master; the SDK's submodule commit "
+        "6398086 names a pin mux AM_HAL_PIN_23_MSPI13 that SDK 2.5.1 lacks, fixed in 6966d4c)"),
 )
 
 BY_NAME = {d.name: d for d in DEPS}

@@ -165,9 +165,11 @@ def ensure_tree(flavour: str) -> Path:
     # (ARMCM4.h); the generator does not list it, so copy it from the same Cortex_DFP pin.
     dfp = "third_party/cmsis/Cortex_DFP/Device/ARMCM4/Include"
     shutil.copytree(work / MAKE_DIR / "downloads/cmsis/Cortex_DFP/Device/ARMCM4/Include", tmp / dfp)
-    core = "third_party/cmsis/CMSIS/Core/Include"  # ARMCM4.h needs core_cm4.h (reference tree has none)
-    if not (tmp / core).is_dir():
-        shutil.copytree(work / MAKE_DIR / "downloads/cmsis" / core.removeprefix("third_party/cmsis/"), tmp / core)
+    # ARMCM4.h needs core_cm4.h and, through cmsis_gcc.h, m-profile/*.h: the generator copies only
+    # the headers it saw listed (none at all for the reference tree), so copy the whole folder.
+    core = "third_party/cmsis/CMSIS/Core/Include"
+    shutil.copytree(work / MAKE_DIR / "downloads/cmsis" / core.removeprefix("third_party/cmsis/"), tmp / core,
+                    dirs_exist_ok=True)
     optimization = {"core": _make_var(work, options, "CORE_OPTIMIZATION_LEVEL").strip(),
                     "kernels": _make_var(work, options, "KERNEL_OPTIMIZATION_LEVEL").strip()}
     includes = [".", "third_party/gemmlowp", "third_party/flatbuffers/include", "third_party/ruy",
