@@ -39,6 +39,13 @@ constexpr uint64_t kHeartbeatHalfPeriodUs = 500000;
 // firmware needs neither global constructors (.init_array) nor __cxa_atexit.
 alignas(16) uint8_t g_rx_buffer[VWW_DEVICE_MAX_RX_PAYLOAD + kFrameOverhead];
 alignas(16) uint8_t g_raw_frame[kRawFrameBytes];
+#if VWW_STAGING_BYTES > 0
+static_assert(VWW_STAGING_BYTES >= kStagingMinBytes, "a staging buffer holds at least one 96x96x3 input");
+alignas(16) uint8_t g_staging[VWW_STAGING_BYTES];
+uint8_t* const kStaging = g_staging;
+#else
+uint8_t* const kStaging = nullptr;
+#endif
 alignas(alignof(BoardTransport)) uint8_t g_transport_storage[sizeof(BoardTransport)];
 alignas(alignof(BoardPlatform)) uint8_t g_platform_storage[sizeof(BoardPlatform)];
 alignas(alignof(CommandLoop)) uint8_t g_loop_storage[sizeof(CommandLoop)];
@@ -49,7 +56,8 @@ alignas(alignof(CommandLoop)) uint8_t g_loop_storage[sizeof(CommandLoop)];
   auto* transport = new (g_transport_storage) BoardTransport();
   auto* platform = new (g_platform_storage) BoardPlatform();
   auto* loop = new (g_loop_storage)
-      CommandLoop(*transport, default_classifier(), *platform, g_rx_buffer, sizeof g_rx_buffer, g_raw_frame);
+      CommandLoop(*transport, default_classifier(), *platform, g_rx_buffer, sizeof g_rx_buffer, g_raw_frame,
+                  kStaging, VWW_STAGING_BYTES);
   loop->boot();
   bool beat = false;
   uint64_t next_beat = board::micros();

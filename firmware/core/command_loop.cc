@@ -3,6 +3,7 @@
 #include <cstring>
 
 #include "bytes.h"
+#include "crc.h"
 #include "version.h"
 
 namespace vww {
@@ -11,18 +12,19 @@ namespace {
 constexpr size_t kInfoBufferSize = kInfoFixedSize + 2 * 256 + 1 + kMaxLabels * 64;
 constexpr size_t kRawSetFramePayload = kImageHeaderSize + kRawFrameBytes;
 
-bool is_host_request(uint8_t type) { return type >= msg::kHello && type <= msg::kSetPipeline; }
 
 }  // namespace
 
 CommandLoop::CommandLoop(Transport& transport, Classifier& classifier, Platform& platform, uint8_t* rx_buffer,
-                         size_t rx_buffer_size, uint8_t* raw_frame)
+                         size_t rx_buffer_size, uint8_t* raw_frame, uint8_t* staging, size_t staging_size)
     : transport_(transport),
       classifier_(classifier),
       platform_(platform),
       decoder_(rx_buffer, rx_buffer_size,
                rx_buffer_size > kFrameOverhead ? static_cast<uint32_t>(rx_buffer_size - kFrameOverhead) : 0),
-      raw_(raw_frame) {
+      raw_(raw_frame),
+      staging_(staging_size >= kStagingMinBytes ? staging : nullptr),
+      staging_size_(staging_size >= kStagingMinBytes && staging ? staging_size : 0) {
   // Which score lights the "person" LED: the label called "person", else the last of two classes.
   for (size_t i = 0; i < classifier_.label_count(); ++i) {
     const char* l = classifier_.label(i);
@@ -64,6 +66,9 @@ void CommandLoop::poll() {
     last_rx_us_ = now;
   } else if (decoder_.pending() && now - last_rx_us_ > kInterByteTimeoutUs) {
     // The host stopped mid-frame (unplugged, reset, lost bytes): give up on it so the next frame is seen.
+    // A cut-short request with a valid header gets BAD_CRC so the host resends without its own timeout.
+    FrameHeader h;
+    if (decoder_.partial_header(&h)) send_error(h.seq, ErrorCode::kBadCrc, h.type, "frame cut short");
     decoder_.timeout();
     for (DecoderEvent ev = decoder_.poll(); ev.kind != DecoderEvent::kNone; ev = decoder_.poll()) handle(ev);
   }
@@ -94,7 +99,9 @@ void CommandLoop::handle(const DecoderEvent& ev) {
 }
 
 void CommandLoop::dispatch(uint8_t type, uint16_t seq, const uint8_t* payload, size_t n) {
-  if (!is_host_request(type)) {
+  const bool known = (type >= msg::kHello && type <= msg::kSetPipeline) ||
+                     ((type == msg::kStage || type == msg::kInferStaged) && staging_ != nullptr);
+  if (!known) {
     send_error(seq, ErrorCode::kUnknownType, type, "unknown message type");
     return;
   }
@@ -127,6 +134,12 @@ void CommandLoop::dispatch(uint8_t type, uint16_t seq, const uint8_t* payload, s
       break;
     case msg::kSetPipeline:
       on_set_pipeline(seq, payload, n);
+      break;
+    case msg::kStage:
+      on_stage(seq, payload, n);
+      break;
+    case msg::kInferStaged:
+      on_infer_staged(seq, payload, n);
       break;
     default:
       send_error(seq, ErrorCode::kUnknownType, type, "unknown message type");
@@ -166,12 +179,7 @@ void CommandLoop::on_infer(uint16_t seq, const uint8_t* payload, size_t n) {
     send_error(seq, ErrorCode::kBadPayload, msg::kInfer, "INFER payload length does not match its image header");
     return;
   }
-  int h, w, c;
-  if (!model_hwc(&h, &w, &c) || img.width != w || img.height != h || img.channels != c ||
-      img.dtype != kDtypeInt8 || img.kind != kKindModelInput || classifier_.input().dtype != kDtypeInt8) {
-    send_error(seq, ErrorCode::kBadShape, msg::kInfer, "INFER image must be the model input: kind 0, int8, HxWxC");
-    return;
-  }
+  if (!check_model_input(seq, msg::kInfer, img)) return;
   int8_t* input = classifier_.input_data();
   if (!classifier_.ready() || input == nullptr) {
     send_error(seq, ErrorCode::kInferenceFailed, msg::kInfer, classifier_.status());
@@ -179,6 +187,55 @@ void CommandLoop::on_infer(uint16_t seq, const uint8_t* payload, size_t n) {
   }
   std::memcpy(input, payload + kImageHeaderSize, img.pixel_bytes());
   infer_and_report(seq, msg::kInfer);
+}
+
+bool CommandLoop::check_model_input(uint16_t seq, uint8_t request_type, const ImageHeader& img) {
+  int h, w, c;
+  if (!model_hwc(&h, &w, &c) || img.width != w || img.height != h || img.channels != c ||
+      img.dtype != kDtypeInt8 || img.kind != kKindModelInput || classifier_.input().dtype != kDtypeInt8) {
+    send_error(seq, ErrorCode::kBadShape, request_type, "image must be the model input: kind 0, int8, HxWxC");
+    return false;
+  }
+  return true;
+}
+
+void CommandLoop::on_stage(uint16_t seq, const uint8_t* payload, size_t n) {
+  Stage st;
+  if (!parse_stage(payload, n, &st)) {
+    send_error(seq, ErrorCode::kBadPayload, msg::kStage, "STAGE takes u32 offset and 1..1024 data bytes");
+    return;
+  }
+  if (st.offset > staging_size_ || st.length > staging_size_ - st.offset) {
+    send_error(seq, ErrorCode::kTooLarge, msg::kStage, "STAGE ends beyond the staging buffer");
+    return;
+  }
+  std::memcpy(staging_ + st.offset, st.data, st.length);
+  send_ack(seq, msg::kStage);
+}
+
+void CommandLoop::on_infer_staged(uint16_t seq, const uint8_t* payload, size_t n) {
+  ImageHeader img;
+  uint32_t crc = 0;
+  if (!parse_infer_staged(payload, n, &img, &crc)) {
+    send_error(seq, ErrorCode::kBadPayload, msg::kInferStaged, "INFER_STAGED takes an 8-byte image header and a CRC-32");
+    return;
+  }
+  if (!check_model_input(seq, msg::kInferStaged, img)) return;
+  if (img.pixel_bytes() > staging_size_) {
+    send_error(seq, ErrorCode::kTooLarge, msg::kInferStaged, "image larger than the staging buffer");
+    return;
+  }
+  if (crc32(staging_, img.pixel_bytes()) != crc) {
+    send_error(seq, ErrorCode::kStageMismatch, msg::kInferStaged, "staged bytes differ from the CRC-32 named");
+    return;
+  }
+  int8_t* input = classifier_.input_data();
+  if (!classifier_.ready() || input == nullptr) {
+    send_error(seq, ErrorCode::kInferenceFailed, msg::kInferStaged, classifier_.status());
+    return;
+  }
+  std::memcpy(input, staging_, img.pixel_bytes());
+  infer_and_report(seq, msg::kInferStaged);
 }
 
 bool CommandLoop::infer_and_report(uint16_t seq, uint8_t request_type) {
@@ -364,6 +421,7 @@ void CommandLoop::send_info(uint16_t seq) {
   if (platform_.camera_available()) info.capabilities |= kCapCamera;
   if (platform_.instruction_count() != 0) info.capabilities |= kCapInstructionCount;
   if (decoder_.accept_limit() >= kRawSetFramePayload) info.capabilities |= kCapSetFrame;
+  if (staging_ != nullptr) info.capabilities |= kCapStaged;
   info.pipeline_mode = static_cast<uint8_t>(mode_);
   info.firmware_version = VWW_FIRMWARE_VERSION;
   info.clock_hz = platform_.clock_hz();

@@ -22,9 +22,11 @@ class CommandLoop {
   static constexpr size_t kMaxReadPerPoll = 4096;  // then give a running stream its turn
 
   // rx_buffer: rx_buffer_size bytes, which sets DEVICE_MAX_RX_PAYLOAD = rx_buffer_size - 16 (at most
-  // kMaxPayload). raw_frame: kRawFrameBytes, holds the camera / SET_FRAME frame. Both outlive the loop.
+  // kMaxPayload). raw_frame: kRawFrameBytes, holds the camera / SET_FRAME frame. staging: the STAGE
+  // buffer (at least kStagingMinBytes, or nullptr for no staged transfer: capability bit 3 clear, STAGE
+  // and INFER_STAGED answered UNKNOWN_TYPE). All outlive the loop.
   CommandLoop(Transport& transport, Classifier& classifier, Platform& platform, uint8_t* rx_buffer,
-              size_t rx_buffer_size, uint8_t* raw_frame);
+              size_t rx_buffer_size, uint8_t* raw_frame, uint8_t* staging = nullptr, size_t staging_size = 0);
 
   // Sends the unsolicited boot INFO (device seq 0).
   void boot();
@@ -48,6 +50,10 @@ class CommandLoop {
   void on_stream_start(uint16_t seq, const uint8_t* payload, size_t n);
   void on_set_frame(uint16_t seq, const uint8_t* payload, size_t n);
   void on_set_pipeline(uint16_t seq, const uint8_t* payload, size_t n);
+  void on_stage(uint16_t seq, const uint8_t* payload, size_t n);
+  void on_infer_staged(uint16_t seq, const uint8_t* payload, size_t n);
+  // INFER and INFER_STAGED: BAD_SHAPE unless the image is the model input. False after sending ERROR.
+  bool check_model_input(uint16_t seq, uint8_t request_type, const ImageHeader& img);
   void stream_step();
 
   // Camera frame (or SET_FRAME frame, or test pattern) -> FRAME(s) [+ RESULT]. False after sending ERROR.
@@ -72,6 +78,8 @@ class CommandLoop {
   Platform& platform_;
   FrameDecoder decoder_;
   uint8_t* raw_;
+  uint8_t* staging_;
+  size_t staging_size_;
   bool have_set_frame_ = false;
   PipelineMode mode_ = PipelineMode::kDecimate;
   uint16_t device_seq_ = 0;

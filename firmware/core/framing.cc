@@ -173,6 +173,11 @@ DecoderEvent FrameDecoder::poll() {
   return ev;
 }
 
+bool FrameDecoder::partial_header(FrameHeader* out) const {
+  const size_t len = len_ - consumed_;
+  return len >= kHeaderSize && parse_header(buf_ + head_ + consumed_, out);
+}
+
 void FrameDecoder::timeout() {
   settle();
   garbage_bytes_ += skip_;

@@ -93,6 +93,9 @@ class FrameDecoder {
   // Forget everything buffered (counted as garbage).
   void reset();
 
+  // True when the buffered bytes start with a valid header (a frame still incomplete): its header is what a
+  // device names in ERROR BAD_CRC when that frame is abandoned at the inter-byte timeout.
+  bool partial_header(FrameHeader* out) const;
   // Bytes held for a frame not yet complete (0 when idle).
   size_t pending() const { return len_ + skip_; }
   uint32_t accept_limit() const { return accept_limit_; }

@@ -186,4 +186,18 @@ void encode_stream_start(const StreamStart& s, uint8_t* out) {
   put_u32(out + 4, s.count);
 }
 
+bool parse_stage(const uint8_t* payload, size_t n, Stage* out) {
+  if (n < 5 || n > 4 + kStageMaxData) return false;
+  out->offset = get_u32(payload);
+  out->data = payload + 4;
+  out->length = n - 4;
+  return true;
+}
+
+bool parse_infer_staged(const uint8_t* payload, size_t n, ImageHeader* image, uint32_t* pixel_crc32) {
+  if (n != kInferStagedSize || !parse_image_header(payload, n, image)) return false;
+  *pixel_crc32 = get_u32(payload + kImageHeaderSize);
+  return true;
+}
+
 }  // namespace vww

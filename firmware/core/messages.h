@@ -16,6 +16,8 @@ constexpr uint8_t kStreamStart = 0x04;
 constexpr uint8_t kStreamStop = 0x05;
 constexpr uint8_t kSetFrame = 0x06;
 constexpr uint8_t kSetPipeline = 0x07;
+constexpr uint8_t kStage = 0x08;
+constexpr uint8_t kInferStaged = 0x09;
 // device -> host
 constexpr uint8_t kInfo = 0x81;
 constexpr uint8_t kResult = 0x82;
@@ -36,6 +38,7 @@ enum class ErrorCode : uint16_t {
   kBusy = 8,
   kCameraFailed = 9,
   kBadPayload = 10,
+  kStageMismatch = 11,
 };
 
 // CAPTURE / STREAM_START flags.
@@ -62,6 +65,12 @@ constexpr uint8_t kKernelsHostRuntime = 3;
 constexpr uint8_t kCapCamera = 0x01;
 constexpr uint8_t kCapInstructionCount = 0x02;
 constexpr uint8_t kCapSetFrame = 0x04;
+constexpr uint8_t kCapStaged = 0x08;
+
+// Staged transfer (protocol section 3, "Staged transfer").
+constexpr size_t kStageMaxData = 1024;        // data bytes one STAGE carries
+constexpr size_t kStagingMinBytes = 27648;    // a device's staging buffer holds one 96x96x3 input
+constexpr size_t kInferStagedSize = 12;       // IMAGE header + u32 CRC-32 of the pixels
 
 constexpr size_t kImageHeaderSize = 8;
 struct ImageHeader {
@@ -132,6 +141,18 @@ struct StreamStart {
 };
 bool parse_stream_start(const uint8_t* payload, size_t n, StreamStart* out);
 void encode_stream_start(const StreamStart& s, uint8_t* out);
+
+// STAGE payload: u32 offset, then 1..kStageMaxData data bytes. False when the length is outside 5..1028.
+struct Stage {
+  uint32_t offset = 0;
+  const uint8_t* data = nullptr;  // points into the payload
+  size_t length = 0;
+};
+bool parse_stage(const uint8_t* payload, size_t n, Stage* out);
+
+// INFER_STAGED payload: the IMAGE header INFER would carry (no pixels), u32 CRC-32 of the pixel bytes.
+// False when n != kInferStagedSize; the header fields are judged by the command loop, as for INFER.
+bool parse_infer_staged(const uint8_t* payload, size_t n, ImageHeader* image, uint32_t* pixel_crc32);
 
 }  // namespace vww
 

@@ -16,4 +16,10 @@
 #define VWW_DEVICE_MAX_RX_PAYLOAD 80000u
 #endif
 
+// Staging buffer for STAGE / INFER_STAGED (noisy links): at least 27,648 bytes (one 96x96x3 input), or 0
+// to build without staged transfer (INFO capability bit 3 clear).
+#ifndef VWW_STAGING_BYTES
+#define VWW_STAGING_BYTES 27648u
+#endif
+
 #endif  // VWW_CORE_VERSION_H_

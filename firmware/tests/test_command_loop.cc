@@ -1,4 +1,5 @@
 // CommandLoop with a fake transport, board and classifier: docs/protocol.md section 4 behaviour.
+#include <algorithm>
 #include <memory>
 #include <random>
 
@@ -56,10 +57,13 @@ struct Rig {
   FakeClassifier c;
   Bytes rx;
   Bytes raw = Bytes(vww::kRawFrameBytes);
+  Bytes staging;
   std::unique_ptr<vww::CommandLoop> loop;
 
-  explicit Rig(uint32_t max_rx = 80000, int channels = 1) : c(channels), rx(max_rx + vww::kFrameOverhead) {
-    loop.reset(new vww::CommandLoop(t, c, p, rx.data(), rx.size(), raw.data()));
+  explicit Rig(uint32_t max_rx = 80000, int channels = 1, size_t staging_size = vww::kStagingMinBytes)
+      : c(channels), rx(max_rx + vww::kFrameOverhead), staging(staging_size) {
+    loop.reset(new vww::CommandLoop(t, c, p, rx.data(), rx.size(), raw.data(),
+                                    staging_size ? staging.data() : nullptr, staging_size));
   }
   void send(uint8_t type, uint16_t seq, const Bytes& payload = {}) { t.push(frame(type, seq, payload)); }
   // Polls until every queued byte has been read and one more poll changed nothing.
@@ -126,7 +130,7 @@ TEST(loop_boot_info_fields) {
   const vww::InfoMessage info = parse_info(r, s, sizeof s);
   CHECK_EQ(info.protocol_version, 1);
   CHECK_EQ(info.kernels, vww::kKernelsReference);
-  CHECK_EQ(info.capabilities, vww::kCapSetFrame | vww::kCapInstructionCount);  // no camera
+  CHECK_EQ(info.capabilities, vww::kCapSetFrame | vww::kCapInstructionCount | vww::kCapStaged);  // no camera
   CHECK_EQ(info.pipeline_mode, 0);
   CHECK_EQ(info.firmware_version, 0x000100u);
   CHECK_EQ(info.clock_hz, 48000000u);
@@ -158,7 +162,8 @@ TEST(loop_hello_byte_by_byte_answers_info_with_request_seq) {
   CHECK_EQ(r.seq, 4242);
   char s[1024];
   const vww::InfoMessage info = parse_info(r, s, sizeof s);
-  CHECK_EQ(info.capabilities, vww::kCapCamera | vww::kCapSetFrame);  // instruction_count() == 0: no counting
+  // instruction_count() == 0: no counting
+  CHECK_EQ(info.capabilities, vww::kCapCamera | vww::kCapSetFrame | vww::kCapStaged);
 }
 
 TEST(loop_hello_ignores_payload) {
@@ -256,7 +261,7 @@ TEST(loop_too_large_answered_and_skipped) {
 
 TEST(loop_unknown_types) {
   Rig rig;
-  for (uint8_t type : {uint8_t(0x00), uint8_t(0x08), uint8_t(0x3F), uint8_t(0x81), uint8_t(0xFF)}) {
+  for (uint8_t type : {uint8_t(0x00), uint8_t(0x0A), uint8_t(0x3F), uint8_t(0x81), uint8_t(0xFF)}) {
     rig.send(type, 0x1000 + type, Bytes{1});
     rig.run();
     check_error(rig.only_reply(), 0x1000 + type, vww::ErrorCode::kUnknownType, type);
@@ -297,6 +302,7 @@ TEST(loop_partial_frame_dropped_after_interbyte_timeout) {
   rig.p.now_us += 60000;
   rig.loop->poll();
   CHECK_EQ(rig.loop->decoder().pending(), 0u);
+  check_error(rig.only_reply(), 5, vww::ErrorCode::kBadCrc, vww::msg::kInfer);  // resend at once
   rig.send(vww::msg::kHello, 6);
   rig.run();
   const Reply r = rig.only_reply();
@@ -590,4 +596,122 @@ TEST(loop_stream_time_does_not_expire_a_partial_request) {
   for (const auto& r : rig.replies()) acked |= r.type == vww::msg::kAck && r.seq == 2;
   CHECK(acked);
   CHECK(!rig.loop->streaming());
+}
+
+namespace {
+
+Bytes stage_payload(uint32_t offset, const Bytes& data) {
+  Bytes p(4);
+  vww::put_u32(p.data(), offset);
+  p.insert(p.end(), data.begin(), data.end());
+  return p;
+}
+
+Bytes infer_staged_payload(uint16_t w, uint16_t h, uint8_t c, uint8_t dtype, uint8_t kind, uint32_t crc) {
+  Bytes p = image(w, h, c, dtype, kind, {});
+  p.resize(12);
+  vww::put_u32(p.data() + 8, crc);
+  return p;
+}
+
+}  // namespace
+
+TEST(loop_staged_transfer_gives_the_same_result_as_infer) {
+  Rig rig;
+  const Bytes px = ramp(96 * 96);
+  rig.send(vww::msg::kInfer, 1, infer_payload(px));
+  rig.run();
+  const Reply direct = rig.only_reply();
+  REQUIRE(direct.type == vww::msg::kResult);
+  // Stage in 256-byte chunks, out of order, one chunk twice (a retry after a lost ACK).
+  uint16_t seq = 10;
+  std::vector<uint32_t> offsets;
+  for (uint32_t off = 0; off < px.size(); off += 256) offsets.push_back(off);
+  std::reverse(offsets.begin(), offsets.end());
+  offsets.push_back(512);
+  for (uint32_t off : offsets) {
+    const Bytes chunk(px.begin() + off, px.begin() + std::min<size_t>(off + 256, px.size()));
+    rig.send(vww::msg::kStage, seq, stage_payload(off, chunk));
+    rig.run();
+    const Reply ack = rig.only_reply();
+    CHECK(ack.type == vww::msg::kAck && ack.seq == seq && ack.payload == Bytes{vww::msg::kStage});
+    ++seq;
+  }
+  rig.send(vww::msg::kInferStaged, 99, infer_staged_payload(96, 96, 1, 1, 0, vww::crc32(px.data(), px.size())));
+  rig.run();
+  const Reply staged = rig.only_reply();
+  CHECK_EQ(staged.type, vww::msg::kResult);
+  CHECK_EQ(staged.seq, 99);
+  CHECK(Bytes(staged.payload.begin() + 12, staged.payload.end()) == Bytes(direct.payload.begin() + 12, direct.payload.end()));
+  CHECK(std::memcmp(rig.c.last_input.data(), px.data(), px.size()) == 0);
+}
+
+TEST(loop_staged_transfer_errors) {
+  Rig rig;
+  const Bytes px = ramp(96 * 96);
+  rig.send(vww::msg::kStage, 1, stage_payload(0, px.size() > 1024 ? Bytes(px.begin(), px.begin() + 1024) : px));
+  rig.send(vww::msg::kStage, 2, Bytes{0, 0, 0, 0});                                     // no data
+  rig.send(vww::msg::kStage, 3, stage_payload(0, Bytes(1025, 1)));                     // too much data
+  rig.send(vww::msg::kStage, 4, stage_payload(27648 - 10, Bytes(11, 1)));              // ends past the buffer
+  rig.send(vww::msg::kStage, 5, stage_payload(0xFFFFFFF0u, Bytes(32, 1)));             // offset overflow
+  rig.send(vww::msg::kInferStaged, 6, infer_staged_payload(96, 96, 1, 1, 0, 0x12345678));  // CRC differs
+  rig.send(vww::msg::kInferStaged, 7, infer_staged_payload(96, 96, 3, 1, 0, 0));            // wrong shape
+  rig.send(vww::msg::kInferStaged, 8, Bytes(11, 0));                                         // short
+  rig.run();
+  const auto r = rig.replies();
+  REQUIRE(r.size() == 8);
+  CHECK_EQ(r[0].type, vww::msg::kAck);
+  check_error(r[1], 2, vww::ErrorCode::kBadPayload, vww::msg::kStage);
+  check_error(r[2], 3, vww::ErrorCode::kBadPayload, vww::msg::kStage);
+  check_error(r[3], 4, vww::ErrorCode::kTooLarge, vww::msg::kStage);
+  check_error(r[4], 5, vww::ErrorCode::kTooLarge, vww::msg::kStage);
+  check_error(r[5], 6, vww::ErrorCode::kStageMismatch, vww::msg::kInferStaged);
+  check_error(r[6], 7, vww::ErrorCode::kBadShape, vww::msg::kInferStaged);
+  check_error(r[7], 8, vww::ErrorCode::kBadPayload, vww::msg::kInferStaged);
+  CHECK_EQ(rig.c.invokes, 0);
+  // The last byte of the buffer is writable.
+  rig.send(vww::msg::kStage, 9, stage_payload(27647, Bytes{7}));
+  rig.run();
+  CHECK_EQ(rig.only_reply().type, vww::msg::kAck);
+}
+
+TEST(loop_without_staging_buffer_does_not_know_stage) {
+  Rig rig(80000, 1, 0);
+  char s[1024];
+  rig.send(vww::msg::kHello, 1);
+  rig.run();
+  CHECK_EQ(parse_info(rig.only_reply(), s, sizeof s).capabilities & vww::kCapStaged, 0);
+  rig.send(vww::msg::kStage, 2, stage_payload(0, Bytes{1}));
+  rig.send(vww::msg::kInferStaged, 3, infer_staged_payload(96, 96, 1, 1, 0, 0));
+  rig.run();
+  const auto r = rig.replies();
+  REQUIRE(r.size() == 2);
+  check_error(r[0], 2, vww::ErrorCode::kUnknownType, vww::msg::kStage);
+  check_error(r[1], 3, vww::ErrorCode::kUnknownType, vww::msg::kInferStaged);
+}
+
+TEST(loop_staging_busy_while_streaming) {
+  Rig rig;
+  Bytes start(8);
+  vww::encode_stream_start({vww::kFlagNoInfer, 0, 0}, start.data());
+  rig.send(vww::msg::kStreamStart, 1, start);
+  rig.send(vww::msg::kStage, 2, stage_payload(0, Bytes{1}));
+  rig.run(0);
+  std::vector<Reply> answers;
+  for (const auto& x : rig.replies()) {
+    if (x.type != vww::msg::kFrame) answers.push_back(x);
+  }
+  REQUIRE(answers.size() == 2);
+  check_error(answers[1], 2, vww::ErrorCode::kBusy, vww::msg::kStage);
+}
+
+TEST(loop_timeout_on_partial_header_sends_nothing) {
+  Rig rig;
+  const Bytes f = frame(vww::msg::kHello, 5, {});
+  rig.t.push(Bytes(f.begin(), f.begin() + 6));  // not even a whole header: nothing to name
+  rig.run();
+  rig.p.now_us += 200000;
+  rig.loop->poll();
+  CHECK(rig.replies().empty());
+  CHECK_EQ(rig.loop->decoder().pending(), 0u);
 }

@@ -173,6 +173,29 @@ TEST(messages_match_python_encoders) {
         n = 8;
         break;
       }
+      case 0x08: {
+        vww::Stage st;
+        REQUIRE(vww::parse_stage(p.data(), p.size(), &st));
+        CHECK_EQ(st.offset, num(v, "offset"));
+        CHECK_EQ(st.length, num(v, "length"));
+        vww::put_u32(out.data(), st.offset);
+        std::memcpy(out.data() + 4, st.data, st.length);
+        n = 4 + st.length;
+        break;
+      }
+      case 0x09: {
+        vww::ImageHeader h;
+        uint32_t crc = 0;
+        REQUIRE(vww::parse_infer_staged(p.data(), p.size(), &h, &crc));
+        CHECK_EQ(h.width, num(v, "width"));
+        CHECK_EQ(h.channels, num(v, "channels"));
+        CHECK_EQ(h.kind, num(v, "kind"));
+        CHECK_EQ(crc, static_cast<uint32_t>(std::stoul(v.fields.at("pixel_crc32"), nullptr, 16)));
+        vww::encode_image_header(h, out.data());
+        vww::put_u32(out.data() + 8, crc);
+        n = 12;
+        break;
+      }
       case 0x03:
         out[0] = static_cast<uint8_t>(num(v, "flags"));
         n = 1;
@@ -193,7 +216,7 @@ TEST(messages_match_python_encoders) {
     ++checked;
     CHECK_MSG(n == p.size() && Bytes(out.begin(), out.begin() + n) == p, v.name);
   }
-  CHECK(checked >= 35);
+  CHECK(checked >= 45);
 }
 
 TEST(info_encoder_bounds_and_utf8_cut) {
