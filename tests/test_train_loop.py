@@ -10,6 +10,7 @@ import signal
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -175,3 +176,31 @@ def test_bad_input_is_one_line_and_writes_nothing(split, trained, tmp_path, caps
     assert sorted(p.name for p in trained.iterdir()) == before
     for name in ("t1", "t2", "t3", "t4", "t5", "t6", "t7"):
         assert not (tmp_path / name).exists(), name
+
+
+MIRRORED_SCRIPT = """
+import sys
+import tensorflow as tf
+cpu = tf.config.list_physical_devices("CPU")[0]
+tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
+from vwwdeploy.training.loop import Trainer, train
+from vwwdeploy.training.config import TrainConfig
+assert Trainer(TrainConfig(image_size=32, batch_size=8, train_examples=8), "mirrored").replicas == 2
+summary = train(sys.argv[1], sys.argv[2], max_steps=3, image_size=32, batch_size=8, strategy="mirrored",
+                log_every_steps=1)
+print("STEPS", [s for s, _, _ in summary["history"]])
+"""
+
+
+@pytest.mark.slow
+def test_mirrored_strategy_over_two_logical_cpus(split, tmp_path):
+    """--strategy mirrored splits each batch over the replicas (two logical CPU devices stand in for GPUs)."""
+    from vwwdeploy.evaluation import evaluate_checkpoint
+
+    result = subprocess.run([sys.executable, "-c", MIRRORED_SCRIPT, str(split), str(tmp_path / "run")],
+                            capture_output=True, text=True, timeout=600,
+                            env={**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parent.parent)})
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert "STEPS [1, 2, 3]" in result.stdout
+    assert read_checkpoint(latest_checkpoint(tmp_path / "run"))["step"] == 3
+    assert evaluate_checkpoint(tmp_path / "run", split)["count"] == 24
