@@ -108,18 +108,18 @@ def _size(args: argparse.Namespace) -> int:
 
     from vwwdeploy.errors import UserError
     from vwwdeploy.firmware import build as build_mod
-    from vwwdeploy.firmware import pio_glue, size
+    from vwwdeploy.firmware import size
 
     root = build_mod.project_root()
     known = build_mod.environments(root / "platformio.ini")
-    names = args.env or [n for n in known if (root / pio_glue.BUILD_DIR / n / "firmware.elf").is_file()]
+    names = args.env or [n for n in known if build_mod.elf_path(root, n).is_file()]
     if not names:
         raise UserError("no firmware built yet: run `vwwdeploy firmware build` first")
     reports = []
     for name in names:
         if name not in known:
             raise UserError(f"unknown environment {name!r}: choose from {', '.join(known)}")
-        elf = root / pio_glue.BUILD_DIR / name / "firmware.elf"
+        elf = build_mod.elf_path(root, name)
         generated = root / build_mod.GENERATED
         reports.append(size.measure(elf, name, generated / "model_settings.h",
                                     build_mod._model_len(generated / "model_data.cc")))

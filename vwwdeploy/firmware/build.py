@@ -111,7 +111,16 @@ def run_pio(root: Path, glue: pio_glue.Glue, env: EnvInfo, tree: Path, jobs: int
             raise UserError(f"{env.name}: the firmware does not fit the Edge's flash/RAM: "
                             f"{_first_error(log)}{where}")
         raise UserError(f"{env.name}: pio run failed: {_first_error(log)}{where}")
-    return root / pio_glue.BUILD_DIR / env.name / "firmware.elf"
+    return elf_path(root, env.name)
+
+
+def elf_path(root: Path, env_name: str) -> Path:
+    """The linked image: the apollo3blue platform names it `program` (no .elf suffix)."""
+    folder = root / pio_glue.BUILD_DIR / env_name
+    for name in ("program", "firmware.elf"):
+        if (folder / name).is_file():
+            return folder / name
+    return folder / "program"
 
 
 def build(env_names: list[str] | None = None, model: Path | None = None, jobs: int | None = None,
