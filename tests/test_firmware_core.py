@@ -7,13 +7,14 @@ They are built with AddressSanitizer + UBSan and run here, one pytest test per g
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
 import subprocess
 
 import pytest
 
-from firmware_core_build import (ARM_CXX, ARM_FLAGS, CORE, CPP_TESTS, PORTABLE_SOURCES, TFLM_SOURCES,
+from firmware_core_build import (ARM_CXX, ARM_FLAGS, CORE, CPP_TESTS, PORTABLE_SOURCES, TFLM_SOURCES, VECTORS,
                                  host_test_binary, run_host_tests)
 
 # Every C++ test name starts with one of these; each group is one pytest test.
@@ -52,9 +53,6 @@ def test_harness_reports_failure_and_unknown_filter(core_tests):
 
 def test_cpp_tests_fail_when_vectors_are_wrong(core_tests, tmp_path):
     # Point the tests at a corrupted copy of the vectors: the golden comparison must notice.
-    from firmware_core_build import VECTORS
-    import os
-
     copy = tmp_path / "vectors"
     shutil.copytree(VECTORS, copy)
     raw = copy / "pipeline" / "gradient.decimate"
