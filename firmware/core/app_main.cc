@@ -31,7 +31,12 @@ class BoardPlatform final : public Platform {
   uint32_t clock_hz() override { return board::clock_hz(); }
 };
 
-static_assert(static_cast<int>(LedId::kError) == static_cast<int>(board::Led::kError), "LED enums must agree");
+// led() converts by value: the two enums must list the LEDs in the same order.
+static_assert(static_cast<int>(LedId::kHeartbeat) == static_cast<int>(board::Led::kHeartbeat) &&
+                  static_cast<int>(LedId::kPerson) == static_cast<int>(board::Led::kPerson) &&
+                  static_cast<int>(LedId::kNoPerson) == static_cast<int>(board::Led::kNoPerson) &&
+                  static_cast<int>(LedId::kError) == static_cast<int>(board::Led::kError),
+              "LED enums must agree");
 
 constexpr uint64_t kHeartbeatHalfPeriodUs = 500000;
 
