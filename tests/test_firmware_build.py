@@ -47,6 +47,12 @@ def test_both_edge_environments_build_and_fit(capsys):
         # The arena is a static array: RAM use must cover it and the 324x244 camera frame.
         assert report["ram"] > report["arena"] + 324 * 244
         assert f"{env}:" in out
+        # Linked for the Ambiq secure bootloader every Edge ships with; `vwwdeploy flash` agrees.
+        from vwwdeploy.flashing import firmware as flash_fw
+
+        fw = flash_fw.load(root / pio_glue.BUILD_DIR / env / "firmware.elf")
+        assert fw.load_address == 0xC000
+        assert flash_fw.choose_protocol(fw, None) == "asb"
 
     # `firmware size` reads the same images.
     code = main(["firmware", "size", "--json"] + sum((["--env", e] for e in ENVS), []))

@@ -12,6 +12,7 @@ Steps for each requested environment of the repo's platformio.ini:
 from __future__ import annotations
 
 import configparser
+import shutil
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
@@ -146,6 +147,9 @@ def build(env_names: list[str] | None = None, model: Path | None = None, jobs: i
         tree = tflm_tree.ensure_tree(env.flavour)
         say(f"building {name} ({env.flavour} kernels) with PlatformIO; this takes minutes the first time")
         elf = run_pio(root, glue, env, tree, jobs, verbose)
+        # A .elf name for `vwwdeploy flash`: from an ELF it knows the link address (0xC000, ASB),
+        # which a .bin cannot tell it.
+        shutil.copy2(elf, elf.parent / "firmware.elf")
         model_data = generated / "model_data.cc"
         report = size.measure(elf, name, generated / "model_settings.h", _model_len(model_data))
         size.write_report(report, elf.parent / "vwwdeploy-size.json")
