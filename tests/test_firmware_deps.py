@@ -280,3 +280,20 @@ def test_library_sources_group_and_exclude(tmp_path):
     assert got["core"] == ["tensorflow/lite/micro/micro_interpreter.cc"]
     assert got["cmsis_nn"] == ["third_party/cmsis_nn/Source/ConvolutionFunctions/arm_convolve_s8.c"]
     assert sorted(Path(f).name for f in got["kernels"]) == ["kernel_util.cc", "softmax.cc"]
+
+
+@pytest.mark.parametrize(
+    "log, expected",
+    [
+        ("Compiling a.o\nsrc/x.cc:3:1: error: 'foo' was not declared\nmore\n", "src/x.cc:3:1: error: 'foo' was not declared"),
+        ("Linking\nld: region `flash' overflowed by 1234 bytes\ncollect2: error: ld returned 1\n",
+         "ld: region `flash' overflowed by 1234 bytes"),
+        ("Error: Could not find the package with 'platformio/tool-scons' requirements\n",
+         "Error: Could not find the package with 'platformio/tool-scons' requirements"),
+        ("", "no output"),
+    ],
+)
+def test_first_error_line_of_a_failed_pio_run(log, expected):
+    from vwwdeploy.firmware.build import _first_error
+
+    assert _first_error(log) == expected

@@ -83,7 +83,7 @@ def generate_model_sources(root: Path, model: Path | None, found: dict[str, Path
 
 def _first_error(log: str) -> str:
     lines = log.splitlines()
-    for needle in (" error: ", "error:", "Error:", "region `flash' overflowed", "overflowed by"):
+    for needle in ("overflowed by", " error: ", "error:", "Error:"):
         for line in lines:
             if needle in line:
                 return line.strip()
