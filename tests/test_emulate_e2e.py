@@ -147,12 +147,12 @@ def test_without_icount_no_instruction_counts(upstream_model, upstream_test_imag
 
 
 def _validate_through_cli(kernels: str, upstream_model: Path, upstream_test_images, coco_csv: Path,
-                          tmp_path: Path) -> dict:
+                          tmp_path: Path, icount: bool) -> dict:
     """`vwwdeploy emulate` + `vwwdeploy validate --port socket://...` (both unchanged CLIs, own processes)."""
     from vwwdeploy.device.client import Device
 
     elf = firmware(kernels, upstream_model)
-    emu = EmulateProcess("--firmware", str(elf), "--icount", "--kernels", kernels)
+    emu = EmulateProcess("--firmware", str(elf), "--kernels", kernels, *(["--icount"] if icount else []))
     try:
         with Device(emu.url, timeout=60) as dev:
             upstream = {name: dev.infer(x) for name, x in upstream_inputs(upstream_test_images).items()}
@@ -175,22 +175,23 @@ def _validate_through_cli(kernels: str, upstream_model: Path, upstream_test_imag
 
 @pytest.mark.slow
 def test_reference_build_is_bit_exact_with_the_twin(upstream_model, upstream_test_images, coco_csv, tmp_path):
-    report = _validate_through_cli("reference", upstream_model, upstream_test_images, coco_csv, tmp_path)
+    # Without -icount: QEMU runs the 0.5 G instructions of a reference-kernel inference about twice as fast.
+    report = _validate_through_cli("reference", upstream_model, upstream_test_images, coco_csv, tmp_path, icount=False)
     assert report["upstream_images"] == UPSTREAM_EXPECTED_SCORES
     dvt = report["device_vs_twin"]
     assert dvt["count"] == 128
     assert dvt["bit_exact_rate"] == 1.0 and dvt["max_abs_delta"] == 0
     assert report["boards"][0]["kernels"] == "reference"
-    assert report["instructions"]["median"] > 0
 
 
 @pytest.mark.slow
 def test_cmsis_nn_build_deviation_is_measured(upstream_model, upstream_test_images, coco_csv, tmp_path):
-    report = _validate_through_cli("cmsis-nn", upstream_model, upstream_test_images, coco_csv, tmp_path)
+    report = _validate_through_cli("cmsis-nn", upstream_model, upstream_test_images, coco_csv, tmp_path, icount=True)
     # Upstream's own test: CMSIS-NN gives the same scores on its two images.
     assert report["upstream_images"] == UPSTREAM_EXPECTED_SCORES
     dvt = report["device_vs_twin"]
     assert dvt["count"] == 128 and dvt["bit_exact_rate"] is not None
+    assert report["instructions"]["median"] > 1_000_000  # -icount: RESULT carries instruction counts
     print(f"\nCMSIS-NN build vs TFLM twin on 128 COCO images: bit-exact {dvt['bit_exact_rate']:.2%}, "
           f"max |delta| {dvt['max_abs_delta']}, top-1 agreement {dvt['top1_agreement']:.2%}, "
           f"histogram {dvt['delta_histogram']}")

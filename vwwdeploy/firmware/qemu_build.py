@@ -16,6 +16,7 @@ which is what `vwwdeploy emulate` runs unless given `--firmware`.
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import json
 import os
@@ -23,6 +24,7 @@ import re
 import shlex
 import shutil
 import subprocess
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -275,6 +277,17 @@ def _missing_sources(tree: Path, have: set[str], link_errors: str) -> set[str]:
     return missing
 
 
+@contextmanager
+def _locked(obj_dir: Path):
+    obj_dir.mkdir(parents=True, exist_ok=True)
+    with open(obj_dir / ".lock", "w") as fh:
+        fcntl.flock(fh, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(fh, fcntl.LOCK_UN)
+
+
 def tflm_object_dir(kernels: str, profile_name: str) -> tuple[Path, Path, dict]:
     """(tree, object dir, tflm_flags) for one kernel flavour and profile; objects are shared by every model."""
     from vwwdeploy.firmware.tflm_tree import ensure_tree
@@ -318,7 +331,8 @@ def build_qemu_firmware(kernels: str = "cmsis-nn", model: str | Path | None = No
         for _ in range(8):  # each round adds the definitions the linker missed
             lib = obj_dir / f"libtflm-{_sha(*sources)}.a"
             config = _config_mk(tree, tflm, PROFILES[profile], kernels, lib, generated, obj_dir, sources)
-            proc = _make(out, config, "all", jobs)
+            with _locked(obj_dir):  # another build (a test run, a CI checkout) may share these objects
+                proc = _make(out, config, "all", jobs)
             if proc.returncode == 0:
                 break
             more = _missing_sources(tree, set(sources), proc.stderr)
