@@ -59,3 +59,29 @@ def test_both_edge_environments_build_and_fit(capsys):
     out, err = capsys.readouterr()
     assert code == 0, err
     assert [r["env"] for r in json.loads(out)] == list(ENVS)
+
+
+@pytest.mark.slow
+def test_tflm_tree_is_generated_offline_from_scratch(tmp_path, monkeypatch):
+    found = _deps_or_skip()
+    monkeypatch.setenv("VWWDEPLOY_CACHE", str(tmp_path / "cache"))
+    deps.record(found)  # a fresh cache that only knows where the checkouts are
+    from vwwdeploy.firmware import tflm_tree
+
+    tree = tflm_tree.ensure_tree("cmsis-nn")
+    assert tree == tflm_tree.tree_dir("cmsis-nn") and tree.is_relative_to(tmp_path)
+    meta = json.loads((tree / "tflm_flags.json").read_text())
+    assert meta["flavour"] == "cmsis-nn" and meta["tflm_commit"] == deps.TFLM_COMMIT
+    assert "CMSIS_NN" in meta["defines"] and "TF_LITE_STATIC_MEMORY" in meta["defines"]
+    assert {"-mcpu=cortex-m4", "-mfloat-abi=hard", "-mthumb"} <= set(meta["cxxflags"])
+    for rel in ["tensorflow/lite/micro/micro_interpreter.cc", "tensorflow/lite/micro/kernels/cmsis_nn/conv.cc",
+                "third_party/cmsis_nn/Include/arm_nnfunctions.h", "third_party/flatbuffers/include/flatbuffers/flatbuffers.h",
+                "third_party/cmsis/Cortex_DFP/Device/ARMCM4/Include/ARMCM4.h",
+                "third_party/cmsis/CMSIS/Core/Include/m-profile/cmsis_gcc_m.h"]:
+        assert (tree / rel).is_file(), rel
+    for include in meta["includes"]:
+        assert (tree / include).is_dir(), include
+    # TFLM's patch for flatbuffers was applied in the work copy the tree came from.
+    work = tmp_path / "cache" / "tflm-work" / deps.TFLM_COMMIT[:12]
+    assert (work / "tensorflow/lite/micro/tools/make/downloads/pigweed").is_dir()
+    assert tflm_tree.ensure_tree("cmsis-nn") == tree  # second call reuses it
