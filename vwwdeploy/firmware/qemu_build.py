@@ -52,6 +52,7 @@ PROFILES: dict[str, Profile] = {
     "plain": Profile("TFLM's own levels (core -Os, kernels -O2), app -Os, no LTO", None, None, "-Os", False),
     # Measured best in bench/bench_emulate.py (docs/benchmarks.md): the same sources, fewer instructions.
     "fast": Profile("everything -O3, link-time optimisation", "-O3", "-O3", "-O3", True),
+    "o2-lto": Profile("everything -O2, link-time optimisation", "-O2", "-O2", "-O2", True),
 }
 DEFAULT_PROFILE = "fast"
 
