@@ -192,7 +192,8 @@ def export_int8(train_dir, dataset_dir, out_path, calibration_images: int = 300,
         log(f"warning: {warning}")
     if evaluate:
         eval_x, labels = eval_pixels(data, config.image_size, config.channels, eval_limit)
-        float_pred = predict_float(model, eval_x, batch_size=1).argmax(axis=1)
+        batched, _ = load_float_model(train_dir)  # same weights, dynamic batch: faster than batch-1 calls
+        float_pred = predict_float(batched, eval_x).argmax(axis=1)
         int8_pred = LiteRtModel(model_bytes).scores(eval_x).argmax(axis=1)
         summary["float_accuracy"] = float((float_pred == labels).mean())
         summary["int8_accuracy"] = float((int8_pred == labels).mean())
