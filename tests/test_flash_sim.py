@@ -130,12 +130,13 @@ def test_interrupted_transfer_then_retry_succeeds(firmware, kind):
     with sim:
         result, log = run(path, sim, timeout=1.5)
         assert_installed(sim, data, address)
-    assert result.attempts == 2 and sim.resets_injected == 1
+    # 2 on an idle machine; a loaded one may also time out a slow answer and need the third attempt
+    assert result.attempts >= 2 and sim.resets_injected == 1
     assert any("transfer interrupted" in line and "attempt 2 of 3" in line for line in log)
     if kind == "asb":
-        assert sim.received[HELLO] == 2
+        assert sim.received[HELLO] == result.attempts
     else:
-        assert sim.handshakes == 2
+        assert sim.handshakes == result.attempts
 
 
 def test_asb_gives_up_after_the_attempts(firmware):

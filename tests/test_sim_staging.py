@@ -120,8 +120,9 @@ def test_reset_empties_the_staging_buffer(sim):
         (T.INFER_STAGED, m.InferStaged(96, 96, 1, 1, 0, 0).encode(), m.ErrorCode.BAD_SHAPE),
         (T.INFER_STAGED, m.InferStaged(32, 32, 1, 2, 0, 0).encode(), m.ErrorCode.BAD_SHAPE),  # uint8
         (T.INFER_STAGED, m.InferStaged(32, 32, 1, 1, 1, 0).encode(), m.ErrorCode.BAD_SHAPE),  # raw kind
+        (T.INFER_STAGED, m.InferStaged(96, 96, 2, 1, 0, 0).encode(), m.ErrorCode.BAD_SHAPE),  # 2 channels
     ],
-    ids=["past_end", "offset_huge", "no_data", "data_too_long", "short", "shape", "dtype", "kind"],
+    ids=["past_end", "offset_huge", "no_data", "data_too_long", "short", "shape", "dtype", "kind", "two_channels"],
 )
 def test_bad_staged_requests_are_answered_with_errors(sim, type_, payload, code):
     link, _ = sim

@@ -12,16 +12,29 @@ from pathlib import Path
 from vwwdeploy.errors import UserError
 
 
+def _nearest_existing(path: Path) -> Path:
+    path = path.resolve()
+    while not path.exists():
+        path = path.parent
+    return path
+
+
 def check_writable_dir(out: Path) -> None:
-    """Fail early, with one line, when `out`'s parent cannot take a new directory."""
-    parent = out.resolve().parent
-    parent_existing = parent
-    while not parent_existing.exists():
-        parent_existing = parent_existing.parent
-    if not os.access(parent_existing, os.W_OK | os.X_OK):
-        raise UserError(f"cannot write to {parent_existing}: permission denied")
+    """Fail early, with one line, when `out` cannot be created or replaced.
+
+    Probes by creating a temporary directory in the nearest existing ancestor: `os.access` says yes to
+    root even on /proc or a read-only mount, so only trying tells the truth.
+    """
+    out = Path(out)
     if out.exists() and not out.is_dir():
         raise UserError(f"{out} exists and is not a directory")
+    anchor = _nearest_existing(out.parent)
+    if not anchor.is_dir():
+        raise UserError(f"cannot write to {out}: {anchor} is a file, not a directory")
+    try:
+        tempfile.TemporaryDirectory(prefix=".vwwdeploy-probe-", dir=anchor).cleanup()
+    except OSError as exc:
+        raise UserError(f"cannot write to {out}: {exc.strerror or exc}") from None
 
 
 @contextlib.contextmanager
@@ -35,8 +48,11 @@ def atomic_dir(out: Path, overwrite: bool = True) -> Iterator[Path]:
     check_writable_dir(out)
     if out.exists() and any(out.iterdir()) and not overwrite:
         raise UserError(f"{out} already exists and is not empty (choose another --out)")
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.tmp-", dir=out.parent))
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.tmp-", dir=out.parent))
+    except OSError as exc:
+        raise UserError(f"cannot write to {out}: {exc.strerror or exc}") from None
     try:
         yield tmp
     except BaseException:
@@ -54,10 +70,13 @@ def atomic_dir(out: Path, overwrite: bool = True) -> Iterator[Path]:
 def atomic_write_bytes(path: Path, data: bytes) -> None:
     """Write a file via a temporary sibling and rename, so readers never see a truncated file."""
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    if not os.access(path.parent, os.W_OK):
-        raise UserError(f"cannot write to {path.parent}: permission denied")
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.tmp-", dir=path.parent)
+    if path.is_dir():
+        raise UserError(f"{path} is a directory, not a file")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.tmp-", dir=path.parent)
+    except OSError as exc:
+        raise UserError(f"cannot write to {path}: {exc.strerror or exc}") from None
     try:
         with os.fdopen(fd, "wb") as fh:
             fh.write(data)

@@ -80,8 +80,12 @@ class LiteRtModel:
             self.interpreter.allocate_tensors()
         except (ValueError, RuntimeError) as exc:
             first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            # LiteRT repeats some complaints once per tensor on one line: keep the first sentence.
+            first = first.split(". ")[0][:200]
+            hint = ("run `vwwdeploy inspect --fix IN OUT` to repair it" if "quantized_dimension" in first
+                    else "try `vwwdeploy inspect`")
             raise UserError(f"LiteRT cannot load {model if not isinstance(model, (bytes, bytearray)) else 'the model'}: "
-                            f"{first} (try `vwwdeploy inspect`)") from None
+                            f"{first} ({hint})") from None
         inputs, outputs = self.interpreter.get_input_details(), self.interpreter.get_output_details()
         if len(inputs) != 1 or len(outputs) != 1:
             raise UserError(f"expected a model with one input and one output, found {len(inputs)} and {len(outputs)}")

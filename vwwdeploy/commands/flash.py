@@ -3,7 +3,7 @@
 ASB is the Ambiq secure bootloader every Edge ships with: hold button 14, tap RST, keep holding 14 until the
 transfer starts. SVL is SparkFun's loader (needs to be installed first; apps at 0x10000). By default the protocol
 follows the firmware's link address (0xC000 -> asb, 0x10000 -> svl). When the bootloader does not answer at one
-baud the other of 921600/115200 is tried. Example: vwwdeploy flash .pio/build/sparkfun_edge/firmware.bin"""
+baud the other of 921600/115200 is tried. Example: vwwdeploy flash .pio/vwwdeploy/sparkfun_edge/firmware.elf"""
 
 from __future__ import annotations
 

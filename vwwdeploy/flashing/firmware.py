@@ -38,7 +38,7 @@ def load(path: str | Path) -> Firmware:
         kind = {".hex": "an Intel HEX file", ".uf2": "a UF2 file", ".tflite": "a TFLite model"}.get(
             suffix, f"a '{suffix}' file" if suffix else "neither an ELF nor a .bin")
         raise UserError(f"{path.name} is {kind}, not a firmware image: pass the .bin or .elf from the build "
-                        "(e.g. .pio/build/sparkfun_edge/firmware.bin)")
+                        "(e.g. .pio/vwwdeploy/sparkfun_edge/firmware.elf)")
     if not blob:
         raise UserError(f"{path.name} is empty")
     return Firmware(path.name, blob, None)

@@ -18,7 +18,15 @@ PROTOCOL_VERSION = 1
 
 
 class PayloadError(ValueError):
-    """A payload that does not parse as its message type."""
+    """A payload that does not parse as its message type.
+
+    `code` is the ERROR a board answers it with: BAD_PAYLOAD for a malformed body, BAD_SHAPE for a
+    well-formed image header naming an image the board cannot take (docs/protocol.md section 3).
+    """
+
+    def __init__(self, message: str, code: int = 10):
+        super().__init__(message)
+        self.code = code
 
 
 class MsgType(enum.IntEnum):
@@ -124,7 +132,7 @@ class Image:
             raise PayloadError(f"IMAGE payload of {len(payload)} bytes is shorter than its 8-byte header")
         w, h, c, code, kind, _ = _IMAGE_HEAD.unpack_from(payload)
         if c not in (1, 3) or code not in _IMAGE_DTYPES or kind not in (0, 1):
-            raise PayloadError(f"IMAGE header has channels={c} dtype={code} kind={kind}")
+            raise PayloadError(f"IMAGE header has channels={c} dtype={code} kind={kind}", code=ErrorCode.BAD_SHAPE)
         if len(payload) != _IMAGE_HEAD.size + w * h * c:
             raise PayloadError(f"IMAGE {w}x{h}x{c} needs {8 + w * h * c} bytes, payload has {len(payload)}")
         px = np.frombuffer(payload, dtype=_IMAGE_DTYPES[code], offset=_IMAGE_HEAD.size).reshape(h, w, c)
@@ -363,7 +371,8 @@ class InferStaged:
             raise PayloadError(f"INFER_STAGED payload must be {_STAGED.size} bytes, got {len(payload)}")
         w, h, c, code, kind, _, crc = _STAGED.unpack(payload)
         if c not in (1, 3) or code not in _IMAGE_DTYPES or kind not in (0, 1):
-            raise PayloadError(f"INFER_STAGED image header has channels={c} dtype={code} kind={kind}")
+            raise PayloadError(f"INFER_STAGED image header has channels={c} dtype={code} kind={kind}",
+                               code=ErrorCode.BAD_SHAPE)
         return cls(w, h, c, code, kind, crc)
 
 

@@ -298,7 +298,7 @@ class SimBoard:
         try:
             return decoder(payload)
         except m.PayloadError as exc:
-            raise _Reply(m.ErrorCode.BAD_PAYLOAD, str(exc)) from None
+            raise _Reply(m.ErrorCode(exc.code), str(exc)) from None
 
     def _answer(self, frame: Frame, gen: int) -> list[tuple[int, int, bytes]]:
         seq, t = frame.seq, frame.type
