@@ -3,13 +3,13 @@
 Each firmware runs under `qemu-system-arm -M mps2-an386 -icount shift=0` (1 virtual ns per executed
 instruction; the firmware reports the count in RESULT). Rows: model x kernels x build profile
 (vwwdeploy/firmware/qemu_build.py PROFILES: "plain" = what the Edge build does, TFLM's own -Os/-O2;
-"fast" = the default QEMU build). For each row: instructions per inference (median over the images;
+"o3-lto", "o2-lto" = the same sources with other optimisation choices). For each row: instructions per inference (median over the images;
 the count barely depends on the input), the ratio to the plain CMSIS-NN build of the same model
 measured in this run, the ratio to the issue's baseline (22.93 M, a throwaway plain build), and whether
 the scores are bit-exact with the plain build of the same kernels (the two upstream test images plus
 COCO images); reference-kernel rows are also compared with the TFLM host twin.
 
-Usage: python3 bench/bench_emulate.py [--exported M.tflite] [--coco N] [--profiles plain,fast] [--markdown]
+Usage: python3 bench/bench_emulate.py [--exported M.tflite] [--coco N] [--profiles plain,o3-lto,o2-lto] [--reference-profiles plain,o3-lto] [--markdown]
 """
 
 from __future__ import annotations
@@ -74,31 +74,32 @@ def twin_scores(model: Path, xs: list[np.ndarray]) -> np.ndarray:
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     default_exported = cache_dir() / "bench" / "exported-quickstart.tflite"
-    ap.add_argument("--exported", type=Path, default=default_exported if default_exported.is_file() else None,
+    ap.add_argument("--exported", type=lambda s: Path(s) if s else None, default=default_exported if default_exported.is_file() else None,
                     help="a model exported by `vwwdeploy export` (default: %(default)s)")
     ap.add_argument("--coco", type=int, default=6, help="COCO images per firmware besides the two upstream ones")
-    ap.add_argument("--profiles", default="plain,fast")
-    ap.add_argument("--kernels", default="cmsis-nn,reference")
+    ap.add_argument("--profiles", default="plain,o3-lto,o2-lto", help="build profiles of the CMSIS-NN rows")
+    ap.add_argument("--reference-profiles", default="plain,o3-lto", help="build profiles of the reference-kernel rows")
     ap.add_argument("--markdown", action="store_true")
     args = ap.parse_args()
     models = [("upstream person_detect", UPSTREAM)]
     if args.exported is not None:
         models.append((f"exported ({args.exported.name})", args.exported))
     profiles = args.profiles.split(",")
+    per_kernels = {"cmsis-nn": profiles, "reference": args.reference_profiles.split(",")}
     xs = inputs(args.coco)
     rows = []
     for label, model in models:
         twin = twin_scores(model, xs)
         plain: dict[str, np.ndarray] = {}
         base = None
-        for kernels in args.kernels.split(","):
-            for profile in profiles:
+        for kernels, kernel_profiles in per_kernels.items():
+            for profile in kernel_profiles:
                 t0 = time.perf_counter()
                 build = build_qemu_firmware(kernels, model=model, profile=profile)
                 build_s = time.perf_counter() - t0
                 counts, scores, wall = measure(build.elf, xs)
                 med = statistics.median(counts)
-                if profile == profiles[0]:
+                if profile == kernel_profiles[0]:
                     plain[kernels] = scores
                 if kernels == "cmsis-nn" and profile == "plain":
                     base = med
@@ -115,9 +116,9 @@ def main() -> int:
             r["base"] = r["instructions"] / ISSUE_BASELINE
 
     head = ("| model | kernels | build | instructions / inference | vs plain CMSIS-NN (this run) | vs 22.93 M "
-            "| bit-exact vs plain build | bit-exact vs TFLM twin |")
+            "| bit-exact vs first build of these kernels | bit-exact vs TFLM twin |")
     print(f"{len(xs)} inputs per firmware (2 upstream test images + {len(xs) - 2} COCO); "
-          f"profiles: " + "; ".join(f"{p} = {PROFILES[p].description}" for p in profiles))
+          f"profiles: " + "; ".join(f"{p} = {PROFILES[p].description}" for p in PROFILES))
     print(head)
     print("|" + "---|" * 8)
     for r in rows:

@@ -42,8 +42,9 @@ def configure(parser: argparse.ArgumentParser) -> None:
                        help="edge: the SparkFun Edge (PlatformIO); qemu: QEMU's mps2-an386 for `vwwdeploy emulate`")
     build.add_argument("--kernels", choices=["cmsis-nn", "reference"], default="cmsis-nn",
                        help="TFLM kernels of the --board qemu build")
-    build.add_argument("--profile", choices=["fast", "plain"], default="fast",
-                       help="--board qemu optimisation: fast (-O3, LTO) or plain (the Edge build's levels)")
+    build.add_argument("--profile", choices=["plain", "o3-lto", "o2-lto"], default="plain",
+                       help="--board qemu optimisation: plain (the Edge build's levels; fewest instructions), "
+                            "o3-lto or o2-lto (for the benchmark)")
     build.add_argument("--env", action="append", metavar="ENV",
                        help="PlatformIO environment: sparkfun_edge (CMSIS-NN, default) or "
                             "sparkfun_edge_ref (reference kernels); repeat for several")
