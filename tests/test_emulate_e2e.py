@@ -116,9 +116,11 @@ def test_emulated_board_over_the_api(upstream_model, upstream_test_images):
             for name, r in first.items():
                 assert r.scores.tolist() == UPSTREAM_EXPECTED_SCORES[name], name
                 assert r.instructions > 1_000_000
-            # -icount shift=0: the same inference executes the same instructions, exactly.
+            # -icount shift=0: the same inference executes the same instructions; the count is read from
+            # the 25 MHz timer, so it is exact to one tick (40 instructions), whatever the host load.
             again = dev.infer(inputs["person"])
-            assert again.instructions == first["person"].instructions
+            assert abs(again.instructions - first["person"].instructions) <= 40
+            assert again.instructions % 40 == 0
             # No camera: CAPTURE serves the built-in test pattern, then whatever SET_FRAME uploaded.
             pattern = (np.arange(324)[None, :] + 2 * np.arange(244)[:, None]).astype(np.uint8)
             cap = dev.capture(raw=True, infer=False)
