@@ -43,3 +43,18 @@ UPSTREAM_EXPECTED_SCORES = {"person": [-113, 113], "no_person": [77, -77]}
 def coco128(shared_data) -> Path:
     """128 real COCO train2017 images with instances JSON and person_presence.csv."""
     return _need(shared_data / "coco128_train2017")
+
+
+@pytest.fixture(scope="session")
+def coco_csv(coco128, tmp_path_factory) -> Path:
+    """labels.csv (`file,label`) of the 128 shared COCO images from person_presence.csv's vww_label (50 positive)."""
+    import csv
+
+    out = tmp_path_factory.mktemp("coco") / "labels.csv"
+    with open(coco128 / "person_presence.csv", newline="") as fh:
+        rows = [(coco128 / "images" / f"{r['stem']}.jpg", int(r["vww_label"])) for r in csv.DictReader(fh)]
+    with open(out, "w", newline="") as fh:
+        w = csv.writer(fh)
+        w.writerow(["file", "label"])
+        w.writerows(rows)
+    return out

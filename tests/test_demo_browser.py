@@ -4,7 +4,6 @@ shows "disconnected" when the link goes away or the board resets, then recovers 
 
 from __future__ import annotations
 
-import base64
 import hashlib
 import shutil
 from pathlib import Path

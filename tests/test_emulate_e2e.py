@@ -14,7 +14,6 @@ import shutil
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import numpy as np
@@ -52,21 +51,6 @@ def firmware(kernels: str, model: Path) -> Path:
 def upstream_inputs(images: dict[str, Path]) -> dict[str, np.ndarray]:
     return {name: (np.asarray(Image.open(p).convert("L"), dtype=np.int16) - 128).astype(np.int8)
             for name, p in images.items()}
-
-
-@pytest.fixture(scope="module")
-def coco_csv(coco128, tmp_path_factory):
-    """labels.csv (file,label) of the 128 shared COCO images (vww_label of person_presence.csv)."""
-    import csv
-
-    out = tmp_path_factory.mktemp("coco") / "labels.csv"
-    with open(coco128 / "person_presence.csv", newline="") as fh:
-        rows = [(coco128 / "images" / f"{r['stem']}.jpg", int(r["vww_label"])) for r in csv.DictReader(fh)]
-    with open(out, "w", newline="") as fh:
-        w = csv.writer(fh)
-        w.writerow(["file", "label"])
-        w.writerows(rows)
-    return out
 
 
 class EmulateProcess:

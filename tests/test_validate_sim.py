@@ -16,19 +16,6 @@ from vwwdeploy.sim import FaultConfig, start_sim_in_thread
 
 
 @pytest.fixture(scope="module")
-def coco_csv(coco128, tmp_path_factory):
-    """labels.csv (file,label) from person_presence.csv's vww_label: 128 images, 50 positive."""
-    out = tmp_path_factory.mktemp("coco") / "labels.csv"
-    with open(coco128 / "person_presence.csv", newline="") as fh:
-        rows = [(coco128 / "images" / f"{r['stem']}.jpg", int(r["vww_label"])) for r in csv.DictReader(fh)]
-    with open(out, "w", newline="") as fh:
-        w = csv.writer(fh)
-        w.writerow(["file", "label"])
-        w.writerows(rows)
-    return out
-
-
-@pytest.fixture(scope="module")
 def sim(upstream_model):
     url, stop = start_sim_in_thread(upstream_model)
     yield url
