@@ -35,8 +35,9 @@ N_IMAGES, N_ANNOTATIONS = 123_287, 896_782  # COCO 2014 train + val
 
 
 def naive_decode(paths: list[str], size: int) -> np.ndarray:
-    return np.stack([np.asarray(Image.open(p).convert("L").resize((size, size), Image.Resampling.BILINEAR))
-                     for p in paths])
+    return np.stack(
+        [np.asarray(Image.open(p).convert("L").resize((size, size), Image.Resampling.BILINEAR)) for p in paths]
+    )
 
 
 def bench_build(repeat: int, rounds: int, size: int = 128) -> dict:
@@ -86,17 +87,24 @@ def write_synthetic_annotations(path: Path, seed: int = 0) -> None:
     with open(path, "w") as fh:
         fh.write('{"info": {"description": "benchmark: synthetic COCO-2014-sized annotations", "synthetic": true},')
         fh.write('"licenses": [], "categories": [')
-        fh.write(",".join(json.dumps({"supercategory": "thing", "id": i, "name": "person" if i == 1 else f"cat{i}"})
-                          for i in range(1, 81)))
+        fh.write(
+            ",".join(
+                json.dumps({"supercategory": "thing", "id": i, "name": "person" if i == 1 else f"cat{i}"})
+                for i in range(1, 81)
+            )
+        )
         fh.write('], "images": [')
         widths = rng.choice([640, 480, 500, 427], N_IMAGES)
         heights = rng.choice([480, 640, 375, 427], N_IMAGES)
-        fh.write(",".join(
-            f'{{"license": 3, "file_name": "COCO_train2014_{i:012d}.jpg", '
-            f'"coco_url": "http://images.cocodataset.org/train2014/COCO_train2014_{i:012d}.jpg", '
-            f'"height": {heights[i]}, "width": {widths[i]}, "date_captured": "2013-11-14 16:28:13", '
-            f'"flickr_url": "http://farm3.staticflickr.com/2/{i}_z.jpg", "id": {i}}}'
-            for i in range(N_IMAGES)))
+        fh.write(
+            ",".join(
+                f'{{"license": 3, "file_name": "COCO_train2014_{i:012d}.jpg", '
+                f'"coco_url": "http://images.cocodataset.org/train2014/COCO_train2014_{i:012d}.jpg", '
+                f'"height": {heights[i]}, "width": {widths[i]}, "date_captured": "2013-11-14 16:28:13", '
+                f'"flickr_url": "http://farm3.staticflickr.com/2/{i}_z.jpg", "id": {i}}}'
+                for i in range(N_IMAGES)
+            )
+        )
         fh.write('], "annotations": [')
         ann_id, first = 0, True
         image_of = np.repeat(np.arange(N_IMAGES), per_image)
@@ -142,9 +150,16 @@ def bench_labels(regenerate: bool) -> dict:
         return labels, time.perf_counter() - t, time.process_time() - c
 
     labels, wall, cpu = timed()
-    result = {"images": len(labels), "annotations": N_ANNOTATIONS, "json_mb": size_mb, "generate_s": gen,
-              "label_pass_s": wall, "label_pass_cpu_s": cpu, "positives": labels.positives,
-              "parser": "orjson" if cl._fast_json is not None else "json"}
+    result = {
+        "images": len(labels),
+        "annotations": N_ANNOTATIONS,
+        "json_mb": size_mb,
+        "generate_s": gen,
+        "label_pass_s": wall,
+        "label_pass_cpu_s": cpu,
+        "positives": labels.positives,
+        "parser": "orjson" if cl._fast_json is not None else "json",
+    }
     # Side by side: a plain full parse of the same file (what a naive label pass starts with).
     t, c = time.perf_counter(), time.process_time()
     raw = path.read_bytes()
@@ -179,27 +194,47 @@ def main() -> int:
         print(json.dumps({"labels": lab}, indent=2))
     if args.markdown:
         print(f"\n## Dataset build and label pass (bench/bench_dataset.py, {time.strftime('%Y-%m-%d')})\n")
-        print(f"Machine: {b['cores']} cores, shared with other jobs during the run; medians of {args.rounds} "
-              "interleaved rounds.\n")
+        print(
+            f"Machine: {b['cores']} cores, shared with other jobs during the run; medians of {args.rounds} "
+            "interleaved rounds.\n"
+        )
         print("| measurement | value | target |\n|---|---|---|")
         print(f"| naive: full-size decode + resize, 1 process | {b['naive_img_s']:.0f} img/s | |")
-        print(f"| `dataset build` (draft decode, {b['cores']} processes, store written) | {b['build_img_s']:.0f} img/s | |")
-        print(f"| **build / naive** ({b['images']} decodes of the coco128 JPEGs, 128x128 gray) | **{b['ratio']:.2f}x** | >= 3x |")
+        print(
+            f"| `dataset build` (draft decode, {b['cores']} processes, store written) "
+            f"| {b['build_img_s']:.0f} img/s | |"
+        )
+        print(
+            f"| **build / naive** ({b['images']} decodes of the coco128 JPEGs, 128x128 gray) "
+            f"| **{b['ratio']:.2f}x** | >= 3x |"
+        )
         print(f"| build with `--workers 1` / naive (draft decode alone) | {b['ratio_1proc']:.2f}x | |")
-        print(f"| CPU per image: naive / build (all processes) | {b['cpu_ms_per_img_naive']:.2f} / "
-              f"{b['cpu_ms_per_img_build']:.2f} ms = {b['cpu_ms_per_img_naive'] / b['cpu_ms_per_img_build']:.2f}x | |")
-        print(f"| 1-minute load average at the end (other jobs on the {b['cores']} cores) | {b['load_avg_1min']:.1f} | |")
-        projected = b['cpu_ms_per_img_naive'] / (b['cpu_ms_per_img_build'] / b['cores'])
-        print(f"| projection, not a measurement: CPU ratio x {b['cores']} cores if they were idle | {projected:.2f}x | |")
+        print(
+            f"| CPU per image: naive / build (all processes) | {b['cpu_ms_per_img_naive']:.2f} / "
+            f"{b['cpu_ms_per_img_build']:.2f} ms = {b['cpu_ms_per_img_naive'] / b['cpu_ms_per_img_build']:.2f}x | |"
+        )
+        print(
+            f"| 1-minute load average at the end (other jobs on the {b['cores']} cores) | {b['load_avg_1min']:.1f} | |"
+        )
+        projected = b["cpu_ms_per_img_naive"] / (b["cpu_ms_per_img_build"] / b["cores"])
+        print(
+            f"| projection, not a measurement: CPU ratio x {b['cores']} cores if they were idle | {projected:.2f}x | |"
+        )
         if lab:
-            print(f"| label pass, COCO-2014-sized JSON ({lab['images']:,} images, {lab['annotations']:,} annotations, "
-                  f"{lab['json_mb']:.0f} MB), parse + labels, {lab['parser']} | **{lab['label_pass_s']:.1f} s** "
-                  f"(CPU {lab['label_pass_cpu_s']:.1f} s) | < 30 s |")
-            print(f"| for comparison: a plain full `{lab['parser']}` parse of that file, no labels | "
-                  f"{lab['full_parse_only_s']:.1f} s (CPU {lab['full_parse_only_cpu_s']:.1f} s) | |")
+            print(
+                f"| label pass, COCO-2014-sized JSON ({lab['images']:,} images, {lab['annotations']:,} annotations, "
+                f"{lab['json_mb']:.0f} MB), parse + labels, {lab['parser']} | **{lab['label_pass_s']:.1f} s** "
+                f"(CPU {lab['label_pass_cpu_s']:.1f} s) | < 30 s |"
+            )
+            print(
+                f"| for comparison: a plain full `{lab['parser']}` parse of that file, no labels | "
+                f"{lab['full_parse_only_s']:.1f} s (CPU {lab['full_parse_only_cpu_s']:.1f} s) | |"
+            )
             if "label_pass_stdlib_json_s" in lab:
-                print(f"| label pass with the stdlib `json` fallback | {lab['label_pass_stdlib_json_s']:.1f} s "
-                      f"(CPU {lab['label_pass_stdlib_json_cpu_s']:.1f} s) | |")
+                print(
+                    f"| label pass with the stdlib `json` fallback | {lab['label_pass_stdlib_json_s']:.1f} s "
+                    f"(CPU {lab['label_pass_stdlib_json_cpu_s']:.1f} s) | |"
+                )
             print(f"| 1-minute load average after the label pass | {lab['load_avg_1min']:.1f} | |")
     return 0
 

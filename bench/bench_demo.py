@@ -70,9 +70,11 @@ def page_fps(url: str, frames: int) -> float:
 
 def view_cost_us(info, raw: bool, n: int = 300) -> float:
     rng = np.random.default_rng(0)
-    cap = Capture(rng.integers(0, 256, (96, 96), dtype=np.uint8),
-                  rng.integers(0, 256, (244, 324), dtype=np.uint8) if raw else None,
-                  Result(np.array([-100, 100], np.int8), 12345, 0))
+    cap = Capture(
+        rng.integers(0, 256, (96, 96), dtype=np.uint8),
+        rng.integers(0, 256, (244, 324), dtype=np.uint8) if raw else None,
+        Result(np.array([-100, 100], np.int8), 12345, 0),
+    )
     t = time.perf_counter()
     for i in range(n):
         Event.make("frame", frame_view(i, 0.0, cap, info, 10.0))
@@ -89,8 +91,23 @@ def main() -> None:
     for name in sorted(p.name for p in IMAGES.glob("*.jpg"))[:3]:
         shutil.copy(IMAGES / name, cam / name)
     # The board in its own process, as a real one would be: the clients here do not share its GIL.
-    sim = subprocess.Popen([sys.executable, "-m", "vwwdeploy", "sim", "--model", str(MODEL), "--camera-dir", str(cam),
-                            "--tcp", "127.0.0.1:0"], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    sim = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "vwwdeploy",
+            "sim",
+            "--model",
+            str(MODEL),
+            "--camera-dir",
+            str(cam),
+            "--tcp",
+            "127.0.0.1:0",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+    )
     url = sim.stdout.readline().strip()
     try:
         with Device(url) as dev:
@@ -98,7 +115,7 @@ def main() -> None:
         plain, page = [], []
         plain_fps(url, 10)  # warm-up: the sim's camera decodes each picture once
         for r in range(args.rounds):  # alternate who goes first, so drifting load hits both alike
-            for which in ((plain, page) if r % 2 == 0 else (page, plain)):
+            for which in (plain, page) if r % 2 == 0 else (page, plain):
                 which.append((plain_fps if which is plain else page_fps)(url, args.frames))
     finally:
         sim.terminate()
@@ -114,8 +131,12 @@ def main() -> None:
     ]
     for raw in (False, True):
         cost = view_cost_us(info, raw)
-        rows.append((f"host cost per frame{' with --raw' if raw else ''} (view + JSON + base64)",
-                     f"{cost:.0f} us = {cost / 1e6 / uart_s[raw]:.2%} of its {uart_s[raw] * 1e3:.0f} ms at 921,600 baud"))
+        rows.append(
+            (
+                f"host cost per frame{' with --raw' if raw else ''} (view + JSON + base64)",
+                f"{cost:.0f} us = {cost / 1e6 / uart_s[raw]:.2%} of its {uart_s[raw] * 1e3:.0f} ms at 921,600 baud",
+            )
+        )
     if args.markdown:
         print("| measurement | value |\n|---|---|")
         for k, v in rows:

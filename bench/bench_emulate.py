@@ -3,13 +3,15 @@
 Each firmware runs under `qemu-system-arm -M mps2-an386 -icount shift=0` (1 virtual ns per executed
 instruction; the firmware reports the count in RESULT). Rows: model x kernels x build profile
 (vwwdeploy/firmware/qemu_build.py PROFILES: "plain" = what the Edge build does, TFLM's own -Os/-O2;
-"o3-lto", "o2-lto" = the same sources with other optimisation choices). For each row: instructions per inference (median over the images;
+"o3-lto", "o2-lto" = the same sources with other optimisation choices). For each row: instructions per
+inference (median over the images;
 the count barely depends on the input), the ratio to the plain CMSIS-NN build of the same model
 measured in this run, the ratio to the issue's baseline (22.93 M, a throwaway plain build), and whether
 the scores are bit-exact with the plain build of the same kernels (the two upstream test images plus
 COCO images); reference-kernel rows are also compared with the TFLM host twin.
 
-Usage: python3 bench/bench_emulate.py [--exported M.tflite] [--coco N] [--profiles plain,o3-lto,o2-lto] [--reference-profiles plain,o3-lto] [--markdown]
+Usage: python3 bench/bench_emulate.py [--exported M.tflite] [--coco N] [--profiles plain,o3-lto,o2-lto]
+                                      [--reference-profiles plain,o3-lto] [--markdown]
 """
 
 from __future__ import annotations
@@ -40,8 +42,10 @@ ISSUE_BASELINE = 22.93e6  # issue 6: plain build, CMSIS-NN, upstream model
 def inputs(coco: int) -> list[np.ndarray]:
     """The two upstream test images, then the first `coco` shared COCO images through the eval preprocessing."""
     derived = SHARED / "tflm_person_detection" / "derived"
-    xs = [np.asarray(Image.open(derived / n).convert("L"), dtype=np.int16) - 128
-          for n in ("person_uint8.png", "no_person_uint8.png")]
+    xs = [
+        np.asarray(Image.open(derived / n).convert("L"), dtype=np.int16) - 128
+        for n in ("person_uint8.png", "no_person_uint8.png")
+    ]
     if coco:
         from vwwdeploy.protocol.pipeline import frame_from_image
 
@@ -74,8 +78,12 @@ def twin_scores(model: Path, xs: list[np.ndarray]) -> np.ndarray:
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     default_exported = cache_dir() / "bench" / "exported-quickstart.tflite"
-    ap.add_argument("--exported", type=lambda s: Path(s) if s else None, default=default_exported if default_exported.is_file() else None,
-                    help="a model exported by `vwwdeploy export` (default: %(default)s)")
+    ap.add_argument(
+        "--exported",
+        type=lambda s: Path(s) if s else None,
+        default=default_exported if default_exported.is_file() else None,
+        help="a model exported by `vwwdeploy export` (default: %(default)s)",
+    )
     ap.add_argument("--coco", type=int, default=6, help="COCO images per firmware besides the two upstream ones")
     ap.add_argument("--profiles", default="plain,o3-lto,o2-lto", help="build profiles of the CMSIS-NN rows")
     ap.add_argument("--reference-profiles", default="plain,o3-lto", help="build profiles of the reference-kernel rows")
@@ -103,33 +111,50 @@ def main() -> int:
                     plain[kernels] = scores
                 if kernels == "cmsis-nn" and profile == "plain":
                     base = med
-                rows.append({
-                    "model": label, "kernels": kernels, "profile": profile, "instructions": med,
-                    "spread": (min(counts), max(counts)), "vs_plain": None, "base": None,
-                    "same_as_plain": bool(np.array_equal(scores, plain[kernels])),
-                    "same_as_twin": bool(np.array_equal(scores, twin)),
-                    "wall_s": wall, "build_s": build_s, "size": build.elf.stat().st_size,
-                })
+                rows.append(
+                    {
+                        "model": label,
+                        "kernels": kernels,
+                        "profile": profile,
+                        "instructions": med,
+                        "spread": (min(counts), max(counts)),
+                        "vs_plain": None,
+                        "base": None,
+                        "same_as_plain": bool(np.array_equal(scores, plain[kernels])),
+                        "same_as_twin": bool(np.array_equal(scores, twin)),
+                        "wall_s": wall,
+                        "build_s": build_s,
+                        "size": build.elf.stat().st_size,
+                    }
+                )
         for r in rows:
             if r["model"] == label and base:
                 r["vs_plain"] = r["instructions"] / base
             r["base"] = r["instructions"] / ISSUE_BASELINE
 
-    head = ("| model | kernels | build | instructions / inference | vs plain CMSIS-NN (this run) | vs 22.93 M "
-            "| bit-exact vs first build of these kernels | bit-exact vs TFLM twin |")
-    print(f"{len(xs)} inputs per firmware (2 upstream test images + {len(xs) - 2} COCO); "
-          f"profiles: " + "; ".join(f"{p} = {PROFILES[p].description}" for p in PROFILES))
+    head = (
+        "| model | kernels | build | instructions / inference | vs plain CMSIS-NN (this run) | vs 22.93 M "
+        "| bit-exact vs first build of these kernels | bit-exact vs TFLM twin |"
+    )
+    print(
+        f"{len(xs)} inputs per firmware (2 upstream test images + {len(xs) - 2} COCO); "
+        f"profiles: " + "; ".join(f"{p} = {PROFILES[p].description}" for p in PROFILES)
+    )
     print(head)
     print("|" + "---|" * 8)
     for r in rows:
         vs = f"{r['vs_plain']:.3f}x" if r["vs_plain"] else "-"
-        print(f"| {r['model']} | {r['kernels']} | {r['profile']} | {r['instructions'] / 1e6:.2f} M "
-              f"| {vs} | {r['base']:.3f}x | {'yes' if r['same_as_plain'] else 'NO'} "
-              f"| {'yes' if r['same_as_twin'] else 'no'} |")
+        print(
+            f"| {r['model']} | {r['kernels']} | {r['profile']} | {r['instructions'] / 1e6:.2f} M "
+            f"| {vs} | {r['base']:.3f}x | {'yes' if r['same_as_plain'] else 'NO'} "
+            f"| {'yes' if r['same_as_twin'] else 'no'} |"
+        )
     if not args.markdown:
         for r in rows:
-            print(f"  {r['model']} {r['kernels']} {r['profile']}: spread {r['spread'][0]:,}..{r['spread'][1]:,}, "
-                  f"QEMU wall {r['wall_s']:.1f} s, build {r['build_s']:.0f} s, ELF {r['size']:,} B")
+            print(
+                f"  {r['model']} {r['kernels']} {r['profile']}: spread {r['spread'][0]:,}..{r['spread'][1]:,}, "
+                f"QEMU wall {r['wall_s']:.1f} s, build {r['build_s']:.0f} s, ELF {r['size']:,} B"
+            )
     return 0
 
 

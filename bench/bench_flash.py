@@ -70,11 +70,19 @@ def main() -> None:
         py = best(lambda: elf_to_binary(elf.read_bytes()), args.repeat)
         objcopy = shutil.which("arm-none-eabi-objcopy")
         if objcopy:
-            oc = best(lambda: subprocess.run([objcopy, "-O", "binary", str(elf), str(tmp / "oc.bin")], check=True),
-                      args.repeat)
+            oc = best(
+                lambda: subprocess.run([objcopy, "-O", "binary", str(elf), str(tmp / "oc.bin")], check=True),
+                args.repeat,
+            )
             assert (tmp / "oc.bin").read_bytes() == elf_to_binary(elf.read_bytes()).data
-            rows.append(("ELF -> bin, pure Python vs objcopy subprocess", f"{py * 1e3:.1f} ms",
-                         f"{oc * 1e3:.1f} ms", f"{oc / py:.2f}x"))
+            rows.append(
+                (
+                    "ELF -> bin, pure Python vs objcopy subprocess",
+                    f"{py * 1e3:.1f} ms",
+                    f"{oc * 1e3:.1f} ms",
+                    f"{oc / py:.2f}x",
+                )
+            )
         (tmp / "a.bin").write_bytes(fake_binary(SIZE, 0xC000))
         (tmp / "s.bin").write_bytes(fake_binary(SIZE, 0x10000))
         quiet = dict(wait=2.0, timeout=10.0, settle=0.0, progress=False, log=lambda m: None)
@@ -90,14 +98,25 @@ def main() -> None:
                 assert sim.finished.wait(10) and not sim.errors
 
         t_asb, t_svl = best(asb, args.repeat), best(svl, args.repeat)
-        rows.append(("simulated 450 KB flash over a pty, ASB vs SVL", f"{t_asb * 1e3:.0f} ms",
-                     f"{t_svl * 1e3:.0f} ms", f"{t_svl / t_asb:.2f}x"))
+        rows.append(
+            (
+                "simulated 450 KB flash over a pty, ASB vs SVL",
+                f"{t_asb * 1e3:.0f} ms",
+                f"{t_svl * 1e3:.0f} ms",
+                f"{t_svl / t_asb:.2f}x",
+            )
+        )
     wa, ws = wire_bytes_asb(SIZE), wire_bytes_svl(SIZE)
-    rows.append(("wire bytes per firmware byte, ASB vs SVL", f"{wa / SIZE:.4f}", f"{ws / SIZE:.4f}",
-                 f"{ws / wa:.3f}x"))
+    rows.append(("wire bytes per firmware byte, ASB vs SVL", f"{wa / SIZE:.4f}", f"{ws / SIZE:.4f}", f"{ws / wa:.3f}x"))
     for baud in (921600, 115200):
-        rows.append((f"UART time for 450 KB at {baud} baud, ASB vs SVL", f"{wa * 10 / baud:.1f} s",
-                     f"{ws * 10 / baud:.1f} s", f"{ws / wa:.3f}x"))
+        rows.append(
+            (
+                f"UART time for 450 KB at {baud} baud, ASB vs SVL",
+                f"{wa * 10 / baud:.1f} s",
+                f"{ws * 10 / baud:.1f} s",
+                f"{ws / wa:.3f}x",
+            )
+        )
     if args.markdown:
         print("| measurement | first | second | second / first |\n|---|---|---|---|")
         for row in rows:

@@ -19,7 +19,8 @@ The board's own inference time (the TFLM twin, reported in RESULT.latency_us) is
 wire time of one frame: pipelining only helps when the board receives the next request while it
 computes, which the simulated board does (receiver, worker and transmitter threads).
 
-Usage: python3 bench/bench_link.py [--model person_detect.tflite] [--images 30] [--baud 921600] [--repeat 3] [--markdown]
+Usage: python3 bench/bench_link.py [--model person_detect.tflite] [--images 30] [--baud 921600] [--repeat 3]
+                                   [--markdown]
 """
 
 from __future__ import annotations
@@ -131,7 +132,9 @@ def main() -> int:
     # Staged transfer where whole frames cannot go: 1e-3 per byte, resets (one run per repeat, best shown).
     noisy_url, noisy_stop = start_sim_in_thread(args.model, baud=args.baud, faults=FaultConfig.uniform(1e-3, 150, 1))
     try:
-        runs = [infer_case(noisy_url, xs[: args.noisy_images], 2, line_rate, staging="always") for _ in range(args.repeat)]
+        runs = [
+            infer_case(noisy_url, xs[: args.noisy_images], 2, line_rate, staging="always") for _ in range(args.repeat)
+        ]
     finally:
         noisy_stop()
     noisy = max(runs, key=lambda r: r["goodput"])
@@ -140,30 +143,44 @@ def main() -> int:
     rows.append(noisy)
     frame_ms = 1000 * (int(np.prod(shape)) + 8 + OVERHEAD) / line_rate
     if args.markdown:
-        print(f"| case | items | payload bytes/s | efficiency (best of {args.repeat}) | worst | ms per item | "
-              "board inference (median) | retries/dropped |")
+        print(
+            f"| case | items | payload bytes/s | efficiency (best of {args.repeat}) | worst | ms per item | "
+            "board inference (median) | retries/dropped |"
+        )
         print("|---|---|---|---|---|---|---|---|")
         for r in rows:
             print(
                 f"| {r['case']} | {r['items']} | {r['payload_per_s']:,.0f} | **{r['efficiency']:.3f}** | "
                 f"{r['worst']:.3f} | {r['per_item_ms']:.1f} | {r['latency_ms']:.1f} ms | {r['retries']} |"
             )
-        print(f"\nLine rate {line_rate:,.0f} bytes/s ({args.baud} baud, 8N1); one 96x96 INFER frame = {frame_ms:.1f} ms on the wire.")
+        print(
+            f"\nLine rate {line_rate:,.0f} bytes/s ({args.baud} baud, 8N1); "
+            f"one 96x96 INFER frame = {frame_ms:.1f} ms on the wire."
+        )
         p2, p1 = rows[0]["efficiency"], rows[2]["efficiency"]
         print(f"Pipelining gain (2 in flight / 1 in flight): {p2 / p1:.2f}x.")
         whole, staged = rows[0], rows[1]
-        print(f"Staged / whole-frame throughput on the clean link (best runs, same images): "
-              f"{whole['per_item_ms'] / staged['per_item_ms']:.2f} "
-              f"(goodput {staged['goodput']:.3f} vs {whole['goodput']:.3f} image bytes per line byte).")
-        print(f"Staged on the noisy link: goodput {noisy['goodput']:.3f}, {noisy['per_item_ms']:.0f} ms per image, "
-              f"{noisy['retries']} retries for {noisy['items']} images.")
+        print(
+            f"Staged / whole-frame throughput on the clean link (best runs, same images): "
+            f"{whole['per_item_ms'] / staged['per_item_ms']:.2f} "
+            f"(goodput {staged['goodput']:.3f} vs {whole['goodput']:.3f} image bytes per line byte)."
+        )
+        print(
+            f"Staged on the noisy link: goodput {noisy['goodput']:.3f}, {noisy['per_item_ms']:.0f} ms per image, "
+            f"{noisy['retries']} retries for {noisy['items']} images."
+        )
     else:
         for r in rows:
-            print(f"{r['case']:<36} efficiency {r['efficiency']:.3f} (worst {r['worst']:.3f})  {r['per_item_ms']:.1f} ms/item  "
-                  f"board {r['latency_ms']:.1f} ms  retries/dropped {r['retries']}")
+            print(
+                f"{r['case']:<36} efficiency {r['efficiency']:.3f} (worst {r['worst']:.3f})  "
+                f"{r['per_item_ms']:.1f} ms/item  "
+                f"board {r['latency_ms']:.1f} ms  retries/dropped {r['retries']}"
+            )
         print(f"frame wire time {frame_ms:.1f} ms")
-        print(f"staged / whole throughput {rows[0]['per_item_ms'] / rows[1]['per_item_ms']:.2f}; "
-              f"noisy staged goodput {noisy['goodput']:.3f}")
+        print(
+            f"staged / whole throughput {rows[0]['per_item_ms'] / rows[1]['per_item_ms']:.2f}; "
+            f"noisy staged goodput {noisy['goodput']:.3f}"
+        )
     return 0
 
 

@@ -41,10 +41,7 @@ def main() -> None:
     ours = best(lambda: parse_model(data))
     generated = best(lambda: schema.ModelT.InitFromPackedBuf(bytearray(data), 0))
     ours_cold = cold(f"from vwwdeploy.tflite_model.schema import read_model; read_model({str(MODEL)!r})")
-    tf_cold = cold(
-        "from tensorflow.lite.tools import flatbuffer_utils as f; "
-        f"f.read_model({str(MODEL)!r})"
-    )
+    tf_cold = cold(f"from tensorflow.lite.tools import flatbuffer_utils as f; f.read_model({str(MODEL)!r})")
     rows = [
         ("parse upstream model in-process, ours vs generated object API", ours, generated),
         ("cold start + parse, ours vs TF flatbuffer_utils", ours_cold, tf_cold),

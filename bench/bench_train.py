@@ -76,13 +76,19 @@ def main() -> int:
     if args.markdown:
         print("| measurement | in-memory tensors | real input pipeline | real / in-memory |")
         print("|---|---|---|---|")
-        print(f"| train step, MobileNetV1 0.25 96x96x1, batch {args.batch_size} ({n} steps each) | "
-              f"{1000 * memory / n:.1f} ms | {1000 * real / n:.1f} ms | {ratio:.3f} |")
-        print(f"| process CPU time per step (all threads), same blocks | {1000 * memory_cpu / n:.1f} ms | "
-              f"{1000 * real_cpu / n:.1f} ms | {real_cpu / memory_cpu:.3f} |")
+        print(
+            f"| train step, MobileNetV1 0.25 96x96x1, batch {args.batch_size} ({n} steps each) | "
+            f"{1000 * memory / n:.1f} ms | {1000 * real / n:.1f} ms | {ratio:.3f} |"
+        )
+        print(
+            f"| process CPU time per step (all threads), same blocks | {1000 * memory_cpu / n:.1f} ms | "
+            f"{1000 * real_cpu / n:.1f} ms | {real_cpu / memory_cpu:.3f} |"
+        )
     else:
-        print(f"in-memory: {1000 * memory / n:.1f} ms/step, real pipeline: {1000 * real / n:.1f} ms/step, "
-              f"ratio {ratio:.3f} (target <= 1.05); CPU time per step ratio {real_cpu / memory_cpu:.3f}")
+        print(
+            f"in-memory: {1000 * memory / n:.1f} ms/step, real pipeline: {1000 * real / n:.1f} ms/step, "
+            f"ratio {ratio:.3f} (target <= 1.05); CPU time per step ratio {real_cpu / memory_cpu:.3f}"
+        )
     return 0
 
 

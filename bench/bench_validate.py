@@ -72,8 +72,12 @@ def main() -> None:
     one, two = max(rates[1]), max(rates[2])
     rows = [
         (f"device images/s, 1 vs 2 paced sims ({args.images} images)", f"{one:.2f}", f"{two:.2f}", f"{two / one:.2f}x"),
-        ("payload bytes/s per board / line rate (byte = 10 bits), 1 vs 2 sims",
-         f"{max(payload[1]):.3f}", f"{max(payload[2]):.3f}", f"{max(payload[2]) / max(payload[1]):.2f}x"),
+        (
+            "payload bytes/s per board / line rate (byte = 10 bits), 1 vs 2 sims",
+            f"{max(payload[1]):.3f}",
+            f"{max(payload[2]):.3f}",
+            f"{max(payload[2]) / max(payload[1]):.2f}x",
+        ),
     ]
     if args.markdown:
         print("| measurement | first | second | second / first |\n|---|---|---|---|")

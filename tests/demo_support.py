@@ -43,7 +43,16 @@ def expected_for(model: Path, pictures: list[Path], modes=(0, 1)) -> Expected:
 
     frames = {m: [camera_pixels(p, m) for p in pictures] for m in modes}
     with TflmTwin(model) as twin:
-        scores = {m: [[int(v) for v in np.asarray(twin.invoke((f.astype(np.int16) - 128).astype(np.int8)
-                                                              .reshape(1, 96, 96, 1))).reshape(-1)]
-                      for f in frames[m]] for m in modes}
+        scores = {
+            m: [
+                [
+                    int(v)
+                    for v in np.asarray(
+                        twin.invoke((f.astype(np.int16) - 128).astype(np.int8).reshape(1, 96, 96, 1))
+                    ).reshape(-1)
+                ]
+                for f in frames[m]
+            ]
+            for m in modes
+        }
     return Expected(pictures, frames, scores)

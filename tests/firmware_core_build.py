@@ -28,10 +28,29 @@ PORTABLE_SOURCES = sorted(p for p in CORE.glob("*.cc") if p.name not in TFLM_SOU
 HOST_CORE_SOURCES = [p for p in PORTABLE_SOURCES if p.name != "app_main.cc"]
 
 ARM_CXX = "arm-none-eabi-g++"
-ARM_FLAGS = ["-std=c++17", "-mcpu=cortex-m4", "-mthumb", "-mfloat-abi=hard", "-mfpu=fpv4-sp-d16", "-Os",
-             "-ffunction-sections", "-fdata-sections", "-fno-exceptions", "-fno-rtti", "-fno-threadsafe-statics"]
-HOST_TEST_FLAGS = ["-std=c++17", "-O1", "-g", "-Wall", "-Wextra", "-fsanitize=address,undefined",
-                   "-fno-sanitize-recover=undefined", "-fno-omit-frame-pointer"]
+ARM_FLAGS = [
+    "-std=c++17",
+    "-mcpu=cortex-m4",
+    "-mthumb",
+    "-mfloat-abi=hard",
+    "-mfpu=fpv4-sp-d16",
+    "-Os",
+    "-ffunction-sections",
+    "-fdata-sections",
+    "-fno-exceptions",
+    "-fno-rtti",
+    "-fno-threadsafe-statics",
+]
+HOST_TEST_FLAGS = [
+    "-std=c++17",
+    "-O1",
+    "-g",
+    "-Wall",
+    "-Wextra",
+    "-fsanitize=address,undefined",
+    "-fno-sanitize-recover=undefined",
+    "-fno-omit-frame-pointer",
+]
 WORKERS = 2  # the test machine has 2 cores shared with others
 
 
@@ -105,8 +124,12 @@ def host_test_binary() -> Path:
 
 
 def run_host_tests(binary: Path, name_filter: str = "") -> subprocess.CompletedProcess:
-    env = dict(os.environ, VWW_VECTORS=str(VECTORS), ASAN_OPTIONS="detect_leaks=1",
-               UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1")
+    env = dict(
+        os.environ,
+        VWW_VECTORS=str(VECTORS),
+        ASAN_OPTIONS="detect_leaks=1",
+        UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1",
+    )
     args = [str(binary)] + ([name_filter] if name_filter else [])
     return subprocess.run(args, capture_output=True, text=True, env=env, timeout=120)
 
@@ -122,8 +145,15 @@ def tflm_includes(tree: Path, flags_json: dict) -> list[str]:
 
 
 def _tflm_host_flags(flags_json: dict, tree: Path) -> list[str]:
-    return ["-std=c++17", "-O1", "-fno-exceptions", "-fno-rtti", "-w",
-            *(f"-D{d}" for d in HOST_TFLM_DEFINES), *tflm_includes(tree, flags_json)]
+    return [
+        "-std=c++17",
+        "-O1",
+        "-fno-exceptions",
+        "-fno-rtti",
+        "-w",
+        *(f"-D{d}" for d in HOST_TFLM_DEFINES),
+        *tflm_includes(tree, flags_json),
+    ]
 
 
 def _object_cache(tree: Path, flags: list[str]) -> Path:
@@ -168,13 +198,18 @@ def link_with_tflm(tree: Path, flags_json: dict, app_objects: list[Path], exe: P
     all_sources = sorted(p for p in (tree / "tensorflow").rglob("*.cc") if "cortex_m_generic" not in p.parts)
     kernels_dir = tree / "tensorflow/lite/micro/kernels"
     kernel_sources = [p for p in all_sources if p.is_relative_to(kernels_dir)]
-    chosen = [p for p in all_sources if p not in kernel_sources or p.name in ("kernel_util.cc", "micro_tensor_utils.cc")]
+    chosen = [
+        p for p in all_sources if p not in kernel_sources or p.name in ("kernel_util.cc", "micro_tensor_utils.cc")
+    ]
     chosen.append(CPP_TESTS / "host_tflm_platform.cc")
     texts = {p: p.read_text(errors="replace") for p in kernel_sources}
     for _ in range(8):
         objs = _compile_cached(chosen, tree, flags, objdir)
-        proc = subprocess.run(["g++", *map(str, app_objects), "-Wl,--start-group", *map(str, objs), "-Wl,--end-group",
-                               "-o", str(exe)], capture_output=True, text=True)
+        proc = subprocess.run(
+            ["g++", *map(str, app_objects), "-Wl,--start-group", *map(str, objs), "-Wl,--end-group", "-o", str(exe)],
+            capture_output=True,
+            text=True,
+        )
         if proc.returncode == 0:
             return
         missing = set(UNDEFINED.findall(proc.stderr))

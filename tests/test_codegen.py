@@ -93,7 +93,16 @@ def compile_and_run_host(src_dir, tmp_path) -> dict[str, str]:
     (src_dir / "check.cc").write_text(check_source())
     exe = tmp_path / "check"
     subprocess.run(
-        [need("g++"), *WARN, "-I", str(src_dir), str(src_dir / "check.cc"), str(src_dir / "model_data.cc"), "-o", str(exe)],
+        [
+            need("g++"),
+            *WARN,
+            "-I",
+            str(src_dir),
+            str(src_dir / "check.cc"),
+            str(src_dir / "model_data.cc"),
+            "-o",
+            str(exe),
+        ],
         check=True,
         capture_output=True,
     )
@@ -106,14 +115,27 @@ def compile_arm(src_dir, tmp_path) -> None:
     gxx = need("arm-none-eabi-g++")
     for name in ("check.cc", "model_data.cc"):
         subprocess.run(
-            [gxx, *ARM_FLAGS, *WARN, "-fdata-sections", "-I", str(src_dir), "-c", str(src_dir / name),
-             "-o", str(tmp_path / f"{name}.arm.o")],
+            [
+                gxx,
+                *ARM_FLAGS,
+                *WARN,
+                "-fdata-sections",
+                "-I",
+                str(src_dir),
+                "-c",
+                str(src_dir / name),
+                "-o",
+                str(tmp_path / f"{name}.arm.o"),
+            ],
             check=True,
             capture_output=True,
         )
     # The array's own section must be 16-byte aligned in the Cortex-M4 object, too.
     headers = subprocess.run(
-        [need("arm-none-eabi-objdump"), "-h", str(tmp_path / "model_data.cc.arm.o")], check=True, capture_output=True, text=True
+        [need("arm-none-eabi-objdump"), "-h", str(tmp_path / "model_data.cc.arm.o")],
+        check=True,
+        capture_output=True,
+        text=True,
     ).stdout
     line = next(ln for ln in headers.splitlines() if "kModelDataE" in ln)
     assert line.split()[-1] == "2**4", line
@@ -192,10 +214,20 @@ def test_one_byte_and_one_megabyte_blobs(size, tmp_path):
     for name, text in texts.items():
         (src / name).write_text(text)
     obj = tmp_path / "host.o"
-    subprocess.run([need("g++"), *WARN, "-c", str(src / "model_data.cc"), "-o", str(obj)], check=True, capture_output=True)
+    subprocess.run(
+        [need("g++"), *WARN, "-c", str(src / "model_data.cc"), "-o", str(obj)], check=True, capture_output=True
+    )
     if size == 1:  # the 300 KB upstream array already goes through the Cortex-M4 compiler above; 1 MB adds time only
         subprocess.run(
-            [need("arm-none-eabi-g++"), *ARM_FLAGS, *WARN, "-c", str(src / "model_data.cc"), "-o", str(tmp_path / "arm.o")],
+            [
+                need("arm-none-eabi-g++"),
+                *ARM_FLAGS,
+                *WARN,
+                "-c",
+                str(src / "model_data.cc"),
+                "-o",
+                str(tmp_path / "arm.o"),
+            ],
             check=True,
             capture_output=True,
         )

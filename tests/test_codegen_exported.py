@@ -13,12 +13,35 @@ from vwwdeploy.tflite_model import generate_sources, inspect_model
 @pytest.mark.slow
 def test_short_training_run_export_inspect_codegen(tmp_path):
     data = tiny_dataset(tmp_path / "ds", n_train=32, n_val=16)
-    train = run_cli("train", "--dataset", str(data), "--train-dir", str(tmp_path / "train"), "--max-steps", "30",
-                    "--image-size", "32", "--batch-size", "8", timeout=600)
+    train = run_cli(
+        "train",
+        "--dataset",
+        str(data),
+        "--train-dir",
+        str(tmp_path / "train"),
+        "--max-steps",
+        "30",
+        "--image-size",
+        "32",
+        "--batch-size",
+        "8",
+        timeout=600,
+    )
     assert train.returncode == 0, train.stderr[-2000:]
     model = tmp_path / "model.tflite"
-    export = run_cli("export", "--checkpoint", str(tmp_path / "train"), "--dataset", str(data), "--out", str(model),
-                     "--calibration-images", "16", "--no-eval", timeout=600)
+    export = run_cli(
+        "export",
+        "--checkpoint",
+        str(tmp_path / "train"),
+        "--dataset",
+        str(data),
+        "--out",
+        str(model),
+        "--calibration-images",
+        "16",
+        "--no-eval",
+        timeout=600,
+    )
     assert export.returncode == 0, export.stderr[-2000:]
 
     report = inspect_model(model)

@@ -84,13 +84,31 @@ def test_coco128_labels_match_person_presence(coco128, tmp_path):
 
 def test_coco128_other_category(coco128, tmp_path, capsys):
     ann = coco128 / "annotations_coco_json" / "instances_train2017_coco128.json"
-    assert _build("--annotations", ann, "--images", coco128 / "images", "--out", tmp_path / "car",
-                  "--category", "car", "--size", "96", "--rgb") == 0
+    assert (
+        _build(
+            "--annotations",
+            ann,
+            "--images",
+            coco128 / "images",
+            "--out",
+            tmp_path / "car",
+            "--category",
+            "car",
+            "--size",
+            "96",
+            "--rgb",
+        )
+        == 0
+    )
     split = open_split(tmp_path / "car")
     coco = json.loads(ann.read_text())
     car_id = next(c["id"] for c in coco["categories"] if c["name"] == "car")
     area = {im["id"]: im["width"] * im["height"] for im in coco["images"]}
-    positives = {a["image_id"] for a in coco["annotations"] if a["category_id"] == car_id and a["area"] / area[a["image_id"]] > 0.005}
+    positives = {
+        a["image_id"]
+        for a in coco["annotations"]
+        if a["category_id"] == car_id and a["area"] / area[a["image_id"]] > 0.005
+    }
     assert {int(i) for i, lab in zip(split.image_ids, split.labels) if lab} == positives
     assert 0 < len(positives) < 128
     assert split.label_names == ["notcar", "car"] and split.categories == ["car"]
@@ -121,15 +139,22 @@ def test_threshold_is_strict_like_the_official_script(tmp_path):
     assert vww_labels(coco, ["person", "car"]).labels.tolist() == [0, 1, 1, 1]
     assert vww_labels(coco, threshold=0.3).labels.tolist() == [0, 0, 0, 0]
     # Categories are found by name: renumbered ids give the same labels.
-    renumbered = _coco_json(images, [dict(a, category_id=a["category_id"] + 40) for a in anns],
-                            [{"id": 41, "name": "person"}, {"id": 43, "name": "car"}])
+    renumbered = _coco_json(
+        images,
+        [dict(a, category_id=a["category_id"] + 40) for a in anns],
+        [{"id": 41, "name": "person"}, {"id": 43, "name": "car"}],
+    )
     assert vww_labels(renumbered).labels.tolist() == [0, 1, 0, 1]
 
 
 def test_several_categories_label_names(tmp_path):
     ann, imgs = _tiny_coco(tmp_path)
-    assert _build("--annotations", ann, "--images", imgs, "--out", tmp_path / "o",
-                  "--category", "person", "--category", "car") == 0
+    assert (
+        _build(
+            "--annotations", ann, "--images", imgs, "--out", tmp_path / "o", "--category", "person", "--category", "car"
+        )
+        == 0
+    )
     split = open_split(tmp_path / "o")
     assert split.labels.tolist() == [1] * 6
     assert split.label_names == ["notperson+car", "person+car"] and split.categories == ["person", "car"]

@@ -107,8 +107,23 @@ def test_download_layout_then_build(server, coco_zips, tmp_path, capsys):
     assert len(list((out / "val2014").glob("*.jpg"))) == 4
     assert not list(out.glob("*.zip")) and not list(out.glob("*.part"))
     # The downloaded folder is what `build --coco-dir` takes.
-    assert main(["dataset", "build", "--coco-dir", str(out), "--out", str(tmp_path / "ds"), "--size", "32",
-                 "--workers", "1"]) == 0
+    assert (
+        main(
+            [
+                "dataset",
+                "build",
+                "--coco-dir",
+                str(out),
+                "--out",
+                str(tmp_path / "ds"),
+                "--size",
+                "32",
+                "--workers",
+                "1",
+            ]
+        )
+        == 0
+    )
     assert len(open_split(tmp_path / "ds" / "train")) == 8 and len(open_split(tmp_path / "ds" / "val")) == 4
     # A second run finds everything done and asks the server for nothing.
     requests = len(server.log)
@@ -191,10 +206,17 @@ def test_part_already_complete_gets_416_and_is_kept(server, coco_zips, tmp_path)
 def test_known_checksum_or_size_mismatch_is_refused(server, coco_zips, tmp_path, what):
     server.files.update(coco_zips)
     payload = coco_zips["/annotations/annotations_trainval2014.zip"]
-    known = Known(len(payload), "0" * 32) if what == "md5" else Known(len(payload) + 5, hashlib.md5(payload).hexdigest())
+    known = (
+        Known(len(payload), "0" * 32) if what == "md5" else Known(len(payload) + 5, hashlib.md5(payload).hexdigest())
+    )
     with pytest.raises(UserError) as exc:
-        download_coco(tmp_path / "c", base_url=server.url, split="val", quiet=True,
-                      known_table={"annotations_trainval2014.zip": known})
+        download_coco(
+            tmp_path / "c",
+            base_url=server.url,
+            split="val",
+            quiet=True,
+            known_table={"annotations_trainval2014.zip": known},
+        )
     assert ("MD5" if what == "md5" else "bytes") in str(exc.value)
     assert not list((tmp_path / "c").glob("annotations*"))  # nothing half-verified is left behind
 
@@ -204,8 +226,8 @@ def _corrupt_crc(zip_bytes: bytes) -> bytes:
     data = bytearray(zip_bytes)
     with zipfile.ZipFile(io.BytesIO(zip_bytes)) as zf:
         info = zf.infolist()[0]
-    name_len = int.from_bytes(data[info.header_offset + 26: info.header_offset + 28], "little")
-    extra_len = int.from_bytes(data[info.header_offset + 28: info.header_offset + 30], "little")
+    name_len = int.from_bytes(data[info.header_offset + 26 : info.header_offset + 28], "little")
+    extra_len = int.from_bytes(data[info.header_offset + 28 : info.header_offset + 30], "little")
     data[info.header_offset + 30 + name_len + extra_len + 10] ^= 0xFF
     return bytes(data)
 
@@ -216,8 +238,10 @@ def _corrupt_crc(zip_bytes: bytes) -> bytes:
         (lambda s, z: s.files.pop("/zips/val2014.zip"), "HTTP 404"),
         (lambda s, z: s.files.update({"/zips/val2014.zip": b"<html>not a zip</html>"}), "not a valid zip"),
         (lambda s, z: s.files.update({"/zips/val2014.zip": _corrupt_crc(z["/zips/val2014.zip"])}), "not a valid zip"),
-        (lambda s, z: s.files.update({"/zips/val2014.zip": z["/annotations/annotations_trainval2014.zip"]}),
-         "does not contain val2014"),
+        (
+            lambda s, z: s.files.update({"/zips/val2014.zip": z["/annotations/annotations_trainval2014.zip"]}),
+            "does not contain val2014",
+        ),
     ],
     ids=["404", "not-a-zip", "bad-crc", "wrong-archive"],
 )

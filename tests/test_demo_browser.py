@@ -10,13 +10,18 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-
 from demo_support import expected_for, make_camera_dir
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
-BROWSER_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-                "--disable-sync", "--no-first-run"]
+BROWSER_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
 WAIT_MS = 30_000  # generous: the machine is shared; every wait ends as soon as the page gets there
 
 if not Path(CHROMIUM).is_file():
@@ -109,8 +114,9 @@ def demo_factory():
 
 def frame_after(page, index: int, extra: str = "true") -> dict:
     """Wait for a frame newer than `index` (and `extra`, a JS condition), then read the page."""
-    page.wait_for_function(f"Number(document.getElementById('frame').dataset.index ?? -1) > {index} && ({extra})",
-                           timeout=WAIT_MS)
+    page.wait_for_function(
+        f"Number(document.getElementById('frame').dataset.index ?? -1) > {index} && ({extra})", timeout=WAIT_MS
+    )
     return page.evaluate(READ_PAGE)
 
 
@@ -144,9 +150,13 @@ def test_page_shows_what_the_board_sent(page, camera, upstream_model, sim_factor
 
     # The artefact screenshot shows a person frame (one picture in three has one) and a full timeline;
     # the page holds that frame from the very moment the condition is seen, so the screenshot shows it.
-    shown = frame_after(page, max(shown["index"], 60), "document.getElementById('label').dataset.label === 'person'"
-                                                       " && (window.vwwDemo.hold = true)"
-                                                       " && (window.heldAt = window.vwwDemo.frames)")
+    shown = frame_after(
+        page,
+        max(shown["index"], 60),
+        "document.getElementById('label').dataset.label === 'person'"
+        " && (window.vwwDemo.hold = true)"
+        " && (window.heldAt = window.vwwDemo.frames)",
+    )
     check_frame(shown, expected, mode=0)
     page.wait_for_function("window.vwwDemo.frames >= window.heldAt + 2", timeout=WAIT_MS)
     assert page.evaluate(READ_PAGE) == shown  # held: newer frames arrived and were not drawn
@@ -182,8 +192,12 @@ def test_page_survives_a_pulled_link_and_a_board_reset(page, camera, sim_factory
 
     # A board reset (boot INFO mid-stream): "disconnected", HELLO again, frames again.
     stop2.board.reset()
-    shown = frame_after(page, shown["index"], "document.getElementById('link').dataset.resets === '1' && "
-                                              "document.getElementById('status').dataset.state === 'connected'")
+    shown = frame_after(
+        page,
+        shown["index"],
+        "document.getElementById('link').dataset.resets === '1' && "
+        "document.getElementById('status').dataset.state === 'connected'",
+    )
     check_frame(shown, expected, mode=1)
     assert shown["link"]["connects"] == "3"
 

@@ -16,9 +16,9 @@ import urllib.request
 
 import numpy as np
 import pytest
+from demo_support import expected_for, make_camera_dir
 from PIL import Image
 
-from demo_support import expected_for, make_camera_dir
 from vwwdeploy.cli import main
 from vwwdeploy.demo.hub import MAX_PENDING_FRAMES, Hub
 
@@ -30,6 +30,7 @@ def free_port() -> int:
 
 
 # ----------------------------------------------------------------- bad input
+
 
 @pytest.fixture
 def busy_pty():
@@ -86,6 +87,7 @@ def test_bad_input_is_one_line(name, argv, code, words, busy_pty, taken_http, tm
 
 
 # ----------------------------------------------------------------- against the simulated board
+
 
 @pytest.fixture(scope="module")
 def camera(coco128, upstream_model, tmp_path_factory):
@@ -158,8 +160,12 @@ def test_command_serves_until_ctrl_c(upstream_model, camera):
 
     url, stop = start_sim_in_thread(upstream_model, camera_dir=camera[0], tcp=True)
     try:
-        proc = subprocess.Popen([sys.executable, "-m", "vwwdeploy", "demo", "--port", url, "--http", "127.0.0.1:0"],
-                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "vwwdeploy", "demo", "--port", url, "--http", "127.0.0.1:0"],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
         try:
             page_url = proc.stdout.readline().strip()
             assert page_url.startswith("http://127.0.0.1:"), proc.stderr.read()
@@ -175,6 +181,7 @@ def test_command_serves_until_ctrl_c(upstream_model, camera):
 
 
 # ----------------------------------------------------------------- the hub
+
 
 def test_a_slow_page_loses_old_frames_never_status():
     hub = Hub(history=5)

@@ -233,9 +233,20 @@ def test_input_checks_are_one_line_user_errors(fake):
 
 def _info() -> m.DeviceInfo:
     return m.DeviceInfo(
-        1, "0.1.0", "fake", "fake-fw", "00" * 32,
-        m.TensorInfo((1, 4, 4, 1), "int8", 0.0078, -1), m.TensorInfo((1, 2), "int8", 1 / 256, -128),
-        0, 0, "reference", 0, ("a", "b"), m.Capability.NONE, 27656,
+        1,
+        "0.1.0",
+        "fake",
+        "fake-fw",
+        "00" * 32,
+        m.TensorInfo((1, 4, 4, 1), "int8", 0.0078, -1),
+        m.TensorInfo((1, 2), "int8", 1 / 256, -128),
+        0,
+        0,
+        "reference",
+        0,
+        ("a", "b"),
+        m.Capability.NONE,
+        27656,
     )
 
 

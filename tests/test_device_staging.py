@@ -21,10 +21,20 @@ SHAPE = (24, 24, 1)  # 576 bytes: chunks of 256, 256 and 64
 def _info(staged: bool) -> m.DeviceInfo:
     caps = m.Capability.SET_FRAME | (m.Capability.STAGED if staged else 0)
     return m.DeviceInfo(
-        protocol_version=1, firmware_version="0.1.0", board="fake", firmware_name="fake",
-        model_sha256="00" * 32, input=m.TensorInfo((1, *SHAPE), "int8", 2 / 255, -1),
-        output=m.TensorInfo((1, 2), "int8", 1 / 256, -128), arena_size=0, arena_used=0, kernels="unknown",
-        clock_hz=0, labels=("notperson", "person"), capabilities=caps, max_rx_payload=27656,
+        protocol_version=1,
+        firmware_version="0.1.0",
+        board="fake",
+        firmware_name="fake",
+        model_sha256="00" * 32,
+        input=m.TensorInfo((1, *SHAPE), "int8", 2 / 255, -1),
+        output=m.TensorInfo((1, 2), "int8", 1 / 256, -128),
+        arena_size=0,
+        arena_used=0,
+        kernels="unknown",
+        clock_hz=0,
+        labels=("notperson", "person"),
+        capabilities=caps,
+        max_rx_payload=27656,
     )
 
 
@@ -178,6 +188,7 @@ def test_reset_while_staging_restages_from_the_start(boards):
 
 def test_auto_goes_back_to_whole_frames_when_resets_keep_emptying_the_buffer(boards):
     """A board that resets faster than an image can be staged (a crash loop; the sim's --reset-every 10)."""
+
     def hooks(board, frame, k):
         if frame.type == T.STAGE and k % 2 == 0:
             return board.reset()
@@ -196,6 +207,7 @@ def test_auto_goes_back_to_whole_frames_when_resets_keep_emptying_the_buffer(boa
 
 def test_board_without_bit3_keeps_whole_frames(boards):
     """auto on an older firmware: whole-frame retries as before, never a STAGE it would not know."""
+
     def hooks(board, frame, k):
         if frame.type == T.INFER and k % 3 == 0:  # every third attempt gets through
             pixels = m.Image.decode(frame.payload).pixels.tobytes()

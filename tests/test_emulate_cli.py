@@ -32,8 +32,14 @@ def qemu_pids(marker: str) -> list[int]:
 
 
 def run_cli(args: list[str], env: dict | None = None, timeout: float = 120) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "vwwdeploy.cli", *args], capture_output=True, text=True,
-                          cwd=REPO, env=env, timeout=timeout)
+    return subprocess.run(
+        [sys.executable, "-m", "vwwdeploy.cli", *args],
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+        env=env,
+        timeout=timeout,
+    )
 
 
 def fake_elf(path: Path, size: int = 16) -> Path:
@@ -68,16 +74,22 @@ def test_qemu_absent(tmp_path):
 def test_firmware_not_built(tmp_path, kernels):
     env = dict(os.environ, VWWDEPLOY_CACHE=str(tmp_path / "cache"))  # an empty cache: nothing built
     proc = run_cli(["emulate", "--kernels", kernels], env=env)
-    line = assert_one_line(proc, f"no QEMU firmware built for {kernels} kernels",
-                           f"vwwdeploy firmware build --board qemu --kernels {kernels}")
+    line = assert_one_line(
+        proc,
+        f"no QEMU firmware built for {kernels} kernels",
+        f"vwwdeploy firmware build --board qemu --kernels {kernels}",
+    )
     assert proc.returncode == 2, line
 
 
 @needs_qemu
-@pytest.mark.parametrize("case,content,needle", [
-    ("missing", None, "does not exist"),
-    ("not an ELF", b"hello", "is not an ELF file"),
-])
+@pytest.mark.parametrize(
+    "case,content,needle",
+    [
+        ("missing", None, "does not exist"),
+        ("not an ELF", b"hello", "is not an ELF file"),
+    ],
+)
 def test_bad_firmware_file(tmp_path, case, content, needle):
     path = tmp_path / "fw.elf"
     if content is not None:
@@ -114,11 +126,14 @@ def test_bad_port_argument():
     assert "expected a TCP port number" in proc.stderr
 
 
-@pytest.mark.parametrize("argv,needle", [
-    (["firmware", "build", "--board", "qemu", "--env", "sparkfun_edge"], "--env names PlatformIO environments"),
-    (["firmware", "build", "--board", "qemu", "--model", "/nonexistent/m.tflite"], "no such model file"),
-    (["firmware", "build", "--board", "qemu"], "not found"),  # empty cache: no TFLM checkout to build from
-])
+@pytest.mark.parametrize(
+    "argv,needle",
+    [
+        (["firmware", "build", "--board", "qemu", "--env", "sparkfun_edge"], "--env names PlatformIO environments"),
+        (["firmware", "build", "--board", "qemu", "--model", "/nonexistent/m.tflite"], "no such model file"),
+        (["firmware", "build", "--board", "qemu"], "not found"),  # empty cache: no TFLM checkout to build from
+    ],
+)
 def test_firmware_build_board_qemu_bad_input(tmp_path, argv, needle):
     env = dict(os.environ, VWWDEPLOY_CACHE=str(tmp_path / "cache"))
     for var in [v for v in env if v.startswith("VWWDEPLOY_") and v.endswith("_DIR")]:

@@ -18,13 +18,14 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from PIL import Image
-
 from conftest import UPSTREAM_EXPECTED_SCORES
+from PIL import Image
 from test_emulate_cli import REPO, qemu_pids
 
-pytestmark = pytest.mark.skipif(shutil.which("qemu-system-arm") is None or shutil.which("arm-none-eabi-gcc") is None,
-                                reason="qemu-system-arm or arm-none-eabi-gcc not installed")
+pytestmark = pytest.mark.skipif(
+    shutil.which("qemu-system-arm") is None or shutil.which("arm-none-eabi-gcc") is None,
+    reason="qemu-system-arm or arm-none-eabi-gcc not installed",
+)
 
 
 def _require_tree(kernels: str) -> None:
@@ -32,8 +33,10 @@ def _require_tree(kernels: str) -> None:
 
     path = tflm_tree.tree_dir(kernels)
     if not (path / tflm_tree.COMPLETE).is_file():
-        pytest.skip(f"no TFLM tree for {kernels} kernels at {path} (create it with `vwwdeploy firmware deps` "
-                    f"then `python -m vwwdeploy.firmware.tflm_tree {kernels}`)")
+        pytest.skip(
+            f"no TFLM tree for {kernels} kernels at {path} (create it with `vwwdeploy firmware deps` "
+            f"then `python -m vwwdeploy.firmware.tflm_tree {kernels}`)"
+        )
 
 
 _builds: dict[str, Path] = {}
@@ -49,16 +52,23 @@ def firmware(kernels: str, model: Path) -> Path:
 
 
 def upstream_inputs(images: dict[str, Path]) -> dict[str, np.ndarray]:
-    return {name: (np.asarray(Image.open(p).convert("L"), dtype=np.int16) - 128).astype(np.int8)
-            for name, p in images.items()}
+    return {
+        name: (np.asarray(Image.open(p).convert("L"), dtype=np.int16) - 128).astype(np.int8)
+        for name, p in images.items()
+    }
 
 
 class EmulateProcess:
     """`vwwdeploy emulate ...` in its own process; `.url` from its first stdout line."""
 
     def __init__(self, *args: str):
-        self.proc = subprocess.Popen([sys.executable, "-m", "vwwdeploy.cli", "emulate", *args], cwd=REPO,
-                                     stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "vwwdeploy.cli", "emulate", *args],
+            cwd=REPO,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
         self.url = self.proc.stdout.readline().strip()
         if not self.url.startswith("socket://"):
             self.proc.kill()
@@ -132,8 +142,9 @@ def test_without_icount_no_instruction_counts(upstream_model, upstream_test_imag
         assert r.instructions == 0 and r.latency_us > 0
 
 
-def _validate_through_cli(kernels: str, upstream_model: Path, upstream_test_images, coco_csv: Path,
-                          tmp_path: Path, icount: bool) -> dict:
+def _validate_through_cli(
+    kernels: str, upstream_model: Path, upstream_test_images, coco_csv: Path, tmp_path: Path, icount: bool
+) -> dict:
     """`vwwdeploy emulate` + `vwwdeploy validate --port socket://...` (both unchanged CLIs, own processes)."""
     from vwwdeploy.device.client import Device
 
@@ -142,10 +153,28 @@ def _validate_through_cli(kernels: str, upstream_model: Path, upstream_test_imag
     try:
         with Device(emu.url, timeout=60) as dev:
             upstream = {name: dev.infer(x) for name, x in upstream_inputs(upstream_test_images).items()}
-        proc = subprocess.run([sys.executable, "-m", "vwwdeploy.cli", "validate", "--port", emu.url,
-                               "--model", str(upstream_model), "--data", str(coco_csv),
-                               "--report", str(tmp_path / "report"), "--timeout", "60"],
-                              cwd=REPO, capture_output=True, text=True, timeout=900)
+        proc = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "vwwdeploy.cli",
+                "validate",
+                "--port",
+                emu.url,
+                "--model",
+                str(upstream_model),
+                "--data",
+                str(coco_csv),
+                "--report",
+                str(tmp_path / "report"),
+                "--timeout",
+                "60",
+            ],
+            cwd=REPO,
+            capture_output=True,
+            text=True,
+            timeout=900,
+        )
         assert proc.returncode == 0, proc.stderr[-2000:]
         code, err = emu.interrupt()
         assert code == 0, err
@@ -178,9 +207,11 @@ def test_cmsis_nn_build_deviation_is_measured(upstream_model, upstream_test_imag
     dvt = report["device_vs_twin"]
     assert dvt["count"] == 128 and dvt["bit_exact_rate"] is not None
     assert report["instructions"]["median"] > 1_000_000  # -icount: RESULT carries instruction counts
-    print(f"\nCMSIS-NN build vs TFLM twin on 128 COCO images: bit-exact {dvt['bit_exact_rate']:.2%}, "
-          f"max |delta| {dvt['max_abs_delta']}, top-1 agreement {dvt['top1_agreement']:.2%}, "
-          f"histogram {dvt['delta_histogram']}")
+    print(
+        f"\nCMSIS-NN build vs TFLM twin on 128 COCO images: bit-exact {dvt['bit_exact_rate']:.2%}, "
+        f"max |delta| {dvt['max_abs_delta']}, top-1 agreement {dvt['top1_agreement']:.2%}, "
+        f"histogram {dvt['delta_histogram']}"
+    )
     from vwwdeploy.paths import cache_dir
 
     out = cache_dir() / "bench" / "emulate-cmsis-nn-deviation.json"

@@ -34,8 +34,9 @@ def test_checkpoint_accuracy_line_and_json(trained, capsys):
     assert sum(c["count"] for c in result["per_class"].values()) == 16
     assert result["label_names"] == ["notperson", "person"] and result["step"] == 4
     # --split train of the dataset folder
-    assert main(["evaluate", "--checkpoint", str(train_dir), "--dataset", str(dataset), "--split", "train",
-                 "--json"]) == 0
+    assert (
+        main(["evaluate", "--checkpoint", str(train_dir), "--dataset", str(dataset), "--split", "train", "--json"]) == 0
+    )
     assert json.loads(capsys.readouterr().out)["count"] == 32
 
 
@@ -46,8 +47,9 @@ def test_int8_input_follows_the_model_quantization():
     other = {"dtype": np.int8, "quantization": (1 / 64, 3)}
     q = quantize_input(pixels, other)
     assert q.dtype == np.int8 and q.min() == -61 and q.max() == 67
-    np.testing.assert_array_equal(quantize_input(pixels, {"dtype": np.float32, "quantization": (0, 0)}),
-                                  to_float(pixels))
+    np.testing.assert_array_equal(
+        quantize_input(pixels, {"dtype": np.float32, "quantization": (0, 0)}), to_float(pixels)
+    )
 
 
 def test_bad_input_is_one_line(trained, tmp_path, capsys):

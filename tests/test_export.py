@@ -30,8 +30,9 @@ def test_ops_and_quantization_are_the_person_detectors(exported):
     from ai_edge_litert.interpreter import Interpreter, OpResolverType
 
     out, summary, _, _ = exported
-    interpreter = Interpreter(model_path=str(out),
-                              experimental_op_resolver_type=OpResolverType.BUILTIN_WITHOUT_DEFAULT_DELEGATES)
+    interpreter = Interpreter(
+        model_path=str(out), experimental_op_resolver_type=OpResolverType.BUILTIN_WITHOUT_DEFAULT_DELEGATES
+    )
     interpreter.allocate_tensors()
     ops = {op["op_name"] for op in interpreter._get_ops_details()}
     assert ops == set(EXPECTED_OPS)
@@ -58,8 +59,22 @@ def test_float_and_int8_compare_on_the_same_images(exported, capsys):
 def test_cli_prints_both_accuracies_and_the_drop(exported, tmp_path, capsys):
     _, _, train_dir, dataset = exported
     out = tmp_path / "cli.tflite"
-    assert main(["export", "--checkpoint", str(train_dir), "--dataset", str(dataset), "--out", str(out),
-                 "--calibration-images", "8"]) == 0
+    assert (
+        main(
+            [
+                "export",
+                "--checkpoint",
+                str(train_dir),
+                "--dataset",
+                str(dataset),
+                "--out",
+                str(out),
+                "--calibration-images",
+                "8",
+            ]
+        )
+        == 0
+    )
     text = capsys.readouterr().out
     assert "float accuracy" in text and "int8 accuracy" in text and "drop" in text
     assert "input int8 scale 0.00784314 zero point -1" in text
@@ -80,8 +95,9 @@ def test_degenerate_softmax_is_detected_and_warned(exported, tmp_path):
     arrays[ema[-2]] = np.zeros_like(arrays[ema[-2]])
     arrays[ema[-1]] = np.zeros_like(arrays[ema[-1]])
     np.savez(ckpt, **arrays)
-    summary = export_int8(broken, dataset, tmp_path / "broken.tflite", calibration_images=4, evaluate=False,
-                          log=lambda line: None)
+    summary = export_int8(
+        broken, dataset, tmp_path / "broken.tflite", calibration_images=4, evaluate=False, log=lambda line: None
+    )
     assert softmax_is_degenerate(summary["softmax_input_scale"])
     assert any("degenerate" in w for w in summary["warnings"]), summary["warnings"]
     assert summary["tflm_ok"] is False
@@ -111,8 +127,19 @@ def test_bad_input_is_one_line_and_writes_nothing(exported, tmp_path, capsys):
         assert code == 2, (out, captured.err)
         lines = captured.err.strip().splitlines()
         assert "Traceback" not in captured.err and message in lines[-1] and len(lines) == 1, captured.err
-    code = main(["export", "--checkpoint", str(train_dir), "--dataset", str(dataset), "--out",
-                 str(tmp_path / "c.tflite"), "--calibration-images", "0"])
+    code = main(
+        [
+            "export",
+            "--checkpoint",
+            str(train_dir),
+            "--dataset",
+            str(dataset),
+            "--out",
+            str(tmp_path / "c.tflite"),
+            "--calibration-images",
+            "0",
+        ]
+    )
     assert code == 2 and "--calibration-images" in capsys.readouterr().err
     assert not list(dataset.rglob("*.tflite")) and not (tmp_path / "c.tflite").exists()
     assert (train_dir / "config.json").read_bytes() == config_before

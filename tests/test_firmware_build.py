@@ -74,10 +74,14 @@ def test_tflm_tree_is_generated_offline_from_scratch(tmp_path, monkeypatch):
     assert meta["flavour"] == "cmsis-nn" and meta["tflm_commit"] == deps.TFLM_COMMIT
     assert "CMSIS_NN" in meta["defines"] and "TF_LITE_STATIC_MEMORY" in meta["defines"]
     assert {"-mcpu=cortex-m4", "-mfloat-abi=hard", "-mthumb"} <= set(meta["cxxflags"])
-    for rel in ["tensorflow/lite/micro/micro_interpreter.cc", "tensorflow/lite/micro/kernels/cmsis_nn/conv.cc",
-                "third_party/cmsis_nn/Include/arm_nnfunctions.h", "third_party/flatbuffers/include/flatbuffers/flatbuffers.h",
-                "third_party/cmsis/Cortex_DFP/Device/ARMCM4/Include/ARMCM4.h",
-                "third_party/cmsis/CMSIS/Core/Include/m-profile/cmsis_gcc_m.h"]:
+    for rel in [
+        "tensorflow/lite/micro/micro_interpreter.cc",
+        "tensorflow/lite/micro/kernels/cmsis_nn/conv.cc",
+        "third_party/cmsis_nn/Include/arm_nnfunctions.h",
+        "third_party/flatbuffers/include/flatbuffers/flatbuffers.h",
+        "third_party/cmsis/Cortex_DFP/Device/ARMCM4/Include/ARMCM4.h",
+        "third_party/cmsis/CMSIS/Core/Include/m-profile/cmsis_gcc_m.h",
+    ]:
         assert (tree / rel).is_file(), rel
     for include in meta["includes"]:
         assert (tree / include).is_dir(), include

@@ -13,13 +13,33 @@ import shutil
 import subprocess
 
 import pytest
-
-from firmware_core_build import (ARM_CXX, ARM_FLAGS, CORE, CPP_TESTS, PORTABLE_SOURCES, TFLM_SOURCES, VECTORS,
-                                 host_test_binary, run_host_tests)
+from firmware_core_build import (
+    ARM_CXX,
+    ARM_FLAGS,
+    CORE,
+    CPP_TESTS,
+    PORTABLE_SOURCES,
+    TFLM_SOURCES,
+    VECTORS,
+    host_test_binary,
+    run_host_tests,
+)
 
 # Every C++ test name starts with one of these; each group is one pytest test.
-GROUPS = ["crc_", "frames_", "encode_frame_", "streams_", "decoder_", "messages_", "info_", "stream_start_",
-          "error_", "pipeline_", "test_pattern_", "loop_"]
+GROUPS = [
+    "crc_",
+    "frames_",
+    "encode_frame_",
+    "streams_",
+    "decoder_",
+    "messages_",
+    "info_",
+    "stream_start_",
+    "error_",
+    "pipeline_",
+    "test_pattern_",
+    "loop_",
+]
 
 
 @pytest.fixture(scope="module")
@@ -79,14 +99,26 @@ def test_core_includes_only_std_and_core_headers(path):
         elif tflm_file and (name.startswith("tensorflow/") or name in ("model_data.h", "model_settings.h")):
             continue
         else:
-            assert (CORE / name).is_file(), f"{path.name} includes \"{name}\", which is not a core header"
+            assert (CORE / name).is_file(), f'{path.name} includes "{name}", which is not a core header'
 
 
 # --- Cortex-M4F cross-compile ----------------------------------------------------------------------------
 
 # Symbols a bare-metal build must not need: heap, guarded statics, exit-time destructors, exceptions.
-FORBIDDEN_UNDEFINED = ("malloc", "free", "_Znwj", "_Znaj", "_ZdlPv", "_ZdlPvj", "__cxa_guard_acquire",
-                       "__cxa_atexit", "__aeabi_atexit", "__cxa_throw", "__gxx_personality_v0", "printf")
+FORBIDDEN_UNDEFINED = (
+    "malloc",
+    "free",
+    "_Znwj",
+    "_Znaj",
+    "_ZdlPv",
+    "_ZdlPvj",
+    "__cxa_guard_acquire",
+    "__cxa_atexit",
+    "__aeabi_atexit",
+    "__cxa_throw",
+    "__gxx_personality_v0",
+    "printf",
+)
 
 
 def _need_arm():
@@ -98,8 +130,11 @@ def _need_arm():
 def test_cross_compiles_for_cortex_m4f(source, tmp_path):
     _need_arm()
     obj = tmp_path / (source.stem + ".o")
-    proc = subprocess.run([ARM_CXX, *ARM_FLAGS, "-Wall", "-Wextra", "-Werror", f"-I{CORE}", "-c", str(source),
-                           "-o", str(obj)], capture_output=True, text=True)
+    proc = subprocess.run(
+        [ARM_CXX, *ARM_FLAGS, "-Wall", "-Wextra", "-Werror", f"-I{CORE}", "-c", str(source), "-o", str(obj)],
+        capture_output=True,
+        text=True,
+    )
     assert proc.returncode == 0, proc.stderr
     nm = subprocess.run(["arm-none-eabi-nm", "-u", str(obj)], capture_output=True, text=True, check=True).stdout
     undefined = {line.split()[-1] for line in nm.splitlines() if line.strip()}
@@ -118,9 +153,16 @@ def test_app_main_uses_the_board_interface_and_nothing_else(tmp_path):
     undefined = {line.split(None, 1)[-1].strip() for line in nm.splitlines() if line.strip()}
     board = {s for s in undefined if s.startswith("vww::board::")}
     assert {s.split("(")[0] for s in board} <= {
-        "vww::board::uart_read", "vww::board::uart_write", "vww::board::micros", "vww::board::instruction_count",
-        "vww::board::camera_available", "vww::board::camera_capture", "vww::board::led", "vww::board::name",
-        "vww::board::clock_hz"}
+        "vww::board::uart_read",
+        "vww::board::uart_write",
+        "vww::board::micros",
+        "vww::board::instruction_count",
+        "vww::board::camera_available",
+        "vww::board::camera_capture",
+        "vww::board::led",
+        "vww::board::name",
+        "vww::board::clock_hz",
+    }
     assert "vww::default_classifier()" in undefined  # provided by tflm_classifier.cc
 
 
@@ -129,8 +171,11 @@ def test_board_h_declares_the_agreed_interface(compiler, tmp_path):
     if compiler == ARM_CXX:
         _need_arm()
     flags = ARM_FLAGS if compiler == ARM_CXX else ["-std=c++17"]
-    proc = subprocess.run([compiler, *flags, f"-I{CORE}", "-fsyntax-only", str(CPP_TESTS / "board_interface_check.cc")],
-                          capture_output=True, text=True)
+    proc = subprocess.run(
+        [compiler, *flags, f"-I{CORE}", "-fsyntax-only", str(CPP_TESTS / "board_interface_check.cc")],
+        capture_output=True,
+        text=True,
+    )
     assert proc.returncode == 0, proc.stderr
 
 

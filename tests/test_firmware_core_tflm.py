@@ -17,11 +17,22 @@ import sys
 
 import numpy as np
 import pytest
-from PIL import Image
-
 from conftest import UPSTREAM_EXPECTED_SCORES
-from firmware_core_build import (ARM_CXX, ARM_FLAGS, CORE, CPP_TESTS, HOST_CORE_SOURCES, REPO, cache_key, cached,
-                                 compile_objects, compiler_id, link_with_tflm, tflm_includes)
+from firmware_core_build import (
+    ARM_CXX,
+    ARM_FLAGS,
+    CORE,
+    CPP_TESTS,
+    HOST_CORE_SOURCES,
+    REPO,
+    cache_key,
+    cached,
+    compile_objects,
+    compiler_id,
+    link_with_tflm,
+    tflm_includes,
+)
+from PIL import Image
 
 
 def _tree(flavour: str):
@@ -29,16 +40,22 @@ def _tree(flavour: str):
 
     path = tflm_tree.tree_dir(flavour)
     if not (path / tflm_tree.COMPLETE).is_file():
-        pytest.skip(f"no TFLM tree for {flavour} kernels at {path} (create it with "
-                    f"`python -m vwwdeploy.firmware.tflm_tree {flavour}`; needs the upstream sources)")
+        pytest.skip(
+            f"no TFLM tree for {flavour} kernels at {path} (create it with "
+            f"`python -m vwwdeploy.firmware.tflm_tree {flavour}`; needs the upstream sources)"
+        )
     return path, json.loads((path / "tflm_flags.json").read_text())
 
 
 @pytest.fixture(scope="module")
 def generated_model(upstream_model, tmp_path_factory):
     out = tmp_path_factory.mktemp("generated")
-    proc = subprocess.run([sys.executable, "-m", "vwwdeploy.cli", "codegen", str(upstream_model), "--out", str(out)],
-                          capture_output=True, text=True, cwd=REPO)
+    proc = subprocess.run(
+        [sys.executable, "-m", "vwwdeploy.cli", "codegen", str(upstream_model), "--out", str(out)],
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+    )
     assert proc.returncode == 0, proc.stderr
     return out
 
@@ -48,11 +65,25 @@ def test_host_classifier_gives_upstream_scores(generated_model, upstream_test_im
     if shutil.which("g++") is None:
         pytest.skip("g++ not installed")
     tree, flags_json = _tree("reference")
-    flags = ["-std=c++17", "-O1", "-g", "-fno-exceptions", "-fno-rtti", "-DVWW_KERNELS_REFERENCE",
-             "-DTF_LITE_STATIC_MEMORY", f"-I{CORE}", f"-I{CPP_TESTS}", f"-I{generated_model}",
-             *tflm_includes(tree, flags_json)]
-    sources = [*HOST_CORE_SOURCES, CORE / "tflm_classifier.cc", generated_model / "model_data.cc",
-               CPP_TESTS / "tflm_classifier_main.cc"]
+    flags = [
+        "-std=c++17",
+        "-O1",
+        "-g",
+        "-fno-exceptions",
+        "-fno-rtti",
+        "-DVWW_KERNELS_REFERENCE",
+        "-DTF_LITE_STATIC_MEMORY",
+        f"-I{CORE}",
+        f"-I{CPP_TESTS}",
+        f"-I{generated_model}",
+        *tflm_includes(tree, flags_json),
+    ]
+    sources = [
+        *HOST_CORE_SOURCES,
+        CORE / "tflm_classifier.cc",
+        generated_model / "model_data.cc",
+        CPP_TESTS / "tflm_classifier_main.cc",
+    ]
     headers = [*CORE.glob("*.h"), *CPP_TESTS.glob("*.h"), *generated_model.glob("*.h")]
 
     def build(out):
@@ -62,8 +93,9 @@ def test_host_classifier_gives_upstream_scores(generated_model, upstream_test_im
         return exe
 
     # Cached by content: the generated sources are deterministic, so a rerun reuses the binary.
-    key = cache_key(compiler_id("g++"), [f for f in flags if str(generated_model) not in f], str(tree),
-                    files=[*sources, *headers])
+    key = cache_key(
+        compiler_id("g++"), [f for f in flags if str(generated_model) not in f], str(tree), files=[*sources, *headers]
+    )
     exe = cached("tflm_classifier_test", key, build)
 
     inputs = []
@@ -87,26 +119,38 @@ def test_host_classifier_gives_upstream_scores(generated_model, upstream_test_im
     assert kernels == 1  # reference
 
 
-@pytest.mark.parametrize("flavour,define", [("reference", "VWW_KERNELS_REFERENCE"), ("cmsis-nn", "VWW_KERNELS_CMSIS_NN")])
+@pytest.mark.parametrize(
+    "flavour,define", [("reference", "VWW_KERNELS_REFERENCE"), ("cmsis-nn", "VWW_KERNELS_CMSIS_NN")]
+)
 def test_classifier_cross_compiles_for_cortex_m4f(flavour, define, generated_model, tmp_path):
     if shutil.which(ARM_CXX) is None:
         pytest.skip(f"{ARM_CXX} not installed")
     tree, flags_json = _tree(flavour)
     defines = [f"-D{d}" for d in flags_json["defines"]]
-    flags = [*ARM_FLAGS, "-Wall", "-Wextra", "-Werror", f"-D{define}", *defines, f"-I{CORE}",
-             *tflm_includes(tree, flags_json)]
+    flags = [
+        *ARM_FLAGS,
+        "-Wall",
+        "-Wextra",
+        "-Werror",
+        f"-D{define}",
+        *defines,
+        f"-I{CORE}",
+        *tflm_includes(tree, flags_json),
+    ]
     source = CORE / "tflm_classifier.cc"
 
     def build(out):
         obj = out / "tflm_classifier.o"
-        proc = subprocess.run([ARM_CXX, *flags, f"-I{generated_model}", "-c", str(source), "-o", str(obj)],
-                              capture_output=True, text=True)
+        proc = subprocess.run(
+            [ARM_CXX, *flags, f"-I{generated_model}", "-c", str(source), "-o", str(obj)], capture_output=True, text=True
+        )
         assert proc.returncode == 0, proc.stderr
         return obj
 
     headers = [*CORE.glob("*.h"), *generated_model.glob("*.h")]
-    obj = cached("tflm_classifier.o", cache_key(compiler_id(ARM_CXX), flags, str(tree), files=[source, *headers]),
-                 build)
+    obj = cached(
+        "tflm_classifier.o", cache_key(compiler_id(ARM_CXX), flags, str(tree), files=[source, *headers]), build
+    )
     size = subprocess.run(["arm-none-eabi-size", "-A", str(obj)], capture_output=True, text=True, check=True).stdout
     # The arena is static (.bss), sized from the generated settings.
     settings = (generated_model / "model_settings.h").read_text()

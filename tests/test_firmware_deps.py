@@ -151,8 +151,14 @@ def test_git_fetch_checks_out_the_pinned_commit(cache, tmp_path):
 
 def test_generated_ini_points_every_env_at_local_packages(tmp_path):
     repo_ini = Path(__file__).resolve().parent.parent / "platformio.ini"
-    glue = pio_glue.Glue(root=tmp_path, core_dir=tmp_path / "core", platform_dir=tmp_path / "plat",
-                         framework_dir=tmp_path / "fw", toolchain_dir=tmp_path / "tc", ini=tmp_path / "p.ini")
+    glue = pio_glue.Glue(
+        root=tmp_path,
+        core_dir=tmp_path / "core",
+        platform_dir=tmp_path / "plat",
+        framework_dir=tmp_path / "fw",
+        toolchain_dir=tmp_path / "tc",
+        ini=tmp_path / "p.ini",
+    )
     pio_glue.write_ini(repo_ini, glue.ini, glue)
     import configparser
 
@@ -178,8 +184,10 @@ def test_platform_is_adapted_to_platformio_6(tmp_path):
     (src / "platform.json").write_text(json.dumps({"name": "apollo3blue", "engines": {"platformio": "<5"}}))
     (src / "platform.py").write_text("from platformio.managers.platform import PlatformBase\n")
     out = pio_glue.adapt_platform(src, tmp_path / "out")
-    assert "engines" not in json.loads((out / "platform.json").read_text()) or \
-        "platformio" not in json.loads((out / "platform.json").read_text())["engines"]
+    assert (
+        "engines" not in json.loads((out / "platform.json").read_text())
+        or "platformio" not in json.loads((out / "platform.json").read_text())["engines"]
+    )
     assert "platformio.platform.base import PlatformBase" in (out / "platform.py").read_text()
     assert "<5" in (src / "platform.json").read_text()  # the source checkout is left untouched
 
@@ -206,19 +214,33 @@ def test_toolchain_version_follows_platformio_scheme(tmp_path):
 
 def test_kernel_selection_follows_the_resolver(tmp_path):
     header = tmp_path / "model_settings.h"
-    header.write_text("#define VWWDEPLOY_ADD_OPS(resolver) do { (resolver).AddConv2D(); "
-                      "(resolver).AddMaxPool2D(); } while (0)\n")
+    header.write_text(
+        "#define VWWDEPLOY_ADD_OPS(resolver) do { (resolver).AddConv2D(); (resolver).AddMaxPool2D(); } while (0)\n"
+    )
     tree = tmp_path / "tree"
-    for rel in ["kernel_util.cc", "micro_tensor_utils.cc", "conv_common.cc", "cmsis_nn/conv.cc",
-                "pooling.cc", "pooling_common.cc", "softmax.cc"]:
+    for rel in [
+        "kernel_util.cc",
+        "micro_tensor_utils.cc",
+        "conv_common.cc",
+        "cmsis_nn/conv.cc",
+        "pooling.cc",
+        "pooling_common.cc",
+        "softmax.cc",
+    ]:
         p = tree / kernels.KERNELS_DIR / rel
         p.parent.mkdir(parents=True, exist_ok=True)
         p.write_text("")
     methods = kernels.resolver_methods(header)
     assert methods == ["AddConv2D", "AddMaxPool2D"]
     picked = {Path(p).name for p in kernels.kernel_sources(tree, methods)}
-    assert picked == {"kernel_util.cc", "micro_tensor_utils.cc", "conv_common.cc", "conv.cc",
-                      "pooling.cc", "pooling_common.cc"}
+    assert picked == {
+        "kernel_util.cc",
+        "micro_tensor_utils.cc",
+        "conv_common.cc",
+        "conv.cc",
+        "pooling.cc",
+        "pooling_common.cc",
+    }
     with pytest.raises(UserError, match="AddLstm"):
         kernels.kernel_sources(tree, ["AddLstm"])
 
@@ -248,11 +270,14 @@ def test_size_of_a_real_elf(tmp_path):
     if shutil.which("arm-none-eabi-gcc") is None:
         pytest.skip("arm-none-eabi-gcc not installed")
     src = tmp_path / "t.c"
-    src.write_text("int zeros[1000];\nint ones[10] = {1};\nconst char table[3000] = {7};\n"
-                   "int _start(void) { return zeros[ones[0]] + table[zeros[2]]; }\n")
+    src.write_text(
+        "int zeros[1000];\nint ones[10] = {1};\nconst char table[3000] = {7};\n"
+        "int _start(void) { return zeros[ones[0]] + table[zeros[2]]; }\n"
+    )
     elf = tmp_path / "t.elf"
-    subprocess.run(["arm-none-eabi-gcc", "-mcpu=cortex-m4", "-mthumb", "-nostdlib", "-O1", "-o", str(elf),
-                    str(src)], check=True)
+    subprocess.run(
+        ["arm-none-eabi-gcc", "-mcpu=cortex-m4", "-mthumb", "-nostdlib", "-O1", "-o", str(elf), str(src)], check=True
+    )
     settings = tmp_path / "model_settings.h"
     settings.write_text("constexpr int kArenaSize = 93792;\n")
     r = size.measure(elf, "t", settings, 300568)
@@ -269,11 +294,16 @@ def test_size_of_missing_elf_is_one_line(tmp_path):
 
 def test_library_sources_group_and_exclude(tmp_path):
     tree = tmp_path / "tree"
-    for rel in ["tensorflow/lite/micro/micro_interpreter.cc", "tensorflow/lite/micro/test_helpers.cc",
-                "signal/src/window.cc", "third_party/kissfft/kiss_fft.c",
-                "third_party/cmsis_nn/Source/ConvolutionFunctions/arm_convolve_s8.c",
-                f"{kernels.KERNELS_DIR}/kernel_util.cc", f"{kernels.KERNELS_DIR}/softmax.cc",
-                f"{kernels.KERNELS_DIR}/add.cc"]:
+    for rel in [
+        "tensorflow/lite/micro/micro_interpreter.cc",
+        "tensorflow/lite/micro/test_helpers.cc",
+        "signal/src/window.cc",
+        "third_party/kissfft/kiss_fft.c",
+        "third_party/cmsis_nn/Source/ConvolutionFunctions/arm_convolve_s8.c",
+        f"{kernels.KERNELS_DIR}/kernel_util.cc",
+        f"{kernels.KERNELS_DIR}/softmax.cc",
+        f"{kernels.KERNELS_DIR}/add.cc",
+    ]:
         (tree / rel).parent.mkdir(parents=True, exist_ok=True)
         (tree / rel).write_text("")
     got = kernels.library_sources(tree, ["AddSoftmax"])
@@ -285,11 +315,18 @@ def test_library_sources_group_and_exclude(tmp_path):
 @pytest.mark.parametrize(
     "log, expected",
     [
-        ("Compiling a.o\nsrc/x.cc:3:1: error: 'foo' was not declared\nmore\n", "src/x.cc:3:1: error: 'foo' was not declared"),
-        ("Linking\nld: region `flash' overflowed by 1234 bytes\ncollect2: error: ld returned 1\n",
-         "ld: region `flash' overflowed by 1234 bytes"),
-        ("Error: Could not find the package with 'platformio/tool-scons' requirements\n",
-         "Error: Could not find the package with 'platformio/tool-scons' requirements"),
+        (
+            "Compiling a.o\nsrc/x.cc:3:1: error: 'foo' was not declared\nmore\n",
+            "src/x.cc:3:1: error: 'foo' was not declared",
+        ),
+        (
+            "Linking\nld: region `flash' overflowed by 1234 bytes\ncollect2: error: ld returned 1\n",
+            "ld: region `flash' overflowed by 1234 bytes",
+        ),
+        (
+            "Error: Could not find the package with 'platformio/tool-scons' requirements\n",
+            "Error: Could not find the package with 'platformio/tool-scons' requirements",
+        ),
         ("", "no output"),
     ],
 )

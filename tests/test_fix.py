@@ -6,9 +6,9 @@ import struct
 
 import numpy as np
 import pytest
+from conftest import UPSTREAM_EXPECTED_SCORES
 from PIL import Image
 
-from conftest import UPSTREAM_EXPECTED_SCORES
 from vwwdeploy.cli import main
 from vwwdeploy.errors import UserError
 from vwwdeploy.tflite_model import fix as fixmod
@@ -23,7 +23,9 @@ def _images(upstream_test_images):
     names = sorted(upstream_test_images)
     xs = np.stack(
         [
-            (np.asarray(Image.open(upstream_test_images[n]), dtype=np.int16) - 128).astype(np.int8).reshape(1, 96, 96, 1)
+            (np.asarray(Image.open(upstream_test_images[n]), dtype=np.int16) - 128)
+            .astype(np.int8)
+            .reshape(1, 96, 96, 1)
             for n in names
         ]
     )

@@ -40,7 +40,7 @@ def test_cli_flashes_the_simulated_asb(tmp_path, capsys):
         assert sim.finished.wait(10)
     out, err = capsys.readouterr()
     assert code == 0, err
-    assert sim.errors == [] and sim.installed[:len(data)] == data
+    assert sim.errors == [] and sim.installed[: len(data)] == data
     assert out.startswith("flashed firmware.bin: 50,000 bytes at 0xC000 over ASB") and "921600 baud" in out
     assert "Hold button 14" in err
 
@@ -58,27 +58,63 @@ BAD_INPUTS = [
     ("text file", lambda t, p: [_write(t, "notes.txt", b"hello")], 2, "is a '.txt' file, not a firmware image"),
     ("no extension", lambda t, p: [_write(t, "firmware", b"hello")], 2, "neither an ELF nor a .bin"),
     ("empty bin", lambda t, p: [_write(t, "fw.bin", b"")], 2, "is empty"),
-    ("png renamed bin", lambda t, p: [_write(t, "fw.bin", b"\x89PNG\r\n\x1a\n" + bytes(100))], 2,
-     "Cortex-M vector table"),
-    ("x86 ELF", lambda t, p: [_write(t, "fw.elf", fake_elf(fake_binary(1000), machine=3))], 2,
-     "ELF for x86 (i386) (32-bit), not for the Edge's ARM Cortex-M4"),
-    ("host ELF", lambda t, p: [_write(t, "fw.elf", Path(os.path.realpath(sys.executable)).read_bytes())], 2,
-     "64-bit), not for the Edge's ARM Cortex-M4"),
-    ("ELF linked elsewhere", lambda t, p: [_write(t, "fw.elf", fake_elf(fake_binary(1000, 0x20000), base=0x20000))],
-     2, "linked at 0x20000"),
-    ("ELF for the other loader", lambda t, p: ["--protocol", "asb", _write(
-        t, "fw.elf", fake_elf(fake_binary(1000, 0x10000), base=0x10000))], 2, "pass --protocol svl"),
+    (
+        "png renamed bin",
+        lambda t, p: [_write(t, "fw.bin", b"\x89PNG\r\n\x1a\n" + bytes(100))],
+        2,
+        "Cortex-M vector table",
+    ),
+    (
+        "x86 ELF",
+        lambda t, p: [_write(t, "fw.elf", fake_elf(fake_binary(1000), machine=3))],
+        2,
+        "ELF for x86 (i386) (32-bit), not for the Edge's ARM Cortex-M4",
+    ),
+    (
+        "host ELF",
+        lambda t, p: [_write(t, "fw.elf", Path(os.path.realpath(sys.executable)).read_bytes())],
+        2,
+        "64-bit), not for the Edge's ARM Cortex-M4",
+    ),
+    (
+        "ELF linked elsewhere",
+        lambda t, p: [_write(t, "fw.elf", fake_elf(fake_binary(1000, 0x20000), base=0x20000))],
+        2,
+        "linked at 0x20000",
+    ),
+    (
+        "ELF for the other loader",
+        lambda t, p: ["--protocol", "asb", _write(t, "fw.elf", fake_elf(fake_binary(1000, 0x10000), base=0x10000))],
+        2,
+        "pass --protocol svl",
+    ),
     ("too big", lambda t, p: [_write(t, "fw.bin", fake_binary(1_000_000))], 2, "fit the Edge's flash"),
-    ("baud not a number", lambda t, p: ["--baud", "fast", _write(t, "fw.bin", fake_binary(1000))], 2,
-     "--baud must be a number"),
-    ("unsupported baud", lambda t, p: ["--baud", "12345", _write(t, "fw.bin", fake_binary(1000))], 2,
-     "not a rate the ASB speaks"),
+    (
+        "baud not a number",
+        lambda t, p: ["--baud", "fast", _write(t, "fw.bin", fake_binary(1000))],
+        2,
+        "--baud must be a number",
+    ),
+    (
+        "unsupported baud",
+        lambda t, p: ["--baud", "12345", _write(t, "fw.bin", fake_binary(1000))],
+        2,
+        "not a rate the ASB speaks",
+    ),
     ("zero wait", lambda t, p: ["--wait", "0", _write(t, "fw.bin", fake_binary(1000))], 2, "more than 0"),
-    ("absent port", lambda t, p: ["--port", "/dev/ttyNOSUCH0", _write(t, "fw.bin", fake_binary(1000))], 2,
-     "serial port /dev/ttyNOSUCH0 does not exist"),
+    (
+        "absent port",
+        lambda t, p: ["--port", "/dev/ttyNOSUCH0", _write(t, "fw.bin", fake_binary(1000))],
+        2,
+        "serial port /dev/ttyNOSUCH0 does not exist",
+    ),
     ("busy port", lambda t, p: ["--port", p, _write(t, "fw.bin", fake_binary(1000))], 2, "is busy"),
-    ("no bootloader", lambda t, p: ["--port", p, "--wait", "0.2", _write(t, "fw.bin", fake_binary(1000))], 3,
-     "no bootloader answered: hold button 14 and tap RST"),
+    (
+        "no bootloader",
+        lambda t, p: ["--port", p, "--wait", "0.2", _write(t, "fw.bin", fake_binary(1000))],
+        3,
+        "no bootloader answered: hold button 14 and tap RST",
+    ),
 ]
 
 
@@ -101,8 +137,9 @@ def test_bad_input_gives_one_clear_line(tmp_path, capsys, case, argv, code, word
 
 
 def test_help_is_instant_and_mentions_the_buttons():
-    done = subprocess.run([sys.executable, "-m", "vwwdeploy", "flash", "--help"], cwd=REPO, capture_output=True,
-                          text=True, timeout=60)
+    done = subprocess.run(
+        [sys.executable, "-m", "vwwdeploy", "flash", "--help"], cwd=REPO, capture_output=True, text=True, timeout=60
+    )
     assert done.returncode == 0 and "button 14" in done.stdout and "--protocol" in done.stdout
 
 
@@ -121,20 +158,32 @@ def test_platformio_upload_command_runs_vwwdeploy_flash(tmp_path):
     data = fake_binary(30_000)
     (tmp_path / "firmware.bin").write_bytes(data)
     with SimAsb() as sim:
-        argv = _subst(_load_upload_command(), PYTHONEXE=sys.executable, PROJECT_DIR=str(REPO),
-                      UPLOAD_PROTOCOL="asb", UPLOAD_PORT=sim.port, SOURCE=str(tmp_path / "firmware.bin"))
+        argv = _subst(
+            _load_upload_command(),
+            PYTHONEXE=sys.executable,
+            PROJECT_DIR=str(REPO),
+            UPLOAD_PROTOCOL="asb",
+            UPLOAD_PORT=sim.port,
+            SOURCE=str(tmp_path / "firmware.bin"),
+        )
         # From another directory and without PYTHONPATH, as PlatformIO would run it.
         env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
         done = subprocess.run(argv, cwd=tmp_path, capture_output=True, text=True, timeout=120, env=env)
         assert sim.finished.wait(10)
     assert done.returncode == 0, done.stderr
-    assert sim.errors == [] and sim.installed[:len(data)] == data
+    assert sim.errors == [] and sim.installed[: len(data)] == data
     assert "over ASB" in done.stdout and "Hold button 14" in done.stderr
 
 
 def test_platformio_upload_command_fails_with_one_line(tmp_path):
-    argv = _subst(_load_upload_command(), PYTHONEXE=sys.executable, PROJECT_DIR=str(REPO), UPLOAD_PROTOCOL="asb",
-                  UPLOAD_PORT="/dev/ttyNOSUCH0", SOURCE=str(tmp_path / "firmware.bin"))
+    argv = _subst(
+        _load_upload_command(),
+        PYTHONEXE=sys.executable,
+        PROJECT_DIR=str(REPO),
+        UPLOAD_PROTOCOL="asb",
+        UPLOAD_PORT="/dev/ttyNOSUCH0",
+        SOURCE=str(tmp_path / "firmware.bin"),
+    )
     done = subprocess.run(argv, cwd=tmp_path, capture_output=True, text=True, timeout=120)
     assert done.returncode == 2 and "Traceback" not in done.stderr
     assert done.stderr.strip().count("\n") == 0 and "does not exist" in done.stderr
@@ -158,12 +207,17 @@ class _Port:
         self.device, self.vid, self.description = device, vid, description
 
 
-@pytest.mark.parametrize("found,expected", [
-    ([_Port("/dev/ttyS0"), _Port("/dev/ttyUSB0", 0x1A86, "USB Serial")], "/dev/ttyUSB0"),
-    ([_Port("/dev/ttyS0")], "no USB serial port found"),
-    ([_Port("/dev/ttyUSB0", 0x1A86), _Port("/dev/ttyACM0", 0x2341, "Arduino")],
-     "several serial ports (/dev/ttyUSB0 (CH340), /dev/ttyACM0 (Arduino)): pass --port"),
-])
+@pytest.mark.parametrize(
+    "found,expected",
+    [
+        ([_Port("/dev/ttyS0"), _Port("/dev/ttyUSB0", 0x1A86, "USB Serial")], "/dev/ttyUSB0"),
+        ([_Port("/dev/ttyS0")], "no USB serial port found"),
+        (
+            [_Port("/dev/ttyUSB0", 0x1A86), _Port("/dev/ttyACM0", 0x2341, "Arduino")],
+            "several serial ports (/dev/ttyUSB0 (CH340), /dev/ttyACM0 (Arduino)): pass --port",
+        ),
+    ],
+)
 def test_port_autodetection(monkeypatch, found, expected):
     from vwwdeploy.errors import UserError
     from vwwdeploy.flashing import ports
@@ -180,11 +234,14 @@ def test_port_autodetection(monkeypatch, found, expected):
     assert ports.find_port() == "socket://127.0.0.1:7777"
 
 
-@pytest.mark.parametrize("errno_,text,expected", [
-    (13, "[Errno 13] could not open port /dev/ttyUSB0: Permission denied", "dialout group"),
-    (16, "[Errno 16] Device or resource busy", "is busy"),
-    (None, "something odd happened", "cannot open serial port /dev/ttyUSB0: something odd happened"),
-])
+@pytest.mark.parametrize(
+    "errno_,text,expected",
+    [
+        (13, "[Errno 13] could not open port /dev/ttyUSB0: Permission denied", "dialout group"),
+        (16, "[Errno 16] Device or resource busy", "is busy"),
+        (None, "something odd happened", "cannot open serial port /dev/ttyUSB0: something odd happened"),
+    ],
+)
 def test_open_errors_are_explained(errno_, text, expected):
     from vwwdeploy.flashing.ports import describe_open_error
 

@@ -39,7 +39,7 @@ def test_image_blob_fields():
     assert w2 == 0x10008080  # install CRC on, no auth/encryption, default key indexes 8
     assert struct.unpack_from("<IIII", blob, 112) == (0xC000, 0, 0xFFFFFFFF, 0xFFFFFFFF)
     assert blob[16:112] == bytes(96)
-    assert blob[128:128 + 1003] == app and blob[-1:] == b"\x01"  # upstream pads n bytes of value n
+    assert blob[128 : 128 + 1003] == app and blob[-1:] == b"\x01"  # upstream pads n bytes of value n
     assert check_image_blob(blob) == []
 
 
@@ -49,7 +49,7 @@ def test_wired_update_blocks_and_headers():
     assert len(blocks) == 4
     assert b"".join(b.data[96:] for b in blocks) == blob
     for i, block in enumerate(blocks):
-        w0, = struct.unpack_from("<I", block.data)
+        (w0,) = struct.unpack_from("<I", block.data)
         assert w0 == 0x08000800
         assert block.data[80] == 6 and block.data[81] == (1 if i == 0 else 0)
         assert struct.unpack_from("<III", block.data, 84) == (0x12344321, 0x20000 + i * 0x4000, block.payload_size)
@@ -66,7 +66,7 @@ def test_split_must_be_whole_pages():
 
 def _mutate(data: bytes, offset: int, value: int, width: int = 4) -> bytes:
     out = bytearray(data)
-    out[offset:offset + width] = value.to_bytes(width, "little")
+    out[offset : offset + width] = value.to_bytes(width, "little")
     return bytes(out)
 
 
@@ -76,10 +76,18 @@ def _recrc(blob: bytes) -> bytes:
 
 # Each row: (offset, bad value, width, words the simulated bootloader's complaint must contain).
 IMAGE_FIELDS = [
-    (3, 0xC0, 1, "magic"), (0, 0xCB000000 | 999, 4, "length"), (8, 0x10008081, 4, "algorithm"),
-    (8, 0x30008080, 4, "security byte"), (8, 0x10008020, 4, "key indexes"), (12, 1, 4, "@12"),
-    (40, 0xAB, 1, "signature"), (112, 0x10000, 4, "load address"), (112, 0xC001, 4, "protection"),
-    (116, 0x8000, 4, "erase-previous"), (120, 0, 4, "child"), (124, 0x1234, 4, "child"),
+    (3, 0xC0, 1, "magic"),
+    (0, 0xCB000000 | 999, 4, "length"),
+    (8, 0x10008081, 4, "algorithm"),
+    (8, 0x30008080, 4, "security byte"),
+    (8, 0x10008020, 4, "key indexes"),
+    (12, 1, 4, "@12"),
+    (40, 0xAB, 1, "signature"),
+    (112, 0x10000, 4, "load address"),
+    (112, 0xC001, 4, "protection"),
+    (116, 0x8000, 4, "erase-previous"),
+    (120, 0, 4, "child"),
+    (124, 0x1234, 4, "child"),
 ]
 
 
@@ -97,9 +105,16 @@ def test_simulated_asb_rejects_a_stale_image_crc():
 
 
 WIRED_FIELDS = [
-    (0, 0x08000801, 4, "algorithm"), (0, 0x08000000, 4, "key indexes"), (4, 1, 4, "not zero"),
-    (60, 0xFF, 1, "not zero"), (80, 3, 1, "image type"), (81, 0, 1, "options"), (82, 1, 1, "reserved"),
-    (84, 0xD894E09E, 4, "flash key"), (88, 0x20100, 4, "load address"), (88, 0xFE000, 4, "load address"),
+    (0, 0x08000801, 4, "algorithm"),
+    (0, 0x08000000, 4, "key indexes"),
+    (4, 1, 4, "not zero"),
+    (60, 0xFF, 1, "not zero"),
+    (80, 3, 1, "image type"),
+    (81, 0, 1, "options"),
+    (82, 1, 1, "reserved"),
+    (84, 0xD894E09E, 4, "flash key"),
+    (88, 0x20100, 4, "load address"),
+    (88, 0xFE000, 4, "load address"),
     (92, 12, 4, "size"),
 ]
 
@@ -133,17 +148,33 @@ def test_elf_is_flattened_like_objcopy(tmp_path):
 def test_elf_flattening_matches_objcopy_on_a_real_linked_elf(tmp_path):
     (tmp_path / "app.c").write_text(
         "extern unsigned _estack; void reset(void);\n"
-        "__attribute__((section(\".vectors\"))) const void *vectors[] = {&_estack, reset};\n"
-        "int counter = 42; char message[] = \"hello edge\";\n"
-        "void reset(void) { for (;;) counter += message[counter & 7]; }\n")
+        '__attribute__((section(".vectors"))) const void *vectors[] = {&_estack, reset};\n'
+        'int counter = 42; char message[] = "hello edge";\n'
+        "void reset(void) { for (;;) counter += message[counter & 7]; }\n"
+    )
     (tmp_path / "app.ld").write_text(
         "MEMORY { FLASH (rx) : ORIGIN = 0x10000, LENGTH = 960K\n RAM (rwx) : ORIGIN = 0x10000000, LENGTH = 384K }\n"
         "_estack = ORIGIN(RAM) + LENGTH(RAM);\nENTRY(reset)\n"
         "SECTIONS { .text : { KEEP(*(.vectors)) *(.text*) *(.rodata*) } > FLASH\n"
-        " .data : { *(.data*) } > RAM AT > FLASH\n .bss : { *(.bss*) *(COMMON) } > RAM }\n")
+        " .data : { *(.data*) } > RAM AT > FLASH\n .bss : { *(.bss*) *(COMMON) } > RAM }\n"
+    )
     elf, bin_ = tmp_path / "app.elf", tmp_path / "app.bin"
-    subprocess.run(["arm-none-eabi-gcc", "-mcpu=cortex-m4", "-mthumb", "-O1", "-nostdlib", "-nostartfiles",
-                    "-T", str(tmp_path / "app.ld"), str(tmp_path / "app.c"), "-o", str(elf)], check=True)
+    subprocess.run(
+        [
+            "arm-none-eabi-gcc",
+            "-mcpu=cortex-m4",
+            "-mthumb",
+            "-O1",
+            "-nostdlib",
+            "-nostartfiles",
+            "-T",
+            str(tmp_path / "app.ld"),
+            str(tmp_path / "app.c"),
+            "-o",
+            str(elf),
+        ],
+        check=True,
+    )
     subprocess.run(["arm-none-eabi-objcopy", "-O", "binary", str(elf), str(bin_)], check=True)
     flat = elf_to_binary(elf.read_bytes())
     assert flat.load_address == 0x10000

@@ -29,6 +29,7 @@ def firmware(tmp_path):
         path = tmp_path / ("fw.elf" if elf else "fw.bin")
         path.write_bytes(fake_elf(data, base=base) if elf else data)
         return path, data
+
     return make
 
 
@@ -41,8 +42,8 @@ def run(path, sim, **kwargs):
 def assert_installed(sim, data: bytes, address: int):
     assert sim.finished.wait(10), "the simulated board never booted the image"
     assert sim.crashed is None and sim.errors == []
-    assert sim.installed[:len(data)] == data
-    assert sim.flash[address:address + len(data)] == data
+    assert sim.installed[: len(data)] == data
+    assert sim.flash[address : address + len(data)] == data
 
 
 def test_asb_full_flash(firmware):
@@ -79,7 +80,7 @@ def test_svl_full_flash(firmware):
         assert_installed(sim, data, 0x10000)
     assert (result.protocol, result.baud, result.attempts) == ("svl", 921600, 1)
     assert any("taken as an SVL image" in line for line in log)
-    assert sim.installed[len(data):] == b"\xff" * 3  # last frame padded to whole words
+    assert sim.installed[len(data) :] == b"\xff" * 3  # last frame padded to whole words
 
 
 @pytest.mark.parametrize("kind", ["asb", "svl"])
@@ -164,8 +165,9 @@ def test_a_port_that_dies_mid_transfer_gives_one_line(firmware, monkeypatch):
 @pytest.mark.parametrize("kind", ["asb", "svl", "nothing"])
 def test_no_bootloader_gives_one_clear_line(firmware, kind):
     path, _ = firmware(10_000, base=0x10000 if kind == "svl" else 0xC000)
-    device = {"asb": lambda: SimAsb(answer=False), "svl": lambda: SimSvl(answer=False),
-              "nothing": lambda: PtyDevice()}[kind]()
+    device = {"asb": lambda: SimAsb(answer=False), "svl": lambda: SimSvl(answer=False), "nothing": lambda: PtyDevice()}[
+        kind
+    ]()
     device.run = device.run if kind != "nothing" else (lambda: device.read_exact(1 << 30))
     with device:
         with pytest.raises(DeviceError) as caught:
@@ -202,8 +204,9 @@ def test_requested_baud_is_tried_first_then_the_other(firmware):
     assert "no answer at 115200 baud; trying 921600" in " ".join(log)
 
 
-@pytest.mark.parametrize("protocol,size,base,limit", [("asb", 950_000, 0xC000, "909,184"),
-                                                       ("svl", 1_000_000, 0x10000, "983,040")])
+@pytest.mark.parametrize(
+    "protocol,size,base,limit", [("asb", 950_000, 0xC000, "909,184"), ("svl", 1_000_000, 0x10000, "983,040")]
+)
 def test_image_too_big_for_flash(firmware, protocol, size, base, limit):
     path, _ = firmware(size, base=base)
     # The size is checked before any port is opened: this port does not even exist.
@@ -211,11 +214,14 @@ def test_image_too_big_for_flash(firmware, protocol, size, base, limit):
         flash(path, port="/dev/does-not-exist", protocol=protocol, **FAST)
 
 
-@pytest.mark.parametrize("field,value,complaint", [
-    ("FLASH_KEY", 0xD894E09E, "@84: key"),
-    ("MAGIC_NONSECURE", 0xC0, "magic"),
-    ("IMAGE_LOAD_ADDRESS", 0x10000, "@112: load address"),
-])
+@pytest.mark.parametrize(
+    "field,value,complaint",
+    [
+        ("FLASH_KEY", 0xD894E09E, "@84: key"),
+        ("MAGIC_NONSECURE", 0xC0, "magic"),
+        ("IMAGE_LOAD_ADDRESS", 0x10000, "@112: load address"),
+    ],
+)
 def test_a_wrong_header_is_refused_by_the_simulated_bootloader(firmware, monkeypatch, field, value, complaint):
     path, _ = firmware(20_000)
     monkeypatch.setattr(asb_image, field, value)

@@ -10,8 +10,8 @@ import pytest
 from vwwdeploy.cli import main
 from vwwdeploy.errors import UserError
 from vwwdeploy.tflite_model import board, inspect_model
-from vwwdeploy.tflite_model.inspect import format_report
 from vwwdeploy.tflite_model.flatbuf import ModelFormatError
+from vwwdeploy.tflite_model.inspect import format_report
 from vwwdeploy.tflite_model.schema import parse_model, read_model
 from vwwdeploy.tflite_model.stats import mac_count, parameter_count
 from vwwdeploy.tflite_model.tiny_models import tiny_model
@@ -66,7 +66,14 @@ def test_json_flag_prints_the_api_report(upstream_model, upstream_report, capsys
 def test_text_report_names_the_essentials(upstream_report):
     out = format_report(upstream_report)
     measured = upstream_report["arena"]["measured_bytes"]
-    for needle in ("CONV_2D x14", f"{measured:,} B measured", "SparkFun Edge: fits", "LiteRT: no", "210,708", "fix: `vwwdeploy"):
+    for needle in (
+        "CONV_2D x14",
+        f"{measured:,} B measured",
+        "SparkFun Edge: fits",
+        "LiteRT: no",
+        "210,708",
+        "fix: `vwwdeploy",
+    ):
         assert needle in out
 
 

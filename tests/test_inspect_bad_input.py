@@ -61,7 +61,11 @@ CASES = [
     ("inspect-budget-too-large", ["inspect", "{ws}/good.tflite", "--firmware-budget-ram", "999999"], "between 0 and"),
     ("inspect-bad-margin", ["inspect", "{ws}/good.tflite", "--arena-margin", "much"], "--arena-margin"),
     ("inspect-no-model", ["inspect"], "give a MODEL"),
-    ("inspect-model-and-fix", ["inspect", "{ws}/good.tflite", "--fix", "{ws}/defect.tflite", "{ws}/o.tflite"], "not both"),
+    (
+        "inspect-model-and-fix",
+        ["inspect", "{ws}/good.tflite", "--fix", "{ws}/defect.tflite", "{ws}/o.tflite"],
+        "not both",
+    ),
     ("fix-over-input", ["inspect", "--fix", "{ws}/defect.tflite", "{ws}/defect.tflite"], "overwrite the input"),
     ("fix-into-split-folder", ["inspect", "--fix", "{ws}/defect.tflite", "{ws}/ds/fixed.tflite"], "dataset folder"),
     ("fix-into-dataset-folder", ["inspect", "--fix", "{ws}/defect.tflite", "{ws}/coco/fixed.tflite"], "dataset folder"),
@@ -80,7 +84,11 @@ CASES = [
     ("codegen-under-dataset", ["codegen", "{ws}/good.tflite", "--out", "{ws}/coco/gen"], "dataset folder"),
     ("codegen-label-count", ["codegen", "{ws}/good.tflite", "--out", "{ws}/gen", "--labels", "a,b,c"], "2 classes"),
     ("codegen-label-chars", ["codegen", "{ws}/good.tflite", "--out", "{ws}/gen", "--labels", 'a"b,c'], "label"),
-    ("codegen-bad-margin", ["codegen", "{ws}/good.tflite", "--out", "{ws}/gen", "--arena-margin", "-3"], "--arena-margin"),
+    (
+        "codegen-bad-margin",
+        ["codegen", "{ws}/good.tflite", "--out", "{ws}/gen", "--arena-margin", "-3"],
+        "--arena-margin",
+    ),
     ("codegen-raw-labels", ["codegen", "{ws}/good.tflite", "--raw", "--out", "{ws}/gen", "--labels", "a,b"], "--raw"),
     ("codegen-raw-empty", ["codegen", "{ws}/empty.tflite", "--raw", "--out", "{ws}/gen"], "empty"),
 ]

@@ -72,8 +72,12 @@ def test_ctrl_c_stops_cleanly_and_leaves_a_consistent_save(upstream_model, camer
 
     url, stop = start_sim_in_thread(upstream_model, camera_dir=camera_dir, tcp=True)
     try:
-        proc = subprocess.Popen([sys.executable, "-m", "vwwdeploy", "monitor", "--port", url, "--save",
-                                 str(tmp_path / "s")], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "vwwdeploy", "monitor", "--port", url, "--save", str(tmp_path / "s")],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
         header = proc.stdout.readline()
         frames = [proc.stdout.readline() for _ in range(3)]
         proc.send_signal(signal.SIGINT)

@@ -20,7 +20,13 @@ PROTO = VECTORS / "protocol"
 def _frames_txt():
     for line in (PROTO / "frames.txt").read_text().splitlines():
         name, type_, seq, payload_hex, frame_hex = line.split(" ")
-        yield name, int(type_), int(seq), bytes.fromhex("" if payload_hex == "-" else payload_hex), bytes.fromhex(frame_hex)
+        yield (
+            name,
+            int(type_),
+            int(seq),
+            bytes.fromhex("" if payload_hex == "-" else payload_hex),
+            bytes.fromhex(frame_hex),
+        )
 
 
 FRAMES = list(_frames_txt())

@@ -104,8 +104,9 @@ def test_max_payload_frame_and_limit():
 def test_device_side_decoder_with_a_small_limit(items, mutations, cuts, limit):
     """A board's receiver (accept_limit = its max payload) skips oversized frames without buffering them."""
     events = []
-    dec = FrameDecoder(accept_limit=limit, on_bad_crc=events.append, on_too_large=events.append,
-                       on_abandoned=events.append)
+    dec = FrameDecoder(
+        accept_limit=limit, on_bad_crc=events.append, on_too_large=events.append, on_abandoned=events.append
+    )
     stream = _mutate(b"".join(encode_frame(t, s, p) for t, s, p in items), mutations)
     got, last = [], 0
     for cut in sorted(c % (len(stream) + 1) for c in cuts) + [len(stream)]:

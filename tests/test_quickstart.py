@@ -28,8 +28,14 @@ def test_quickstart_trains_exports_and_validates_on_the_simulated_board(tmp_path
     assert set(stages["export"]["ops"]) == {"AVERAGE_POOL_2D", "CONV_2D", "DEPTHWISE_CONV_2D", "RESHAPE", "SOFTMAX"}
     assert stages["validate"]["count"] == stages["dataset"]["val"]["count"]
     assert stages["validate"]["device_vs_twin"]["bit_exact_rate"] == 1.0
-    for name in ("model.tflite", "firmware-src/model_data.cc", "firmware-src/model_settings.h",
-                 "validation/report.json", "validation/report.html", "dataset/train/dataset.json"):
+    for name in (
+        "model.tflite",
+        "firmware-src/model_data.cc",
+        "firmware-src/model_settings.h",
+        "validation/report.json",
+        "validation/report.html",
+        "dataset/train/dataset.json",
+    ):
         assert (out / name).is_file(), name
     assert json.loads((out / "dataset/train/dataset.json").read_text())["synthetic"] is True
 
@@ -37,8 +43,9 @@ def test_quickstart_trains_exports_and_validates_on_the_simulated_board(tmp_path
 @pytest.mark.slow
 def test_quickstart_pretrained_checks_the_pinned_sha256(tmp_path, upstream_model):
     out = tmp_path / "qs"
-    result = _quickstart("--out", str(out), "--images", "40", "--pretrained",
-                         "--pretrained-url", upstream_model.as_uri())
+    result = _quickstart(
+        "--out", str(out), "--images", "40", "--pretrained", "--pretrained-url", upstream_model.as_uri()
+    )
     assert result.returncode == 0, result.stderr[-3000:]
     summary = json.loads((out / "quickstart.json").read_text())
     assert summary["stages"]["model"]["sha256"] == PRETRAINED_SHA256

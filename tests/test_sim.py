@@ -158,8 +158,11 @@ def _raw_exchange(url: str, data: bytes, want: int = 1) -> list:
         (encode_frame(T.SET_PIPELINE, 13, b"\x05"), m.ErrorCode.BAD_PAYLOAD, 13),
         (encode_frame(T.INFER, 14, m.Image(np.zeros((8, 8, 1), np.int8)).encode()), m.ErrorCode.BAD_SHAPE, 14),
         (encode_frame(T.INFER, 15, m.Image(np.zeros((96, 96, 1), np.uint8)).encode()), m.ErrorCode.BAD_SHAPE, 15),
-        (encode_frame(T.SET_FRAME, 16, m.Image(np.zeros((96, 96, 1), np.uint8), m.ImageKind.RAW).encode()),
-         m.ErrorCode.BAD_SHAPE, 16),
+        (
+            encode_frame(T.SET_FRAME, 16, m.Image(np.zeros((96, 96, 1), np.uint8), m.ImageKind.RAW).encode()),
+            m.ErrorCode.BAD_SHAPE,
+            16,
+        ),
         (encode_frame(T.INFER, 17, b"\x01\x02"), m.ErrorCode.BAD_PAYLOAD, 17),
         # a well-formed header naming an impossible image (2 channels) is BAD_SHAPE, as on the firmware
         (encode_frame(T.INFER, 21, bytes([96, 0, 96, 0, 2, 1, 0, 0]) + bytes(96 * 96 * 2)), m.ErrorCode.BAD_SHAPE, 21),
@@ -167,8 +170,21 @@ def _raw_exchange(url: str, data: bytes, want: int = 1) -> list:
         (encode_frame(T.HELLO, 19, b"")[:-1] + b"\x00", m.ErrorCode.BAD_CRC, 19),
         (encode_frame(T.INFER, 20, bytes(100))[:60], m.ErrorCode.BAD_CRC, 20),  # cut short
     ],
-    ids=["unknown", "device_type", "capture_flags", "stream_len", "pipeline_mode", "infer_shape",
-         "infer_dtype", "set_frame_shape", "infer_short", "infer_two_channels", "too_large", "bad_crc", "cut_short"],
+    ids=[
+        "unknown",
+        "device_type",
+        "capture_flags",
+        "stream_len",
+        "pipeline_mode",
+        "infer_shape",
+        "infer_dtype",
+        "set_frame_shape",
+        "infer_short",
+        "infer_two_channels",
+        "too_large",
+        "bad_crc",
+        "cut_short",
+    ],
 )
 def test_malformed_requests_get_error_answers(upstream_sim, data, code, seq):
     url, _ = upstream_sim

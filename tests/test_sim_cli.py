@@ -36,8 +36,19 @@ def tiny():
         (["--model", "{degenerate}"], "aborted"),
         (["--model", "{int8}", "--tcp", "203.0.113.1:1"], "cannot listen"),
     ],
-    ids=["model_missing", "camera_missing", "camera_empty", "baud", "reset_every", "tcp_format", "rate_range",
-         "rate_text", "float_model", "tflm_abort", "tcp_unbindable"],
+    ids=[
+        "model_missing",
+        "camera_missing",
+        "camera_empty",
+        "baud",
+        "reset_every",
+        "tcp_format",
+        "rate_range",
+        "rate_text",
+        "float_model",
+        "tflm_abort",
+        "tcp_unbindable",
+    ],
 )
 def test_bad_input_is_one_line(args, words, tiny, tmp_path, capsys):
     (tmp_path / "empty").mkdir()
@@ -59,7 +70,10 @@ def test_sim_serves_and_stops_on_ctrl_c(tiny, transport):
     env = dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, [str(_repo()), os.environ.get("PYTHONPATH")])))
     proc = subprocess.Popen(
         [sys.executable, "-m", "vwwdeploy", "sim", "--model", str(tiny["int8"]), "--baud", "921600", *extra],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
     )
     try:
         url = proc.stdout.readline().strip()

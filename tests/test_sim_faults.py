@@ -75,7 +75,9 @@ def test_noisy_link_with_resets_small_model():
 def test_noisy_link_with_resets_upstream_model(upstream_model):
     n = 24
     xs = np.random.default_rng(12).integers(-128, 128, size=(n, 96, 96, 1), dtype=np.int8)
-    clean, results, stats, board = _run(upstream_model, xs, rate=1e-4, reset_every=15, seed=4, retries=40, staging="never")
+    clean, results, stats, board = _run(
+        upstream_model, xs, rate=1e-4, reset_every=15, seed=4, retries=40, staging="never"
+    )
     _check(clean, results, stats, board, n)
 
 

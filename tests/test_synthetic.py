@@ -32,8 +32,23 @@ def test_layout_is_the_download_layout(synthetic_coco):
 
 
 def test_builder_yields_both_classes_and_synthetic_flag(synthetic_coco, tmp_path, capsys):
-    assert main(["dataset", "build", "--coco-dir", str(synthetic_coco), "--out", str(tmp_path / "ds"),
-                 "--size", "64", "--workers", "2"]) == 0
+    assert (
+        main(
+            [
+                "dataset",
+                "build",
+                "--coco-dir",
+                str(synthetic_coco),
+                "--out",
+                str(tmp_path / "ds"),
+                "--size",
+                "64",
+                "--workers",
+                "2",
+            ]
+        )
+        == 0
+    )
     assert "[SYNTHETIC]" in capsys.readouterr().err
     for split, n in (("train", 60), ("val", 20)):
         ds = open_split(resolve_split(tmp_path / "ds", split))

@@ -1,8 +1,8 @@
 import numpy as np
 import pytest
+from conftest import UPSTREAM_EXPECTED_SCORES
 from PIL import Image
 
-from conftest import UPSTREAM_EXPECTED_SCORES
 from vwwdeploy.tflm_twin import TflmAbort, TflmTwin
 
 

@@ -75,8 +75,23 @@ def _wait_for(predicate, proc, what, limit=240.0):
 
 
 def _start(split, train_dir, *extra):
-    cmd = [sys.executable, "-m", "vwwdeploy", "train", "--dataset", str(split), "--train-dir", str(train_dir),
-           "--image-size", "32", "--batch-size", "8", "--log-every-steps", "1", *extra]
+    cmd = [
+        sys.executable,
+        "-m",
+        "vwwdeploy",
+        "train",
+        "--dataset",
+        str(split),
+        "--train-dir",
+        str(train_dir),
+        "--image-size",
+        "32",
+        "--batch-size",
+        "8",
+        "--log-every-steps",
+        "1",
+        *extra,
+    ]
     return subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
 
@@ -87,8 +102,14 @@ def test_resume_after_sigkill_and_ctrl_c(split, tmp_path):
 
     train_dir = tmp_path / "run"
     proc = _start(split, train_dir, "--max-steps", "100000", "--save-every-steps", "4")
-    _wait_for(lambda: (train_dir / "checkpoint.json").exists()
-              and json.loads((train_dir / "checkpoint.json").read_text())["step"] >= 4, proc, "a checkpoint")
+    _wait_for(
+        lambda: (
+            (train_dir / "checkpoint.json").exists()
+            and json.loads((train_dir / "checkpoint.json").read_text())["step"] >= 4
+        ),
+        proc,
+        "a checkpoint",
+    )
     proc.send_signal(signal.SIGKILL)
     proc.wait()
     saved_path = latest_checkpoint(train_dir)
@@ -150,12 +171,19 @@ def _bad_cases(split, trained, tmp_path):
         (["--dataset", str(split), "--train-dir", str(trained), "--width", "0.5"], "another model configuration"),
         (["--dataset", str(split), "--train-dir", str(trained), "--image-size", "64"], "another model configuration"),
         (["--dataset", str(split), "--train-dir", str(junk)], "not a vwwdeploy train dir"),
-        (["--dataset", str(split), "--train-dir", str(tmp_path / "t3"), "--rgb"], "grayscale images but the model is RGB"),
-        (["--dataset", str(rgb), "--train-dir", str(tmp_path / "t4"), "--image-size", "32", "--grayscale"],
-         "RGB images but the model is grayscale"),
+        (
+            ["--dataset", str(split), "--train-dir", str(tmp_path / "t3"), "--rgb"],
+            "grayscale images but the model is RGB",
+        ),
+        (
+            ["--dataset", str(rgb), "--train-dir", str(tmp_path / "t4"), "--image-size", "32", "--grayscale"],
+            "RGB images but the model is grayscale",
+        ),
         (["--dataset", str(split), "--train-dir", str(tmp_path / "t5"), "--batch-size", "0"], "batch size"),
-        (["--dataset", str(split), "--train-dir", str(tmp_path / "t6"), "--image-size", "128"],
-         "larger than the dataset's stored size"),
+        (
+            ["--dataset", str(split), "--train-dir", str(tmp_path / "t6"), "--image-size", "128"],
+            "larger than the dataset's stored size",
+        ),
         (["--dataset", str(split), "--train-dir", str(tmp_path / "t7"), "--strategy", "nope"], None),
     ]
 
@@ -197,9 +225,13 @@ def test_mirrored_strategy_over_two_logical_cpus(split, tmp_path):
     """--strategy mirrored splits each batch over the replicas (two logical CPU devices stand in for GPUs)."""
     from vwwdeploy.evaluation import evaluate_checkpoint
 
-    result = subprocess.run([sys.executable, "-c", MIRRORED_SCRIPT, str(split), str(tmp_path / "run")],
-                            capture_output=True, text=True, timeout=600,
-                            env={**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parent.parent)})
+    result = subprocess.run(
+        [sys.executable, "-c", MIRRORED_SCRIPT, str(split), str(tmp_path / "run")],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        env={**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parent.parent)},
+    )
     assert result.returncode == 0, result.stderr[-2000:]
     assert "STEPS [1, 2, 3]" in result.stdout
     assert read_checkpoint(latest_checkpoint(tmp_path / "run"))["step"] == 3

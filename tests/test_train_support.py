@@ -16,8 +16,9 @@ TINY = dict(image_size=32, batch_size=8)
 TINY_STORE = 40
 
 
-def tiny_split(path: Path, n: int = 32, size: int = TINY_STORE, channels: int = 1, seed: int = 0,
-               split: str = "train") -> Path:
+def tiny_split(
+    path: Path, n: int = 32, size: int = TINY_STORE, channels: int = 1, seed: int = 0, split: str = "train"
+) -> Path:
     """A split folder of easy two-class images: positives carry a bright rectangle on a dark background."""
     rng = np.random.default_rng(seed)
     labels = np.array([i % 2 for i in range(n)])
@@ -27,8 +28,9 @@ def tiny_split(path: Path, n: int = 32, size: int = TINY_STORE, channels: int = 
         y, x = rng.integers(2, size // 2, 2)
         images[i, y : y + size // 3, x : x + size // 4] = 230
     images[0, 0, 0], images[0, 0, 1] = 0, 255  # full pixel range, as real photos have
-    write_split(path, images, [str(i) for i in range(n)], [f"img{i}.jpg" for i in range(n)], labels.tolist(),
-                split=split)
+    write_split(
+        path, images, [str(i) for i in range(n)], [f"img{i}.jpg" for i in range(n)], labels.tolist(), split=split
+    )
     return path
 
 
@@ -40,8 +42,7 @@ def tiny_dataset(root: Path, n_train: int = 32, n_val: int = 16) -> Path:
 
 
 def run_cli(*args: str, timeout: float = 300) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "vwwdeploy", *args], capture_output=True, text=True,
-                          timeout=timeout)
+    return subprocess.run([sys.executable, "-m", "vwwdeploy", *args], capture_output=True, text=True, timeout=timeout)
 
 
 _TRAINED: dict[str, Path] = {}

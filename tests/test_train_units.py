@@ -90,8 +90,7 @@ def test_train_step_warms_up_moving_averages_like_slim():
     kernel = next(i for i, w in enumerate(trainer.model.weights) if w is target)
     after = trainer.model.weights[kernel].numpy()
     assert not np.allclose(after, before[kernel])
-    np.testing.assert_allclose(trainer.ema[kernel].numpy(), 0.1 * before[kernel] + 0.9 * after, rtol=1e-5,
-                               atol=1e-7)
+    np.testing.assert_allclose(trainer.ema[kernel].numpy(), 0.1 * before[kernel] + 0.9 * after, rtol=1e-5, atol=1e-7)
     # batch-norm statistics moved with the same warm-up (momentum 0.1), not slim's long-run 0.9997
     bn = trainer.model.get_layer("conv_0_bn")
     assert abs(float(trainer.bn_momentum.numpy()) - 0.1) < 1e-6

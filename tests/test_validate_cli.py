@@ -30,22 +30,82 @@ def _free_tcp_port() -> int:
 
 CASES = [
     # (name, argv with {d} for the work dir, exit code, expected text)
-    ("missing model", "--port loop:// --model {d}/nope.tflite --data {d}/labels.csv --report {d}/r", 2, "no such model"),
+    (
+        "missing model",
+        "--port loop:// --model {d}/nope.tflite --data {d}/labels.csv --report {d}/r",
+        2,
+        "no such model",
+    ),
     ("model is a folder", "--port loop:// --model {d} --data {d}/labels.csv --report {d}/r", 2, "is not a file"),
-    ("not a model", "--port loop:// --model {d}/not_a_model.tflite --data {d}/labels.csv --report {d}/r", 2, "not a .tflite"),
+    (
+        "not a model",
+        "--port loop:// --model {d}/not_a_model.tflite --data {d}/labels.csv --report {d}/r",
+        2,
+        "not a .tflite",
+    ),
     ("missing data", "--port loop:// --model {d}/m.tflite --data {d}/nope.csv --report {d}/r", 2, "no such labels CSV"),
     ("bad csv header", "--port loop:// --model {d}/m.tflite --data {d}/bad_header.csv --report {d}/r", 2, "file,label"),
-    ("bad csv label", "--port loop:// --model {d}/m.tflite --data {d}/bad_label.csv --report {d}/r", 2, "not a class index"),
-    ("csv names a missing image", "--port loop:// --model {d}/m.tflite --data {d}/missing_img.csv --report {d}/r", 2, "no such image"),
-    ("not a dataset folder", "--port loop:// --model {d}/m.tflite --data {d}/empty_dir --report {d}/r", 2, "neither a dataset split"),
-    ("report is a file", "--port loop:// --model {d}/m.tflite --data {d}/labels.csv --report {d}/a_file", 2, "not a directory"),
-    ("report under a file", "--port loop:// --model {d}/m.tflite --data {d}/labels.csv --report {d}/a_file/r", 2, "cannot write"),
-    ("report is a folder of other things", "--port loop:// --model {d}/m.tflite --data {d}/labels.csv --report {d}", 2, "not a validate report folder"),
+    (
+        "bad csv label",
+        "--port loop:// --model {d}/m.tflite --data {d}/bad_label.csv --report {d}/r",
+        2,
+        "not a class index",
+    ),
+    (
+        "csv names a missing image",
+        "--port loop:// --model {d}/m.tflite --data {d}/missing_img.csv --report {d}/r",
+        2,
+        "no such image",
+    ),
+    (
+        "not a dataset folder",
+        "--port loop:// --model {d}/m.tflite --data {d}/empty_dir --report {d}/r",
+        2,
+        "neither a dataset split",
+    ),
+    (
+        "report is a file",
+        "--port loop:// --model {d}/m.tflite --data {d}/labels.csv --report {d}/a_file",
+        2,
+        "not a directory",
+    ),
+    (
+        "report under a file",
+        "--port loop:// --model {d}/m.tflite --data {d}/labels.csv --report {d}/a_file/r",
+        2,
+        "cannot write",
+    ),
+    (
+        "report is a folder of other things",
+        "--port loop:// --model {d}/m.tflite --data {d}/labels.csv --report {d}",
+        2,
+        "not a validate report folder",
+    ),
     ("limit zero", "--port loop:// --model {d}/m.tflite --data {d}/labels.csv --report {d}/r --limit 0", 2, "--limit"),
-    ("checkpoint missing", "--port loop:// --model {d}/m.tflite --data {d}/labels.csv --report {d}/r --checkpoint {d}/nope", 2, "--checkpoint"),
-    ("same port twice", "--port loop:// --port loop:// --model {d}/m.tflite --data {d}/labels.csv --report {d}/r", 2, "twice"),
-    ("port absent", "--port /dev/ttyNOPE9 --model {d}/m.tflite --data {d}/labels.csv --report {d}/r", 3, "does not exist"),
-    ("nothing listening", "--port socket://127.0.0.1:{port} --model {d}/m.tflite --data {d}/labels.csv --report {d}/r", 3, "nothing listens"),
+    (
+        "checkpoint missing",
+        "--port loop:// --model {d}/m.tflite --data {d}/labels.csv --report {d}/r --checkpoint {d}/nope",
+        2,
+        "--checkpoint",
+    ),
+    (
+        "same port twice",
+        "--port loop:// --port loop:// --model {d}/m.tflite --data {d}/labels.csv --report {d}/r",
+        2,
+        "twice",
+    ),
+    (
+        "port absent",
+        "--port /dev/ttyNOPE9 --model {d}/m.tflite --data {d}/labels.csv --report {d}/r",
+        3,
+        "does not exist",
+    ),
+    (
+        "nothing listening",
+        "--port socket://127.0.0.1:{port} --model {d}/m.tflite --data {d}/labels.csv --report {d}/r",
+        3,
+        "nothing listens",
+    ),
 ]
 
 

@@ -28,10 +28,17 @@ def _train_dir(path: Path) -> Path:
 
 
 @pytest.mark.slow  # importing TensorFlow and tracing the model: ~35 s on the shared 2-core machine
-def test_float_model_from_a_train_dir(fake_boards, small_csv, upstream_model, tmp_path):
+def test_float_model_from_a_train_dir(fake_boards, small_csv, upstream_model, tmp_path):  # noqa: F811
     train = _train_dir(tmp_path / "train")
-    report = validate(["fake://a"], upstream_model, small_csv, tmp_path / "rep", checkpoint=train,
-                      show_progress=False, device_factory=fake_boards)
+    report = validate(
+        ["fake://a"],
+        upstream_model,
+        small_csv,
+        tmp_path / "rep",
+        checkpoint=train,
+        show_progress=False,
+        device_factory=fake_boards,
+    )
     flt = report["paths"]["float"]
     assert flt["available"] is True, flt
     assert 0.0 <= flt["accuracy"] <= 1.0 and sum(map(sum, flt["confusion_matrix"])) == 8

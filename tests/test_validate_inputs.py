@@ -46,8 +46,14 @@ def test_dataset_folder_uses_the_eval_preprocessing(tmp_path):
 
     rng = np.random.default_rng(2)
     images = rng.integers(0, 256, (5, 128, 128), dtype=np.uint8)
-    write_split(tmp_path / "ds" / "val", images, [f"id{i}" for i in range(5)], [f"f{i}.jpg" for i in range(5)],
-                [0, 1, 1, 0, 1], split="val")
+    write_split(
+        tmp_path / "ds" / "val",
+        images,
+        [f"id{i}" for i in range(5)],
+        [f"f{i}.jpg" for i in range(5)],
+        [0, 1, 1, 0, 1],
+        split="val",
+    )
     inputs = load_inputs(tmp_path / "ds", (1, 96, 96, 1), limit=4)
     assert inputs.source == "dataset" and inputs.names == ["id0", "id1", "id2", "id3"]
     assert inputs.label_names == ["notperson", "person"]

@@ -77,22 +77,47 @@ def _fake_run(n=12, disagree=(3,), device_delta=None):
     lit_q[0, 0] += 1  # a rounding difference
     deq = lambda q: metrics.dequantize(q, 1 / 256, -128)  # noqa: E731
     inputs = ValidationInputs(
-        source="csv", data_path="labels.csv", preprocessing="test", names=[f"img{i}.jpg" for i in range(n)],
-        labels=labels, pixels=rng.integers(0, 256, (n, 96, 96, 1), dtype=np.uint8), total_available=n,
+        source="csv",
+        data_path="labels.csv",
+        preprocessing="test",
+        names=[f"img{i}.jpg" for i in range(n)],
+        labels=labels,
+        pixels=rng.integers(0, 256, (n, 96, 96, 1), dtype=np.uint8),
+        total_available=n,
     )
-    boards = [BoardRun(port="socket://a:1", sha_match=True, indices=list(range(0, n, 2)), wall_s=1.0,
-                       link={"requests": 6, "retries": 1, "bytes_sent": 1000, "bytes_received": 100}),
-              BoardRun(port="socket://b:2", sha_match=True, indices=list(range(1, n, 2)), wall_s=2.0,
-                       link={"requests": 6, "retries": 0, "bytes_sent": 1000, "bytes_received": 100})]
+    boards = [
+        BoardRun(
+            port="socket://a:1",
+            sha_match=True,
+            indices=list(range(0, n, 2)),
+            wall_s=1.0,
+            link={"requests": 6, "retries": 1, "bytes_sent": 1000, "bytes_received": 100},
+        ),
+        BoardRun(
+            port="socket://b:2",
+            sha_match=True,
+            indices=list(range(1, n, 2)),
+            wall_s=2.0,
+            link={"requests": 6, "retries": 0, "bytes_sent": 1000, "bytes_received": 100},
+        ),
+    ]
     board_of = np.array([i % 2 for i in range(n)])
     return ValidationRun(
-        version="0", model={"path": "m.tflite", "sha256": "ab" * 32}, inputs=inputs, label_names=["no<person>", "person"],
+        version="0",
+        model={"path": "m.tflite", "sha256": "ab" * 32},
+        inputs=inputs,
+        label_names=["no<person>", "person"],
         num_classes=2,
-        paths={"device": PathOutput("device", True, q=dev_q, probs=deq(dev_q)),
-               "twin": PathOutput("twin", True, q=twin_q, probs=deq(twin_q)),
-               "litert": PathOutput("litert", True, q=lit_q, probs=deq(lit_q)),
-               "float": PathOutput.unavailable("float", "no --checkpoint given")},
-        latency_us=np.arange(n) * 1000 + 50_000, instructions=np.zeros(n, np.int64), board_of=board_of, boards=boards,
+        paths={
+            "device": PathOutput("device", True, q=dev_q, probs=deq(dev_q)),
+            "twin": PathOutput("twin", True, q=twin_q, probs=deq(twin_q)),
+            "litert": PathOutput("litert", True, q=lit_q, probs=deq(lit_q)),
+            "float": PathOutput.unavailable("float", "no --checkpoint given"),
+        },
+        latency_us=np.arange(n) * 1000 + 50_000,
+        instructions=np.zeros(n, np.int64),
+        board_of=board_of,
+        boards=boards,
     )
 
 
@@ -103,8 +128,13 @@ def test_report_json_shape_and_numbers():
         assert "accuracy" in report["paths"][name]
     assert report["paths"]["twin"]["accuracy"] == 1.0
     assert report["paths"]["device"]["accuracy"] == pytest.approx(11 / 12)
-    assert report["paths"]["float"] == {"available": False, "reason": "no --checkpoint given", "accuracy": None,
-                                        "confusion_matrix": None, "predictions": None}
+    assert report["paths"]["float"] == {
+        "available": False,
+        "reason": "no --checkpoint given",
+        "accuracy": None,
+        "confusion_matrix": None,
+        "predictions": None,
+    }
     assert report["device_vs_twin"]["bit_exact_rate"] == pytest.approx(11 / 12)
     assert report["device_vs_twin"]["max_abs_delta"] >= 180
     assert report["twin_vs_litert"]["off_by_one_rate"] == pytest.approx(1 / 12)

@@ -33,11 +33,21 @@ class FakeBoard:
     def hello(self):
         t = FakeBoard.twin
         return DeviceInfo(
-            protocol_version=1, firmware_version="0.1.0", board="fake", firmware_name="fake-fw",
-            model_sha256=FakeBoard.sha, input=TensorInfo(t.inputs[0].shape, "int8", t.inputs[0].scale, t.inputs[0].zero_point),
+            protocol_version=1,
+            firmware_version="0.1.0",
+            board="fake",
+            firmware_name="fake-fw",
+            model_sha256=FakeBoard.sha,
+            input=TensorInfo(t.inputs[0].shape, "int8", t.inputs[0].scale, t.inputs[0].zero_point),
             output=TensorInfo(t.outputs[0].shape, "int8", t.outputs[0].scale, t.outputs[0].zero_point),
-            arena_size=100_000, arena_used=80_000, kernels="reference", clock_hz=48_000_000,
-            labels=("notperson", "person"), capabilities=Capability(0), max_rx_payload=27656)
+            arena_size=100_000,
+            arena_used=80_000,
+            kernels="reference",
+            clock_hz=48_000_000,
+            labels=("notperson", "person"),
+            capabilities=Capability(0),
+            max_rx_payload=27656,
+        )
 
     gate = None  # a threading.Event: while set up, boards other than the failing one wait for it
 
@@ -47,7 +57,11 @@ class FakeBoard:
                 FakeBoard.gate.set()
             else:
                 assert FakeBoard.gate.wait(30), "the failing board never got an image"
-        if FakeBoard.fail_after is not None and self.url in FakeBoard.fail_after and self.done >= FakeBoard.fail_after[self.url]:
+        if (
+            FakeBoard.fail_after is not None
+            and self.url in FakeBoard.fail_after
+            and self.done >= FakeBoard.fail_after[self.url]
+        ):
             raise DeviceError(f"no answer from {self.url} after 5 retries")
         with FakeBoard.lock:
             scores = FakeBoard.twin.invoke(np.asarray(x).reshape(FakeBoard.twin.inputs[0].shape))
@@ -87,8 +101,14 @@ def small_csv(tmp_path_factory, upstream_test_images):
 
 
 def test_two_fake_boards_share_the_images(fake_boards, small_csv, upstream_model, tmp_path):
-    report = validate(["fake://a", "fake://b"], upstream_model, small_csv, tmp_path / "rep",
-                      show_progress=False, device_factory=fake_boards)
+    report = validate(
+        ["fake://a", "fake://b"],
+        upstream_model,
+        small_csv,
+        tmp_path / "rep",
+        show_progress=False,
+        device_factory=fake_boards,
+    )
     on_disk = json.loads((tmp_path / "rep" / "report.json").read_text())
     assert on_disk["device_vs_twin"] == report["device_vs_twin"]
     assert report["device_vs_twin"]["bit_exact_rate"] == 1.0
@@ -108,8 +128,16 @@ def test_sha_mismatch_refused_unless_forced(fake_boards, small_csv, upstream_mod
     with pytest.raises(UserError, match="runs model sha256 .* flash that model or pass --force"):
         validate(["fake://a"], other, small_csv, tmp_path / "rep", show_progress=False, device_factory=fake_boards)
     assert not (tmp_path / "rep").exists()
-    report = validate(["fake://a"], other, small_csv, tmp_path / "rep", limit=2, force=True, show_progress=False,
-                      device_factory=fake_boards)
+    report = validate(
+        ["fake://a"],
+        other,
+        small_csv,
+        tmp_path / "rep",
+        limit=2,
+        force=True,
+        show_progress=False,
+        device_factory=fake_boards,
+    )
     assert report["forced"] is True and report["boards"][0]["sha256_matches"] is False
     assert any("differs" in w for w in report["warnings"])
 
@@ -120,8 +148,14 @@ def test_a_failing_board_fails_the_run_and_writes_nothing(fake_boards, small_csv
     fake_boards.gate = threading.Event()
     try:
         with pytest.raises(DeviceError, match="no answer from fake://b"):
-            validate(["fake://a", "fake://b"], upstream_model, small_csv, tmp_path / "rep", show_progress=False,
-                     device_factory=fake_boards)
+            validate(
+                ["fake://a", "fake://b"],
+                upstream_model,
+                small_csv,
+                tmp_path / "rep",
+                show_progress=False,
+                device_factory=fake_boards,
+            )
     finally:
         fake_boards.fail_after = None
         fake_boards.gate = None
@@ -145,8 +179,15 @@ def test_float_path_gets_the_dequantized_int8_input(fake_boards, small_csv, upst
 
     monkeypatch.setattr(ckpt, "load_float_model", lambda train_dir, batch_size=None: (FloatModel(), None))
     (tmp_path / "train").mkdir()
-    report = validate(["fake://a"], upstream_model, small_csv, tmp_path / "rep", checkpoint=tmp_path / "train",
-                      show_progress=False, device_factory=fake_boards)
+    report = validate(
+        ["fake://a"],
+        upstream_model,
+        small_csv,
+        tmp_path / "rep",
+        checkpoint=tmp_path / "train",
+        show_progress=False,
+        device_factory=fake_boards,
+    )
     x = load_inputs(small_csv, (1, 96, 96, 1)).int8
     got = np.concatenate(seen)
     assert got.dtype == np.float32 and got.shape == (8, 96, 96, 1)

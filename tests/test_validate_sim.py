@@ -30,8 +30,19 @@ def _one_error_line(err: str) -> str:
 
 
 def test_sim_validate_end_to_end_is_bit_exact(sim, upstream_model, coco_csv, tmp_path, capsys):
-    rc = main(["validate", "--port", sim, "--model", str(upstream_model), "--data", str(coco_csv),
-               "--report", str(tmp_path / "report")])
+    rc = main(
+        [
+            "validate",
+            "--port",
+            sim,
+            "--model",
+            str(upstream_model),
+            "--data",
+            str(coco_csv),
+            "--report",
+            str(tmp_path / "report"),
+        ]
+    )
     out = capsys.readouterr().out
     assert rc == 0
     assert "100.00% bit-exact" in out
@@ -52,8 +63,13 @@ def test_sim_validate_end_to_end_is_bit_exact(sim, upstream_model, coco_csv, tmp
     if lite["available"]:
         assert report["device_vs_litert"]["top1_agreement"] > 0.95
         assert report["cross_metrics"]["device_vs_litert"]["cosine"] > 0.99
-    assert report["paths"]["float"] == {"available": False, "reason": "no --checkpoint given", "accuracy": None,
-                                        "confusion_matrix": None, "predictions": None}
+    assert report["paths"]["float"] == {
+        "available": False,
+        "reason": "no --checkpoint given",
+        "accuracy": None,
+        "confusion_matrix": None,
+        "predictions": None,
+    }
     assert report["cross_metrics"]["device_vs_twin"]["rmse"] == 0.0
     (board,) = report["boards"]
     assert board["port"] == sim and board["board"] == "sim" and board["kernels"] == "host-runtime"
@@ -73,8 +89,23 @@ def test_two_sims_share_the_images(upstream_model, coco_csv, tmp_path, capsys):
     try:
         url_b, stop_b = start_sim_in_thread(upstream_model, tcp=True)
         try:
-            rc = main(["validate", "--port", url_a, "--port", url_b, "--model", str(upstream_model),
-                       "--data", str(coco_csv), "--report", str(tmp_path / "r"), "--limit", "32"])
+            rc = main(
+                [
+                    "validate",
+                    "--port",
+                    url_a,
+                    "--port",
+                    url_b,
+                    "--model",
+                    str(upstream_model),
+                    "--data",
+                    str(coco_csv),
+                    "--report",
+                    str(tmp_path / "r"),
+                    "--limit",
+                    "32",
+                ]
+            )
         finally:
             stop_b()
     finally:
@@ -93,13 +124,28 @@ def test_two_sims_share_the_images(upstream_model, coco_csv, tmp_path, capsys):
 def test_sha_mismatch_is_refused_unless_forced(sim, upstream_model, coco_csv, tmp_path, capsys):
     other = tmp_path / "other.tflite"
     other.write_bytes(upstream_model.read_bytes() + b"\0" * 16)  # same graph, other sha256
-    rc = main(["validate", "--port", sim, "--model", str(other), "--data", str(coco_csv),
-               "--report", str(tmp_path / "r")])
+    rc = main(
+        ["validate", "--port", sim, "--model", str(other), "--data", str(coco_csv), "--report", str(tmp_path / "r")]
+    )
     line = _one_error_line(capsys.readouterr().err)
     assert rc == 2 and "runs model sha256" in line and "--force" in line
     assert not (tmp_path / "r").exists()
-    rc = main(["validate", "--port", sim, "--model", str(other), "--data", str(coco_csv),
-               "--report", str(tmp_path / "r"), "--limit", "4", "--force"])
+    rc = main(
+        [
+            "validate",
+            "--port",
+            sim,
+            "--model",
+            str(other),
+            "--data",
+            str(coco_csv),
+            "--report",
+            str(tmp_path / "r"),
+            "--limit",
+            "4",
+            "--force",
+        ]
+    )
     assert rc == 0
     report = json.loads((tmp_path / "r" / "report.json").read_text())
     assert report["forced"] is True and report["boards"][0]["sha256_matches"] is False
@@ -108,10 +154,38 @@ def test_sha_mismatch_is_refused_unless_forced(sim, upstream_model, coco_csv, tm
 def test_dataset_folder_through_the_board(sim, upstream_model, coco128, tmp_path, capsys):
     """A split from `vwwdeploy dataset build` (eval preprocessing) instead of a CSV: the same bit-exactness."""
     ann = coco128 / "annotations_coco_json" / "instances_train2017_coco128.json"
-    assert main(["dataset", "build", "--annotations", str(ann), "--images", str(coco128 / "images"),
-                 "--out", str(tmp_path / "vww"), "--workers", "1"]) == 0
-    rc = main(["validate", "--port", sim, "--model", str(upstream_model), "--data", str(tmp_path / "vww"),
-               "--report", str(tmp_path / "r"), "--limit", "24"])
+    assert (
+        main(
+            [
+                "dataset",
+                "build",
+                "--annotations",
+                str(ann),
+                "--images",
+                str(coco128 / "images"),
+                "--out",
+                str(tmp_path / "vww"),
+                "--workers",
+                "1",
+            ]
+        )
+        == 0
+    )
+    rc = main(
+        [
+            "validate",
+            "--port",
+            sim,
+            "--model",
+            str(upstream_model),
+            "--data",
+            str(tmp_path / "vww"),
+            "--report",
+            str(tmp_path / "r"),
+            "--limit",
+            "24",
+        ]
+    )
     assert rc == 0, capsys.readouterr().err
     report = json.loads((tmp_path / "r" / "report.json").read_text())
     assert report["data"]["source"] == "dataset" and report["data"]["count"] == 24
@@ -126,8 +200,23 @@ def test_faulty_link_still_bit_exact_and_counts_retries(upstream_model, coco_csv
     # and the board resets (state lost, boot INFO sent) at every 10th request it receives.
     url, stop = start_sim_in_thread(upstream_model, faults=FaultConfig.uniform(2e-5, reset_every=10, seed=7))
     try:
-        rc = main(["validate", "--port", url, "--model", str(upstream_model), "--data", str(coco_csv),
-                   "--report", str(tmp_path / "r"), "--limit", "24", "--timeout", "0.5"])
+        rc = main(
+            [
+                "validate",
+                "--port",
+                url,
+                "--model",
+                str(upstream_model),
+                "--data",
+                str(coco_csv),
+                "--report",
+                str(tmp_path / "r"),
+                "--limit",
+                "24",
+                "--timeout",
+                "0.5",
+            ]
+        )
     finally:
         stop()
     assert rc == 0, capsys.readouterr().err
@@ -140,11 +229,43 @@ def test_faulty_link_still_bit_exact_and_counts_retries(upstream_model, coco_csv
 
 def test_report_dir_is_replaced_whole(sim, upstream_model, coco_csv, tmp_path):
     out = tmp_path / "r"
-    assert main(["validate", "--port", sim, "--model", str(upstream_model), "--data", str(coco_csv),
-                 "--report", str(out), "--limit", "1"]) == 0
+    assert (
+        main(
+            [
+                "validate",
+                "--port",
+                sim,
+                "--model",
+                str(upstream_model),
+                "--data",
+                str(coco_csv),
+                "--report",
+                str(out),
+                "--limit",
+                "1",
+            ]
+        )
+        == 0
+    )
     (out / "stale.txt").write_text("old")
-    assert main(["validate", "--port", sim, "--model", str(upstream_model), "--data", str(coco_csv),
-                 "--report", str(out), "--limit", "2"]) == 0
+    assert (
+        main(
+            [
+                "validate",
+                "--port",
+                sim,
+                "--model",
+                str(upstream_model),
+                "--data",
+                str(coco_csv),
+                "--report",
+                str(out),
+                "--limit",
+                "2",
+            ]
+        )
+        == 0
+    )
     assert sorted(p.name for p in out.iterdir()) == ["report.html", "report.json", "results.csv"]
     assert sorted(p.name for p in tmp_path.iterdir()) == ["r"]
     shutil.rmtree(out)
@@ -155,15 +276,47 @@ def test_cli_processes_sim_then_validate(upstream_model, coco_csv, tmp_path):
     import subprocess
     import sys
 
-    sim = subprocess.Popen([sys.executable, "-m", "vwwdeploy", "sim", "--model", str(upstream_model),
-                            "--tcp", "127.0.0.1:0", "--pipeline", "boxavg"],
-                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    sim = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "vwwdeploy",
+            "sim",
+            "--model",
+            str(upstream_model),
+            "--tcp",
+            "127.0.0.1:0",
+            "--pipeline",
+            "boxavg",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     try:
         url = sim.stdout.readline().strip()
         assert url.startswith("socket://"), sim.stderr.read() if sim.poll() is not None else url
-        result = subprocess.run([sys.executable, "-m", "vwwdeploy", "validate", "--port", url, "--model",
-                                 str(upstream_model), "--data", str(coco_csv), "--report", str(tmp_path / "r"),
-                                 "--limit", "8"], capture_output=True, text=True, timeout=300)
+        result = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "vwwdeploy",
+                "validate",
+                "--port",
+                url,
+                "--model",
+                str(upstream_model),
+                "--data",
+                str(coco_csv),
+                "--report",
+                str(tmp_path / "r"),
+                "--limit",
+                "8",
+            ],
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
     finally:
         sim.terminate()
         sim.wait(timeout=30)

@@ -1,7 +1,9 @@
 """PlatformIO upload step: `pio run -e sparkfun_edge -t upload` runs `vwwdeploy flash` through this script.
 
 platformio.ini, in each Edge environment:
-    upload_command = "$PYTHONEXE" "$PROJECT_DIR/tools/pio_upload.py" --protocol $UPLOAD_PROTOCOL --port "$UPLOAD_PORT" "$SOURCE"
+    upload_command = "$PYTHONEXE" "$PROJECT_DIR/tools/pio_upload.py"
+        --protocol $UPLOAD_PROTOCOL --port "$UPLOAD_PORT" "$SOURCE"
+(one line in the file)
 
 PlatformIO (core 6) uses `upload_command` in place of the platform's uploader whatever `upload_protocol` says, after
 its own port autodetection; `upload_protocol` (asb or svl) keeps choosing the platform's linker script (0xC000 or
@@ -16,8 +18,9 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-UPLOAD_COMMAND = ('"$PYTHONEXE" "$PROJECT_DIR/tools/pio_upload.py" --protocol $UPLOAD_PROTOCOL '
-                  '--port "$UPLOAD_PORT" "$SOURCE"')
+UPLOAD_COMMAND = (
+    '"$PYTHONEXE" "$PROJECT_DIR/tools/pio_upload.py" --protocol $UPLOAD_PROTOCOL --port "$UPLOAD_PORT" "$SOURCE"'
+)
 
 
 def main(argv: list[str]) -> int:

@@ -24,7 +24,11 @@ COMMANDS: list[tuple[str, str, str]] = [
     ("export", "export", "int8 .tflite from a checkpoint: calibrated, upstream op set, float vs int8 accuracy"),
     ("inspect", "inspect", "check a .tflite against TFLM and the SparkFun Edge; --fix repairs metadata"),
     ("codegen", "codegen", "generate the firmware's model_data/model_settings C++ sources from a .tflite"),
-    ("firmware", "firmware", "SparkFun Edge firmware: fetch pinned upstream deps, build with PlatformIO, flash/RAM size"),
+    (
+        "firmware",
+        "firmware",
+        "SparkFun Edge firmware: fetch pinned upstream deps, build with PlatformIO, flash/RAM size",
+    ),
     ("flash", "flash", "flash a built firmware onto the SparkFun Edge (Ambiq ASB or SparkFun SVL bootloader)"),
     ("sim", "sim", "run a simulated board on a pty or TCP port (the model on the TFLM host twin)"),
     ("emulate", "emulate", "run the real firmware under QEMU (Cortex-M4F, mps2-an386) with its UART on a TCP port"),

@@ -122,7 +122,9 @@ def _check_port(port: int) -> int:
             s.bind((HOST, port))
         except OSError as exc:
             if exc.errno == errno.EADDRINUSE:
-                raise UserError(f"TCP port {port} on {HOST} is busy: choose another --port (or 0 for any free one)") from None
+                raise UserError(
+                    f"TCP port {port} on {HOST} is busy: choose another --port (or 0 for any free one)"
+                ) from None
             raise UserError(f"cannot use TCP port {port} on {HOST}: {exc.strerror}") from None
         return s.getsockname()[1]
 
@@ -139,17 +141,32 @@ def _die_with_parent() -> None:
 def qemu_command(firmware: Path, port: int, icount: bool) -> list[str]:
     # The semihosting command line tells the firmware whether instruction counting is on.
     args = "arg=vwwdeploy" + (",arg=icount" if icount else "")
-    cmd = [QEMU, "-M", MACHINE, "-nographic", "-monitor", "none",
-           "-semihosting-config", f"enable=on,target=native,{args}",
-           "-serial", f"tcp:{HOST}:{port},server=on,wait=off,nodelay=on",
-           "-kernel", str(firmware)]
+    cmd = [
+        QEMU,
+        "-M",
+        MACHINE,
+        "-nographic",
+        "-monitor",
+        "none",
+        "-semihosting-config",
+        f"enable=on,target=native,{args}",
+        "-serial",
+        f"tcp:{HOST}:{port},server=on,wait=off,nodelay=on",
+        "-kernel",
+        str(firmware),
+    ]
     if icount:
         cmd[1:1] = ["-icount", "shift=0,align=off,sleep=off"]
     return cmd
 
 
-def start_emulator(kernels: str = "cmsis-nn", icount: bool = False, port: int = 0,
-                   firmware: str | Path | None = None, boot_timeout: float = BOOT_TIMEOUT_S) -> Emulator:
+def start_emulator(
+    kernels: str = "cmsis-nn",
+    icount: bool = False,
+    port: int = 0,
+    firmware: str | Path | None = None,
+    boot_timeout: float = BOOT_TIMEOUT_S,
+) -> Emulator:
     """Boot the firmware under QEMU and return once it answers HELLO on `Emulator.url`.
 
     kernels picks the last QEMU build of that flavour when `firmware` (an ELF path) is not given.
@@ -174,9 +191,13 @@ def start_emulator(kernels: str = "cmsis-nn", icount: bool = False, port: int = 
     log_path = Path(log_name)
     main_thread = threading.current_thread() is threading.main_thread()
     with os.fdopen(fd, "wb") as log:
-        process = subprocess.Popen(qemu_command(firmware, chosen, icount), stdin=subprocess.DEVNULL,
-                                   stdout=log, stderr=subprocess.STDOUT,
-                                   preexec_fn=_die_with_parent if main_thread else None)
+        process = subprocess.Popen(
+            qemu_command(firmware, chosen, icount),
+            stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            preexec_fn=_die_with_parent if main_thread else None,
+        )
     emu = Emulator(process, chosen, firmware.resolve(), kernels, icount, log_path)
     with _running_lock:
         _running.add(emu)

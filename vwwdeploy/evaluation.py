@@ -42,8 +42,10 @@ def eval_pixels(data, image_size: int, channels: int, limit: int | None = None) 
 
 def predict_float(model, pixels: np.ndarray, batch_size: int = 128) -> np.ndarray:
     """Class probabilities [N, classes] of a Keras model on uint8 eval pixels."""
-    out = [np.asarray(model(to_float(pixels[i : i + batch_size]), training=False))
-           for i in range(0, len(pixels), batch_size)]
+    out = [
+        np.asarray(model(to_float(pixels[i : i + batch_size]), training=False))
+        for i in range(0, len(pixels), batch_size)
+    ]
     return np.concatenate(out) if out else np.zeros((0, model.output_shape[-1]), np.float32)
 
 
@@ -53,8 +55,7 @@ def quantize_input(pixels: np.ndarray, detail: dict) -> np.ndarray:
     if dtype == np.float32:
         return to_float(pixels)
     scale, zero_point = detail["quantization"]
-    if (dtype == np.int8 and abs(scale - STANDARD_INPUT_SCALE) < 1e-6
-            and zero_point == STANDARD_INPUT_ZERO_POINT):
+    if dtype == np.int8 and abs(scale - STANDARD_INPUT_SCALE) < 1e-6 and zero_point == STANDARD_INPUT_ZERO_POINT:
         return to_int8(pixels)  # what the device feeds: no float round trip
     if not scale:
         raise UserError(f"model input is {dtype.name} without quantization parameters")
@@ -82,10 +83,15 @@ class LiteRtModel:
             first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
             # LiteRT repeats some complaints once per tensor on one line: keep the first sentence.
             first = first.split(". ")[0][:200]
-            hint = ("run `vwwdeploy inspect --fix IN OUT` to repair it" if "quantized_dimension" in first
-                    else "try `vwwdeploy inspect`")
-            raise UserError(f"LiteRT cannot load {model if not isinstance(model, (bytes, bytearray)) else 'the model'}: "
-                            f"{first} ({hint})") from None
+            hint = (
+                "run `vwwdeploy inspect --fix IN OUT` to repair it"
+                if "quantized_dimension" in first
+                else "try `vwwdeploy inspect`"
+            )
+            raise UserError(
+                f"LiteRT cannot load {model if not isinstance(model, (bytes, bytearray)) else 'the model'}: "
+                f"{first} ({hint})"
+            ) from None
         inputs, outputs = self.interpreter.get_input_details(), self.interpreter.get_output_details()
         if len(inputs) != 1 or len(outputs) != 1:
             raise UserError(f"expected a model with one input and one output, found {len(inputs)} and {len(outputs)}")
@@ -114,11 +120,21 @@ class LiteRtModel:
 
 def _result(kind: str, source, data, labels: np.ndarray, predictions: np.ndarray) -> dict:
     correct = predictions == labels
-    per_class = {name: {"count": int((labels == c).sum()), "correct": int(correct[labels == c].sum())}
-                 for c, name in enumerate(data.label_names)}
-    return {"kind": kind, "model": str(source), "split": str(data.path), "count": int(len(labels)),
-            "correct": int(correct.sum()), "accuracy": float(correct.mean()) if len(labels) else 0.0,
-            "label_names": list(data.label_names), "per_class": per_class, "synthetic": bool(data.synthetic)}
+    per_class = {
+        name: {"count": int((labels == c).sum()), "correct": int(correct[labels == c].sum())}
+        for c, name in enumerate(data.label_names)
+    }
+    return {
+        "kind": kind,
+        "model": str(source),
+        "split": str(data.path),
+        "count": int(len(labels)),
+        "correct": int(correct.sum()),
+        "accuracy": float(correct.mean()) if len(labels) else 0.0,
+        "label_names": list(data.label_names),
+        "per_class": per_class,
+        "synthetic": bool(data.synthetic),
+    }
 
 
 def evaluate_checkpoint(train_dir, dataset, split: str = "val", limit: int | None = None) -> dict:

@@ -20,8 +20,14 @@ import numpy as np
 
 from vwwdeploy.atomic import atomic_write_bytes
 from vwwdeploy.errors import UserError
-from vwwdeploy.evaluation import (STANDARD_INPUT_SCALE, STANDARD_INPUT_ZERO_POINT, LiteRtModel, eval_pixels,
-                                  open_eval_split, predict_float)
+from vwwdeploy.evaluation import (
+    STANDARD_INPUT_SCALE,
+    STANDARD_INPUT_ZERO_POINT,
+    LiteRtModel,
+    eval_pixels,
+    open_eval_split,
+    predict_float,
+)
 from vwwdeploy.progress import say
 
 EXPECTED_OPS = ("AVERAGE_POOL_2D", "CONV_2D", "DEPTHWISE_CONV_2D", "RESHAPE", "SOFTMAX")
@@ -45,8 +51,9 @@ def check_output_path(out: Path, dataset: Path, train_dir: Path) -> None:
         raise UserError(f"{out} is a directory; give a .tflite file path")
     if _inside(out, Path(dataset)):
         raise UserError(f"{out} is inside the dataset folder {dataset}; write the model elsewhere")
-    if _inside(out, Path(train_dir)) and (out.name in ("config.json", "checkpoint.json")
-                                          or out.name.startswith(("ckpt-", "events.out"))):
+    if _inside(out, Path(train_dir)) and (
+        out.name in ("config.json", "checkpoint.json") or out.name.startswith(("ckpt-", "events.out"))
+    ):
         raise UserError(f"{out} would overwrite the train dir's own file; choose another --out")
 
 
@@ -126,11 +133,19 @@ def describe(model_bytes: bytes) -> dict:
 
     def spec(detail):
         scale, zero_point = detail["quantization"]
-        return {"shape": [int(d) for d in detail["shape"]], "dtype": np.dtype(detail["dtype"]).name,
-                "scale": float(scale), "zero_point": int(zero_point)}
+        return {
+            "shape": [int(d) for d in detail["shape"]],
+            "dtype": np.dtype(detail["dtype"]).name,
+            "scale": float(scale),
+            "zero_point": int(zero_point),
+        }
 
-    return {"ops": dict(sorted(Counter(ops).items())), "input": spec(lite.input), "output": spec(lite.output),
-            "softmax_input_scale": softmax_scale}
+    return {
+        "ops": dict(sorted(Counter(ops).items())),
+        "input": spec(lite.input),
+        "output": spec(lite.output),
+        "softmax_input_scale": softmax_scale,
+    }
 
 
 def _tflm_check(model_bytes: bytes, pixels: np.ndarray) -> str | None:
@@ -145,8 +160,16 @@ def _tflm_check(model_bytes: bytes, pixels: np.ndarray) -> str | None:
     return None
 
 
-def export_int8(train_dir, dataset_dir, out_path, calibration_images: int = 300, evaluate: bool = True,
-                eval_limit: int | None = None, check_tflm: bool = True, log=say) -> dict:
+def export_int8(
+    train_dir,
+    dataset_dir,
+    out_path,
+    calibration_images: int = 300,
+    evaluate: bool = True,
+    eval_limit: int | None = None,
+    check_tflm: bool = True,
+    log=say,
+) -> dict:
     """Export a train dir's EMA weights to a full-integer int8 .tflite at `out_path` (written atomically).
 
     Calibration: `calibration_images` images of the dataset's val split (or the split given), eval
@@ -171,23 +194,39 @@ def export_int8(train_dir, dataset_dir, out_path, calibration_images: int = 300,
     warnings = []
     if info["input"]["dtype"] != "int8" or info["output"]["dtype"] != "int8":
         raise UserError(f"export produced {info['input']['dtype']} input / {info['output']['dtype']} output, not int8")
-    if (abs(info["input"]["scale"] - STANDARD_INPUT_SCALE) > 1e-6
-            or info["input"]["zero_point"] != STANDARD_INPUT_ZERO_POINT):
-        warnings.append(f"input quantization is scale {info['input']['scale']:.6g}, zero point "
-                        f"{info['input']['zero_point']}, not 2/255 and -1: the device's pixel - 128 input will not match")
+    if (
+        abs(info["input"]["scale"] - STANDARD_INPUT_SCALE) > 1e-6
+        or info["input"]["zero_point"] != STANDARD_INPUT_ZERO_POINT
+    ):
+        warnings.append(
+            f"input quantization is scale {info['input']['scale']:.6g}, zero point "
+            f"{info['input']['zero_point']}, not 2/255 and -1: the device's pixel - 128 input will not match"
+        )
     scale = info["softmax_input_scale"]
     if scale is not None and softmax_is_degenerate(scale):
-        warnings.append(f"softmax input scale {scale:.3g} is degenerate (untrained or collapsed model): "
-                        "TFLM will abort on this model; train longer before deploying")
+        warnings.append(
+            f"softmax input scale {scale:.3g} is degenerate (untrained or collapsed model): "
+            "TFLM will abort on this model; train longer before deploying"
+        )
     tflm_error = _tflm_check(model_bytes, pixels) if check_tflm else None
     if tflm_error:
         warnings.append(f"the TFLM runtime cannot run this model: {tflm_error}")
     atomic_write_bytes(out_path, model_bytes)
 
-    summary = {"out": str(out_path), "bytes": len(model_bytes), **info, "calibration_images": len(pixels),
-               "float_accuracy": None, "int8_accuracy": None, "accuracy_drop": None, "eval_count": 0,
-               "tflm_ok": None if not check_tflm else tflm_error is None, "warnings": warnings,
-               "synthetic": bool(data.synthetic), "step": checkpoint_step(train_dir)}
+    summary = {
+        "out": str(out_path),
+        "bytes": len(model_bytes),
+        **info,
+        "calibration_images": len(pixels),
+        "float_accuracy": None,
+        "int8_accuracy": None,
+        "accuracy_drop": None,
+        "eval_count": 0,
+        "tflm_ok": None if not check_tflm else tflm_error is None,
+        "warnings": warnings,
+        "synthetic": bool(data.synthetic),
+        "step": checkpoint_step(train_dir),
+    }
     for warning in warnings:
         log(f"warning: {warning}")
     if evaluate:

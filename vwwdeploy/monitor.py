@@ -32,8 +32,10 @@ class Reading:
     def line(self) -> str:
         fps = "   -  " if self.fps is None else f"{self.fps:6.2f}"
         raw = " ".join(f"{int(v):4d}" for v in self.scores)
-        return (f"frame {self.index:6d}  {self.label:>12s} {self.score:5.3f}  [{raw}]  "
-                f"latency {self.latency_us / 1000:8.1f} ms  fps {fps}")
+        return (
+            f"frame {self.index:6d}  {self.label:>12s} {self.score:5.3f}  [{raw}]  "
+            f"latency {self.latency_us / 1000:8.1f} ms  fps {fps}"
+        )
 
 
 def _safe(label: str) -> str:
@@ -85,10 +87,20 @@ class FrameSaver:
             if raw is not None:
                 raw_file = self._png(base + "_raw.png", raw)
                 written.append(raw_file)
-            self._csv.writerow([reading.index, f"{reading.time_s:.4f}", written[0], raw_file, reading.label,
-                                f"{reading.score:.6f}", " ".join(str(int(v)) for v in reading.scores),
-                                reading.latency_us, reading.instructions,
-                                "" if reading.fps is None else f"{reading.fps:.3f}"])
+            self._csv.writerow(
+                [
+                    reading.index,
+                    f"{reading.time_s:.4f}",
+                    written[0],
+                    raw_file,
+                    reading.label,
+                    f"{reading.score:.6f}",
+                    " ".join(str(int(v)) for v in reading.scores),
+                    reading.latency_us,
+                    reading.instructions,
+                    "" if reading.fps is None else f"{reading.fps:.3f}",
+                ]
+            )
             row_written = True
             self._fh.flush()
         except KeyboardInterrupt:
@@ -127,8 +139,16 @@ def readings(dev, info, count: int = 0, raw: bool = False, max_fps: int = 0):
         yield Reading(index, now - start, label, score, scores, latency, instr, fps), cap
 
 
-def monitor(port: str, count: int = 0, save: Path | None = None, raw: bool = False, baud: int = 921600,
-            max_fps: int = 0, out=None, live: bool | None = None) -> int:
+def monitor(
+    port: str,
+    count: int = 0,
+    save: Path | None = None,
+    raw: bool = False,
+    baud: int = 921600,
+    max_fps: int = 0,
+    out=None,
+    live: bool | None = None,
+) -> int:
     """Stream until `count` frames (0: until Ctrl-C); returns the number of frames shown."""
     from vwwdeploy.device.client import Device
 
@@ -145,8 +165,10 @@ def monitor(port: str, count: int = 0, save: Path | None = None, raw: bool = Fal
         with Device(port, baud=baud) as dev:
             info = dev.hello()
             saver = FrameSaver(save) if save is not None else None
-            header = (f"{info.board} ({info.firmware_name} {info.firmware_version}, {info.kernels} kernels) on {port}; "
-                      f"model sha256 {info.model_sha256[:16]}...")
+            header = (
+                f"{info.board} ({info.firmware_name} {info.firmware_version}, {info.kernels} kernels) on {port}; "
+                f"model sha256 {info.model_sha256[:16]}..."
+            )
             if live is None:
                 live = hasattr(out, "isatty") and out.isatty()
             stream = readings(dev, info, count=count, raw=raw, max_fps=max_fps)
@@ -184,8 +206,14 @@ def _live(stream, header: str, saver, out) -> int:
         for col in ("frame", "label", "score", "raw scores", "latency ms", "fps"):
             t.add_column(col, justify="right")
         for r in recent[-12:]:
-            t.add_row(str(r.index), r.label, f"{r.score:.3f}", " ".join(str(int(v)) for v in r.scores),
-                      f"{r.latency_us / 1000:.1f}", "-" if r.fps is None else f"{r.fps:.2f}")
+            t.add_row(
+                str(r.index),
+                r.label,
+                f"{r.score:.3f}",
+                " ".join(str(int(v)) for v in r.scores),
+                f"{r.latency_us / 1000:.1f}",
+                "-" if r.fps is None else f"{r.fps:.2f}",
+            )
         return t
 
     with Live(table(), console=console, refresh_per_second=8) as live:

@@ -29,10 +29,14 @@ def download_pretrained(url: str, dest: Path) -> Path:
             data = response.read(PRETRAINED_SIZE + 1)
     except (urllib.error.URLError, OSError, ValueError) as exc:
         reason = getattr(exc, "reason", exc)
-        raise UserError(f"cannot download the pretrained model from {url}: {reason} (no network? run without --pretrained)")
+        raise UserError(
+            f"cannot download the pretrained model from {url}: {reason} (no network? run without --pretrained)"
+        ) from None
     digest = hashlib.sha256(data).hexdigest()
     if digest != PRETRAINED_SHA256:
-        raise UserError(f"downloaded model has sha256 {digest[:16]}..., expected {PRETRAINED_SHA256[:16]}...; refusing it")
+        raise UserError(
+            f"downloaded model has sha256 {digest[:16]}..., expected {PRETRAINED_SHA256[:16]}...; refusing it"
+        )
     dest.write_bytes(data)
     return dest
 
@@ -73,7 +77,9 @@ def _pipeline(args: argparse.Namespace, work: Path, out: Path) -> dict:
 
     say("[bold]2/7 dataset build[/]: VWW labels + image store")
     manifests = build_coco_dir(work / "synthetic-coco", work / "dataset", BuildOptions(quiet=False))
-    stages["dataset"] = {name: {"count": m.get("count"), "positives": m.get("positives")} for name, m in manifests.items()}
+    stages["dataset"] = {
+        name: {"count": m.get("count"), "positives": m.get("positives")} for name, m in manifests.items()
+    }
 
     if not args.pretrained:
         model = _train_and_export(args, work, stages)
@@ -105,8 +111,12 @@ def _train_and_export(args: argparse.Namespace, work: Path, stages: dict) -> Pat
 
     say(f"[bold]3/7 train[/]: MobileNetV1-0.25, {args.steps} steps (batch {args.batch_size})")
     result = train(
-        work / "dataset", work / "train", max_steps=args.steps, batch_size=args.batch_size,
-        log_every_steps=max(1, args.steps // 10), log=say,
+        work / "dataset",
+        work / "train",
+        max_steps=args.steps,
+        batch_size=args.batch_size,
+        log_every_steps=max(1, args.steps // 10),
+        log=say,
     )
     first_loss = result["history"][0][1] if result.get("history") else None
     stages["train"] = {"steps": result.get("step"), "first_loss": first_loss, "last_loss": result.get("loss")}
@@ -154,11 +164,16 @@ def _print_summary(summary: dict, out: Path) -> None:
         print(f"  train     {t['steps']} steps, loss {t['first_loss']:.3f} -> {t['last_loss']:.3f}")
     if "export" in stages:
         e = stages["export"]
-        print(f"  export    {e['bytes']:,} B int8; accuracy float {e['float_accuracy']:.3f}, int8 {e['int8_accuracy']:.3f}")
+        print(
+            f"  export    {e['bytes']:,} B int8; "
+            f"accuracy float {e['float_accuracy']:.3f}, int8 {e['int8_accuracy']:.3f}"
+        )
     i = stages["inspect"]
     print(f"  inspect   {'fits the SparkFun Edge' if i['ok'] else 'PROBLEMS: ' + '; '.join(i['problems'])}")
     v = stages["validate"]
     dvt = v["device_vs_twin"]
-    print(f"  validate  {v['count']} images on the simulated board: device vs TFLM twin "
-          f"{100 * dvt['bit_exact_rate']:.1f}% bit-exact (max |delta| {dvt['max_abs_delta']})")
+    print(
+        f"  validate  {v['count']} images on the simulated board: device vs TFLM twin "
+        f"{100 * dvt['bit_exact_rate']:.1f}% bit-exact (max |delta| {dvt['max_abs_delta']})"
+    )
     print(f"  outputs   {out}/model.tflite, {out}/firmware-src/, {out}/validation/report.html")

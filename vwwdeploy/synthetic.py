@@ -34,10 +34,13 @@ def _background(rng: np.random.Generator, w: int, h: int) -> Image.Image:
     t = np.linspace(0.0, 1.0, h)[:, None, None]
     img = top[None, None, :] * (1 - t) + bottom[None, None, :] * t
     blotch = rng.normal(0, 18, (h // 16 + 2, w // 16 + 2, 3))
-    blotch = np.asarray(
-        Image.fromarray(np.clip(blotch + 128, 0, 255).astype(np.uint8)).resize((w, h), Image.Resampling.BICUBIC),
-        dtype=np.float64,
-    ) - 128
+    blotch = (
+        np.asarray(
+            Image.fromarray(np.clip(blotch + 128, 0, 255).astype(np.uint8)).resize((w, h), Image.Resampling.BICUBIC),
+            dtype=np.float64,
+        )
+        - 128
+    )
     img = np.broadcast_to(img, (h, w, 3)) + blotch + rng.normal(0, 4, (h, w, 3))
     return Image.fromarray(np.clip(img, 0, 255).astype(np.uint8), "RGB")
 
@@ -102,7 +105,7 @@ def _draw_figure(img: Image.Image, rng: np.random.Generator, fh: float, anns: li
     top = float(rng.uniform(0, h - fh - 1))
     polys = _figure_polygons(rng, cx, top, fh)
     # Dark or light against the local background so the figure is always visible in grayscale.
-    local = np.asarray(img.convert("L"))[int(top): int(top + fh), max(0, int(cx - half_w)): int(cx + half_w)]
+    local = np.asarray(img.convert("L"))[int(top) : int(top + fh), max(0, int(cx - half_w)) : int(cx + half_w)]
     level = 30 if local.mean() > 128 else 225
     colour = tuple(int(np.clip(level + v, 0, 255)) for v in rng.integers(-25, 26, 3))
     mask = Image.new("1", img.size, 0)
@@ -150,15 +153,17 @@ def _write_split(root: Path, split: str, n: int, first_id: int, rng: np.random.G
         img.save(folder / name, "JPEG", quality=90)
         images.append({"id": image_id, "file_name": name, "width": img.size[0], "height": img.size[1], "license": 0})
         for cat, polys, area in anns:
-            annotations.append({
-                "id": len(annotations) + 1 + image_id * 100,
-                "image_id": image_id,
-                "category_id": cat,
-                "segmentation": polys,
-                "area": round(area, 2),
-                "bbox": _bbox(polys),
-                "iscrowd": 0,
-            })
+            annotations.append(
+                {
+                    "id": len(annotations) + 1 + image_id * 100,
+                    "image_id": image_id,
+                    "category_id": cat,
+                    "segmentation": polys,
+                    "area": round(area, 2),
+                    "bbox": _bbox(polys),
+                    "iscrowd": 0,
+                }
+            )
     coco = {
         "info": {
             "description": f"vwwdeploy SYNTHETIC two-class image set ({split}), procedurally drawn; not COCO",

@@ -8,7 +8,8 @@
 #include "platform.h"
 #include "version.h"
 
-static_assert(VWW_DEVICE_MAX_RX_PAYLOAD >= vww::kMinDeviceRxPayload, "DEVICE_MAX_RX_PAYLOAD below the protocol minimum");
+static_assert(VWW_DEVICE_MAX_RX_PAYLOAD >= vww::kMinDeviceRxPayload,
+              "DEVICE_MAX_RX_PAYLOAD below the protocol minimum");
 static_assert(VWW_DEVICE_MAX_RX_PAYLOAD <= vww::kMaxPayload, "DEVICE_MAX_RX_PAYLOAD above MAX_PAYLOAD");
 
 namespace vww {
@@ -60,9 +61,8 @@ alignas(alignof(CommandLoop)) uint8_t g_loop_storage[sizeof(CommandLoop)];
 [[noreturn]] void app_main() {
   auto* transport = new (g_transport_storage) BoardTransport();
   auto* platform = new (g_platform_storage) BoardPlatform();
-  auto* loop = new (g_loop_storage)
-      CommandLoop(*transport, default_classifier(), *platform, g_rx_buffer, sizeof g_rx_buffer, g_raw_frame,
-                  kStaging, VWW_STAGING_BYTES);
+  auto* loop = new (g_loop_storage) CommandLoop(*transport, default_classifier(), *platform, g_rx_buffer,
+                                                sizeof g_rx_buffer, g_raw_frame, kStaging, VWW_STAGING_BYTES);
   loop->boot();
   bool beat = false;
   uint64_t next_beat = board::micros();

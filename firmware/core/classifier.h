@@ -25,7 +25,7 @@ class Classifier {
   virtual const int8_t* output_data() const = 0;
   virtual uint32_t arena_size() const = 0;
   virtual uint32_t arena_used() const = 0;
-  virtual uint8_t kernels() const = 0;             // kKernels* in messages.h
+  virtual uint8_t kernels() const = 0;              // kKernels* in messages.h
   virtual const uint8_t* model_sha256() const = 0;  // 32 raw bytes
   virtual size_t label_count() const = 0;
   virtual const char* label(size_t i) const = 0;

@@ -12,7 +12,6 @@ namespace {
 constexpr size_t kInfoBufferSize = kInfoFixedSize + 2 * 256 + 1 + kMaxLabels * 64;
 constexpr size_t kRawSetFramePayload = kImageHeaderSize + kRawFrameBytes;
 
-
 }  // namespace
 
 CommandLoop::CommandLoop(Transport& transport, Classifier& classifier, Platform& platform, uint8_t* rx_buffer,
@@ -191,8 +190,8 @@ void CommandLoop::on_infer(uint16_t seq, const uint8_t* payload, size_t n) {
 
 bool CommandLoop::check_model_input(uint16_t seq, uint8_t request_type, const ImageHeader& img) {
   int h, w, c;
-  if (!model_hwc(&h, &w, &c) || img.width != w || img.height != h || img.channels != c ||
-      img.dtype != kDtypeInt8 || img.kind != kKindModelInput || classifier_.input().dtype != kDtypeInt8) {
+  if (!model_hwc(&h, &w, &c) || img.width != w || img.height != h || img.channels != c || img.dtype != kDtypeInt8 ||
+      img.kind != kKindModelInput || classifier_.input().dtype != kDtypeInt8) {
     send_error(seq, ErrorCode::kBadShape, request_type, "image must be the model input: kind 0, int8, HxWxC");
     return false;
   }
@@ -217,7 +216,8 @@ void CommandLoop::on_infer_staged(uint16_t seq, const uint8_t* payload, size_t n
   ImageHeader img;
   uint32_t crc = 0;
   if (!parse_infer_staged(payload, n, &img, &crc)) {
-    send_error(seq, ErrorCode::kBadPayload, msg::kInferStaged, "INFER_STAGED takes an 8-byte image header and a CRC-32");
+    send_error(seq, ErrorCode::kBadPayload, msg::kInferStaged,
+               "INFER_STAGED takes an 8-byte image header and a CRC-32");
     return;
   }
   if (!check_model_input(seq, msg::kInferStaged, img)) return;
@@ -391,8 +391,7 @@ void CommandLoop::on_set_frame(uint16_t seq, const uint8_t* payload, size_t n) {
     return;
   }
   if (n != kImageHeaderSize + img.pixel_bytes()) {
-    send_error(seq, ErrorCode::kBadPayload, msg::kSetFrame,
-               "SET_FRAME payload length does not match its image header");
+    send_error(seq, ErrorCode::kBadPayload, msg::kSetFrame, "SET_FRAME payload length does not match its image header");
     return;
   }
   if (img.width != kRawWidth || img.height != kRawHeight || img.channels != 1 || img.dtype != kDtypeUint8 ||

@@ -112,10 +112,10 @@ class FrameDecoder {
   uint8_t* buf_;
   size_t cap_;
   uint32_t accept_limit_;
-  size_t head_ = 0;       // buffered bytes are buf_[head_, head_ + len_): dropping is O(1), compaction lazy
+  size_t head_ = 0;  // buffered bytes are buf_[head_, head_ + len_): dropping is O(1), compaction lazy
   size_t len_ = 0;
-  size_t consumed_ = 0;   // bytes of the last delivered frame still at the front of buf_
-  uint32_t skip_ = 0;     // bytes of an oversized frame still to discard
+  size_t consumed_ = 0;  // bytes of the last delivered frame still at the front of buf_
+  uint32_t skip_ = 0;    // bytes of an oversized frame still to discard
   bool flushing_ = false;
   uint64_t garbage_bytes_ = 0;
   uint32_t rejected_frames_ = 0;

@@ -68,9 +68,9 @@ constexpr uint8_t kCapSetFrame = 0x04;
 constexpr uint8_t kCapStaged = 0x08;
 
 // Staged transfer (protocol section 3, "Staged transfer").
-constexpr size_t kStageMaxData = 1024;        // data bytes one STAGE carries
-constexpr size_t kStagingMinBytes = 27648;    // a device's staging buffer holds one 96x96x3 input
-constexpr size_t kInferStagedSize = 12;       // IMAGE header + u32 CRC-32 of the pixels
+constexpr size_t kStageMaxData = 1024;      // data bytes one STAGE carries
+constexpr size_t kStagingMinBytes = 27648;  // a device's staging buffer holds one 96x96x3 input
+constexpr size_t kInferStagedSize = 12;     // IMAGE header + u32 CRC-32 of the pixels
 
 constexpr size_t kImageHeaderSize = 8;
 struct ImageHeader {

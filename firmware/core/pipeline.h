@@ -7,7 +7,7 @@
 
 namespace vww {
 
-constexpr int kRawWidth = 324;   // HM01B0 QVGA window
+constexpr int kRawWidth = 324;  // HM01B0 QVGA window
 constexpr int kRawHeight = 244;
 constexpr size_t kRawFrameBytes = static_cast<size_t>(kRawWidth) * kRawHeight;
 constexpr int kCropSize = 192;

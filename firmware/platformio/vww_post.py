@@ -50,13 +50,17 @@ print("vwwdeploy: TFLM kernels for " + ", ".join(methods))
 kernel_level = tflm["optimization"]["kernels"]
 libs = [
     tflm_env(kernel_level).BuildLibrary(
-        os.path.join("$BUILD_DIR", "tflm_kernels"), tree, ["-<*>"] + [f"+<{f}>" for f in kernel_files]),
+        os.path.join("$BUILD_DIR", "tflm_kernels"), tree, ["-<*>"] + [f"+<{f}>" for f in kernel_files]
+    ),
     tflm_env(kernel_level).BuildLibrary(
-        os.path.join("$BUILD_DIR", "tflm_cmsis_nn"), tree, ["-<*>", "+<third_party/cmsis_nn/Source/>"]),
+        os.path.join("$BUILD_DIR", "tflm_cmsis_nn"), tree, ["-<*>", "+<third_party/cmsis_nn/Source/>"]
+    ),
     tflm_env(tflm["optimization"]["core"]).BuildLibrary(
-        os.path.join("$BUILD_DIR", "tflm_core"), tree,
+        os.path.join("$BUILD_DIR", "tflm_core"),
+        tree,
         ["+<*>", f"-<{vww_kernels.KERNELS_DIR}/>", "-<third_party/cmsis_nn/>"]
-        + [f"-<{x}>" for x in vww_kernels.EXCLUDED]),
+        + [f"-<{x}>" for x in vww_kernels.EXCLUDED],
+    ),
 ]
 env.Prepend(LIBS=libs)
 

@@ -41,7 +41,13 @@ env.Append(
     CPPPATH=app_includes,
     CPPDEFINES=[tuple(d.split("=", 1)) if "=" in d else d for d in app_defines],
     # The C++ runtime TFLM assumes on a microcontroller: no exceptions, RTTI or guarded statics.
-    CXXFLAGS=["-std=gnu++17", "-fno-exceptions", "-fno-rtti", "-fno-threadsafe-statics",
-              "-fno-unwind-tables", "-fno-asynchronous-unwind-tables"],
+    CXXFLAGS=[
+        "-std=gnu++17",
+        "-fno-exceptions",
+        "-fno-rtti",
+        "-fno-threadsafe-statics",
+        "-fno-unwind-tables",
+        "-fno-asynchronous-unwind-tables",
+    ],
 )
 print(f"vwwdeploy: TFLM {tflm['tflm_commit'][:12]} {flavour} kernels from {tree}")

@@ -30,29 +30,29 @@ std::string describe(const char* ea, const char* eb, const A& a, const B& b) {
 
 }  // namespace vwwtest
 
-#define TEST(name)                                                   \
-  static void test_##name();                                         \
-  static vwwtest::Registrar registrar_##name(#name, &test_##name);   \
+#define TEST(name)                                                 \
+  static void test_##name();                                       \
+  static vwwtest::Registrar registrar_##name(#name, &test_##name); \
   static void test_##name()
 
-#define CHECK(cond)                                                              \
-  do {                                                                           \
+#define CHECK(cond)                                                                      \
+  do {                                                                                   \
     if (!(cond)) vwwtest::fail(__FILE__, __LINE__, std::string("CHECK(") + #cond + ")"); \
   } while (0)
 
-#define CHECK_EQ(a, b)                                                                  \
-  do {                                                                                  \
-    const auto& va_ = (a);                                                              \
-    const auto& vb_ = (b);                                                              \
+#define CHECK_EQ(a, b)                                                                         \
+  do {                                                                                         \
+    const auto& va_ = (a);                                                                     \
+    const auto& vb_ = (b);                                                                     \
     if (!(va_ == vb_)) vwwtest::fail(__FILE__, __LINE__, vwwtest::describe(#a, #b, va_, vb_)); \
   } while (0)
 
-#define REQUIRE(cond)                                                              \
-  do {                                                                             \
-    if (!(cond)) {                                                                 \
-      vwwtest::fail(__FILE__, __LINE__, std::string("REQUIRE(") + #cond + ")");   \
-      throw vwwtest::Abort{};                                                      \
-    }                                                                              \
+#define REQUIRE(cond)                                                           \
+  do {                                                                          \
+    if (!(cond)) {                                                              \
+      vwwtest::fail(__FILE__, __LINE__, std::string("REQUIRE(") + #cond + ")"); \
+      throw vwwtest::Abort{};                                                   \
+    }                                                                           \
   } while (0)
 
 #define CHECK_MSG(cond, msg)                                                                       \

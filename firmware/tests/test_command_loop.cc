@@ -62,8 +62,8 @@ struct Rig {
 
   explicit Rig(uint32_t max_rx = 80000, int channels = 1, size_t staging_size = vww::kStagingMinBytes)
       : c(channels), rx(max_rx + vww::kFrameOverhead), staging(staging_size) {
-    loop.reset(new vww::CommandLoop(t, c, p, rx.data(), rx.size(), raw.data(),
-                                    staging_size ? staging.data() : nullptr, staging_size));
+    loop.reset(new vww::CommandLoop(t, c, p, rx.data(), rx.size(), raw.data(), staging_size ? staging.data() : nullptr,
+                                    staging_size));
   }
   void send(uint8_t type, uint16_t seq, const Bytes& payload = {}) { t.push(frame(type, seq, payload)); }
   // Polls until every queued byte has been read and one more poll changed nothing.
@@ -184,8 +184,8 @@ TEST(loop_infer_returns_result_from_classifier) {
   CHECK_EQ(r.type, vww::msg::kResult);
   CHECK_EQ(r.seq, 7);
   REQUIRE(r.payload.size() == vww::kResultHeaderSize + 2);
-  CHECK_EQ(vww::get_u32(r.payload.data()), 10u);         // one micros() tick between start and end
-  CHECK_EQ(vww::get_u64(r.payload.data() + 4), 1000u);   // instruction_count() delta
+  CHECK_EQ(vww::get_u32(r.payload.data()), 10u);        // one micros() tick between start and end
+  CHECK_EQ(vww::get_u64(r.payload.data() + 4), 1000u);  // instruction_count() delta
   CHECK_EQ(vww::get_u16(r.payload.data() + 12), 2);
   CHECK_EQ(static_cast<int8_t>(r.payload[14]), -80);
   CHECK_EQ(static_cast<int8_t>(r.payload[15]), 80);
@@ -642,7 +642,8 @@ TEST(loop_staged_transfer_gives_the_same_result_as_infer) {
   const Reply staged = rig.only_reply();
   CHECK_EQ(staged.type, vww::msg::kResult);
   CHECK_EQ(staged.seq, 99);
-  CHECK(Bytes(staged.payload.begin() + 12, staged.payload.end()) == Bytes(direct.payload.begin() + 12, direct.payload.end()));
+  CHECK(Bytes(staged.payload.begin() + 12, staged.payload.end()) ==
+        Bytes(direct.payload.begin() + 12, direct.payload.end()));
   CHECK(std::memcmp(rig.c.last_input.data(), px.data(), px.size()) == 0);
 }
 
@@ -650,13 +651,13 @@ TEST(loop_staged_transfer_errors) {
   Rig rig;
   const Bytes px = ramp(96 * 96);
   rig.send(vww::msg::kStage, 1, stage_payload(0, px.size() > 1024 ? Bytes(px.begin(), px.begin() + 1024) : px));
-  rig.send(vww::msg::kStage, 2, Bytes{0, 0, 0, 0});                                     // no data
-  rig.send(vww::msg::kStage, 3, stage_payload(0, Bytes(1025, 1)));                     // too much data
-  rig.send(vww::msg::kStage, 4, stage_payload(27648 - 10, Bytes(11, 1)));              // ends past the buffer
-  rig.send(vww::msg::kStage, 5, stage_payload(0xFFFFFFF0u, Bytes(32, 1)));             // offset overflow
+  rig.send(vww::msg::kStage, 2, Bytes{0, 0, 0, 0});                                        // no data
+  rig.send(vww::msg::kStage, 3, stage_payload(0, Bytes(1025, 1)));                         // too much data
+  rig.send(vww::msg::kStage, 4, stage_payload(27648 - 10, Bytes(11, 1)));                  // ends past the buffer
+  rig.send(vww::msg::kStage, 5, stage_payload(0xFFFFFFF0u, Bytes(32, 1)));                 // offset overflow
   rig.send(vww::msg::kInferStaged, 6, infer_staged_payload(96, 96, 1, 1, 0, 0x12345678));  // CRC differs
-  rig.send(vww::msg::kInferStaged, 7, infer_staged_payload(96, 96, 3, 1, 0, 0));            // wrong shape
-  rig.send(vww::msg::kInferStaged, 8, Bytes(11, 0));                                         // short
+  rig.send(vww::msg::kInferStaged, 7, infer_staged_payload(96, 96, 3, 1, 0, 0));           // wrong shape
+  rig.send(vww::msg::kInferStaged, 8, Bytes(11, 0));                                       // short
   rig.run();
   const auto r = rig.replies();
   REQUIRE(r.size() == 8);

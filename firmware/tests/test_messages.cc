@@ -229,7 +229,7 @@ TEST(info_encoder_bounds_and_utf8_cut) {
   uint8_t out[1024];
   const size_t n = vww::encode_info(info, out, sizeof out);
   REQUIRE(n > 0);
-  CHECK_EQ(out[vww::kInfoFixedSize], 254);  // cut before the character, never inside it
+  CHECK_EQ(out[vww::kInfoFixedSize], 254);         // cut before the character, never inside it
   CHECK_EQ(vww::encode_info(info, out, 200), 0u);  // does not fit: refused, not overrun
   CHECK_EQ(vww::encode_info(info, out, 50), 0u);
 }

@@ -11,7 +11,8 @@ Bytes from_hex(const std::string& hex) {
   Bytes out;
   if (hex == "-") return out;
   out.reserve(hex.size() / 2);
-  for (size_t i = 0; i + 1 < hex.size(); i += 2) out.push_back(static_cast<uint8_t>(std::stoul(hex.substr(i, 2), nullptr, 16)));
+  for (size_t i = 0; i + 1 < hex.size(); i += 2)
+    out.push_back(static_cast<uint8_t>(std::stoul(hex.substr(i, 2), nullptr, 16)));
   return out;
 }
 
@@ -59,7 +60,8 @@ DecodeRun run_decoder(const Bytes& data, size_t chunk, uint32_t accept_limit, ui
   auto drain = [&]() {
     for (vww::DecoderEvent ev = dec.poll(); ev.kind != vww::DecoderEvent::kNone; ev = dec.poll()) {
       if (ev.kind == vww::DecoderEvent::kFrame) {
-        run.frames.push_back({ev.header.type, ev.header.seq, ev.header.length, vww::crc32(ev.payload, ev.header.length)});
+        run.frames.push_back(
+            {ev.header.type, ev.header.seq, ev.header.length, vww::crc32(ev.payload, ev.header.length)});
       } else if (ev.kind == vww::DecoderEvent::kBadCrc) {
         run.bad_crc.push_back(ev.header);
       } else {

@@ -100,6 +100,7 @@ INFO_QEMU = m.DeviceInfo(
 def _fields(obj) -> str:
     """key=value tokens for messages.txt (no spaces inside values)."""
     if isinstance(obj, m.DeviceInfo):
+
         def tensor(t):
             return f"{t.dtype}:{','.join(map(str, t.shape))}:{np.float32(t.scale).view(np.uint32):08x}:{t.zero_point}"
 
@@ -134,8 +135,10 @@ def _fields(obj) -> str:
     if isinstance(obj, m.Stage):
         return f"offset={obj.offset} length={len(obj.data)} data=see_payload"
     if isinstance(obj, m.InferStaged):
-        return (f"width={obj.width} height={obj.height} channels={obj.channels} dtype={obj.dtype} kind={obj.kind} "
-                f"pixel_crc32={obj.pixel_crc32:08x}")
+        return (
+            f"width={obj.width} height={obj.height} channels={obj.channels} dtype={obj.dtype} kind={obj.kind} "
+            f"pixel_crc32={obj.pixel_crc32:08x}"
+        )
     if isinstance(obj, m.Log):
         return f"level={int(obj.level)} text_hex={obj.text.encode().hex() or '-'}"
     if isinstance(obj, m.ErrorMsg):
@@ -195,8 +198,13 @@ def frame_vectors() -> list[tuple[str, int, int, bytes, str]]:
         req = T.INFER_STAGED if code == m.ErrorCode.STAGE_MISMATCH else T.INFER
         add(f"error_{code.name.lower()}", T.ERROR, 30 + int(code), m.ErrorMsg(int(code), int(req), text))
     add("error_unknown_request", T.ERROR, 65535, m.ErrorMsg(3, 0, "type 0x3f"))
-    add("max_payload", T.LOG, 42, bytes([1]) + bytes(0x61 + i % 26 for i in range(MAX_PAYLOAD - 1)),
-        "level=1 text=a..z_repeated")
+    add(
+        "max_payload",
+        T.LOG,
+        42,
+        bytes([1]) + bytes(0x61 + i % 26 for i in range(MAX_PAYLOAD - 1)),
+        "level=1 text=a..z_repeated",
+    )
     return v
 
 
@@ -235,7 +243,11 @@ def stream_vectors() -> dict[str, tuple[bytes, list[bytes], int]]:
     a, b, c = _frame(rng, 1, 5), _frame(rng, 2, 0), _frame(rng, 3, 120)
     s["clean"] = (a + b + c, [a, b, c], 0)
 
-    s["garbage"] = (rng.randbytes(37).replace(b"VW", b"vw") + a + bytes(5) + b + b"\xff" * 3 + c + b"trailing", [a, b, c], 0)
+    s["garbage"] = (
+        rng.randbytes(37).replace(b"VW", b"vw") + a + bytes(5) + b + b"\xff" * 3 + c + b"trailing",
+        [a, b, c],
+        0,
+    )
 
     payload_with_sync = encode_frame(int(T.LOG), 4, b"\x01VW" + _header_with_crc(1, 2, 3, 4)[2:] + b"VWVW")
     false = b"VW" + b"VVW" + b"VWVW" + b"VW" + bytes(10) + b"V" + a + b"V" + payload_with_sync + b"VW" + c + b"V"
@@ -263,7 +275,7 @@ def stream_vectors() -> dict[str, tuple[bytes, list[bytes], int]]:
     s["nested"] = (outer + c, [inner, c], 1)
 
     # Many frames, a third of them damaged by one byte drop, flip or insert, with noise in between.
-    mix, delivered, rejected = bytearray(), [], 0
+    mix, delivered = bytearray(), []
     for seq in range(60):
         frame = _frame(rng, seq)
         what = rng.choice(["ok", "ok", "drop", "flip", "insert"])
@@ -277,7 +289,7 @@ def stream_vectors() -> dict[str, tuple[bytes, list[bytes], int]]:
                 frame = _flip(frame, i, rng.randrange(8))
             else:
                 frame = frame[:i] + bytes([rng.randrange(256)]) + frame[i:]
-            rejected = None  # depends on where the damage fell; checked against the decoder only
+            # whether it is rejected depends on where the damage fell; checked against the decoder only
         mix += frame
         if rng.random() < 0.3:
             mix += rng.randbytes(rng.randrange(1, 20))
@@ -338,8 +350,10 @@ def generate(out: Path) -> list[Path]:
         text, frames, rejected = _expected_text(stream)
         got = [encode_frame(f.type, f.seq, f.payload) for f in frames]
         if got != intended or (intended_rejects >= 0 and rejected != intended_rejects):
-            raise SystemExit(f"stream {name}: decoder gives {len(got)} frames/{rejected} rejected, built for "
-                             f"{len(intended)}/{intended_rejects}")
+            raise SystemExit(
+                f"stream {name}: decoder gives {len(got)} frames/{rejected} rejected, built for "
+                f"{len(intended)}/{intended_rejects}"
+            )
         put(f"protocol/streams/{name}.bin", stream)
         put(f"protocol/streams/{name}.expected.txt", text)
 

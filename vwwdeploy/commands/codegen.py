@@ -14,11 +14,14 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--out", type=Path, required=True, help="folder for the generated sources")
     parser.add_argument("--labels", default=None, help="comma-separated class names (2 classes: notperson,person)")
     parser.add_argument(
-        "--arena-margin", default=None, metavar="M",
+        "--arena-margin",
+        default=None,
+        metavar="M",
         help="added to the measured arena: a percentage (10%%) or bytes; default 10%% but at least 4096 B",
     )
     parser.add_argument(
-        "--raw", action="store_true",
+        "--raw",
+        action="store_true",
         help="embed any file as model_data.h/.cc without model checks or settings header",
     )
 

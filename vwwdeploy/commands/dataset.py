@@ -25,33 +25,55 @@ def configure(parser: argparse.ArgumentParser) -> None:
     sub = parser.add_subparsers(dest="dataset_command", metavar="<action>", required=True)
     fmt = _Formatter
 
-    dl = sub.add_parser("download", help="download COCO 2014 images and annotations", formatter_class=fmt,
-                        description="Download COCO 2014 (train2014.zip, val2014.zip, annotations_trainval2014.zip) "
-                        "into OUT, resuming partial downloads, checking sizes, and unzipping into "
-                        "OUT/train2014, OUT/val2014, OUT/annotations.")
+    dl = sub.add_parser(
+        "download",
+        help="download COCO 2014 images and annotations",
+        formatter_class=fmt,
+        description="Download COCO 2014 (train2014.zip, val2014.zip, annotations_trainval2014.zip) "
+        "into OUT, resuming partial downloads, checking sizes, and unzipping into "
+        "OUT/train2014, OUT/val2014, OUT/annotations.",
+    )
     dl.add_argument("--out", type=Path, default=Path("coco2014"), help="download folder")
-    dl.add_argument("--base-url", default=DEFAULT_BASE_URL,
-                    help="server holding zips/<name>.zip and annotations/<name>.zip (a mirror)")
-    dl.add_argument("--split", choices=["train", "val", "all"], default="all",
-                    help="which image archives to fetch (annotations always)")
+    dl.add_argument(
+        "--base-url",
+        default=DEFAULT_BASE_URL,
+        help="server holding zips/<name>.zip and annotations/<name>.zip (a mirror)",
+    )
+    dl.add_argument(
+        "--split",
+        choices=["train", "val", "all"],
+        default="all",
+        help="which image archives to fetch (annotations always)",
+    )
     dl.add_argument("--keep-zips", action="store_true", help="keep the .zip files after unpacking")
     dl.add_argument("--retries", type=int, default=5, help="reconnects (resuming) after a dropped connection")
     dl.set_defaults(_action="download")
 
-    b = sub.add_parser("build", help="build a VWW split (or train+val) from COCO annotations and images",
-                       formatter_class=fmt,
-                       description="Build one split with --annotations/--images, or train and val from a "
-                       "`dataset download` folder with --coco-dir. Writes labels.csv (image_id,file,label), "
-                       "dataset.json and images/shard-*.npy; atomically (a failed build leaves nothing).")
+    b = sub.add_parser(
+        "build",
+        help="build a VWW split (or train+val) from COCO annotations and images",
+        formatter_class=fmt,
+        description="Build one split with --annotations/--images, or train and val from a "
+        "`dataset download` folder with --coco-dir. Writes labels.csv (image_id,file,label), "
+        "dataset.json and images/shard-*.npy; atomically (a failed build leaves nothing).",
+    )
     src = b.add_mutually_exclusive_group(required=True)
     src.add_argument("--annotations", type=Path, help="COCO instances JSON of one split")
     src.add_argument("--coco-dir", type=Path, help="`dataset download` folder: builds OUT/train and OUT/val")
     b.add_argument("--images", type=Path, help="image folder of that split (with --annotations)")
     b.add_argument("--out", type=Path, required=True, help="output folder (replaced if it is a previous build)")
-    b.add_argument("--category", action="append", metavar="NAME",
-                   help="COCO category name of the positive class; repeat for several (default: person)")
-    b.add_argument("--small-object-area-threshold", type=float, default=0.005,
-                   help="positive only when an annotation's area exceeds this fraction of the image area")
+    b.add_argument(
+        "--category",
+        action="append",
+        metavar="NAME",
+        help="COCO category name of the positive class; repeat for several (default: person)",
+    )
+    b.add_argument(
+        "--small-object-area-threshold",
+        type=float,
+        default=0.005,
+        help="positive only when an annotation's area exceeds this fraction of the image area",
+    )
     b.add_argument("--size", type=int, default=128, help="stored image size S (SxS, above 96 for crop augmentation)")
     b.add_argument("--rgb", action="store_true", help="store RGB instead of grayscale")
     b.add_argument("--workers", type=int, default=None, help="decoding processes (default: all cores)")
@@ -59,8 +81,12 @@ def configure(parser: argparse.ArgumentParser) -> None:
     b.add_argument("--shard-size", type=int, default=4096, help="images per .npy shard")
     b.set_defaults(_action="build")
 
-    i = sub.add_parser("info", help="summarise a built dataset (splits, counts, build report)", formatter_class=fmt,
-                       description="Check that a dataset (or split) folder is complete and print its summary.")
+    i = sub.add_parser(
+        "info",
+        help="summarise a built dataset (splits, counts, build report)",
+        formatter_class=fmt,
+        description="Check that a dataset (or split) folder is complete and print its summary.",
+    )
     i.add_argument("path", type=Path, help="dataset folder (train/ + val/) or one split folder")
     i.add_argument("--json", action="store_true", help="print the manifests as JSON on stdout")
     i.set_defaults(_action="info")
@@ -74,8 +100,9 @@ def run(args: argparse.Namespace) -> int:
 
         if args.retries < 0:
             raise UserError(f"--retries must be 0 or more, not {args.retries}")
-        download_coco(args.out, base_url=args.base_url, split=args.split, keep_zips=args.keep_zips,
-                      retries=args.retries)
+        download_coco(
+            args.out, base_url=args.base_url, split=args.split, keep_zips=args.keep_zips, retries=args.retries
+        )
         return 0
 
     from vwwdeploy.dataset.build import BuildOptions, build_coco_dir, build_split, summary_line
@@ -131,8 +158,10 @@ def _info(path: Path, as_json: bool) -> int:
         split = open_split(folder)  # raises a one-line error unless complete
         manifests[str(folder)] = split.manifest
         if not as_json:
-            print(f"{folder}: {summary_line(split.manifest)}; {split.size}x{split.size}x{split.channels}, "
-                  f"labels {split.label_names}")
+            print(
+                f"{folder}: {summary_line(split.manifest)}; {split.size}x{split.size}x{split.channels}, "
+                f"labels {split.label_names}"
+            )
     if as_json:
         print(json.dumps(manifests, indent=2))
     return 0

@@ -11,14 +11,30 @@ from pathlib import Path
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--port", required=True, metavar="URL",
-                        help="board port: /dev/ttyUSB0, socket://HOST:PORT (emulator, sim --tcp) or a sim pty")
-    parser.add_argument("--http", default="127.0.0.1:8096", metavar="HOST:PORT",
-                        help="where to serve the page (loopback by default; port 0 picks a free one)")
-    parser.add_argument("--record", type=Path, default=None, metavar="DIR",
-                        help="save every frame as PNG with its scores in DIR/frames.csv")
-    parser.add_argument("--raw", action="store_true",
-                        help="also stream the raw 324x244 sensor frame (shown on the page, recorded with --record)")
+    parser.add_argument(
+        "--port",
+        required=True,
+        metavar="URL",
+        help="board port: /dev/ttyUSB0, socket://HOST:PORT (emulator, sim --tcp) or a sim pty",
+    )
+    parser.add_argument(
+        "--http",
+        default="127.0.0.1:8096",
+        metavar="HOST:PORT",
+        help="where to serve the page (loopback by default; port 0 picks a free one)",
+    )
+    parser.add_argument(
+        "--record",
+        type=Path,
+        default=None,
+        metavar="DIR",
+        help="save every frame as PNG with its scores in DIR/frames.csv",
+    )
+    parser.add_argument(
+        "--raw",
+        action="store_true",
+        help="also stream the raw 324x244 sensor frame (shown on the page, recorded with --record)",
+    )
     parser.add_argument("--max-fps", type=int, default=0, help="ask the board to pace frames (0: as fast as it can)")
     parser.add_argument("--baud", type=int, default=921600, help="serial line rate")
 
@@ -31,12 +47,15 @@ def run(args: argparse.Namespace) -> int:
 
     http = parse_http_address(args.http)
     warn = lambda text: print(f"vwwdeploy demo: {text}", file=sys.stderr, flush=True)  # noqa: E731
-    server = DemoServer(args.port, http, record=args.record, raw=args.raw, baud=args.baud,
-                        max_fps=args.max_fps, warn=warn)
+    server = DemoServer(
+        args.port, http, record=args.record, raw=args.raw, baud=args.baud, max_fps=args.max_fps, warn=warn
+    )
     info = server.info
     print(server.url, flush=True)  # first stdout line: where to point the browser (scripts read it)
-    say(f"{info.board} ({info.firmware_name} {info.firmware_version}) on {args.port}, "
-        f"model sha256 {info.model_sha256[:16]}...; open {server.url} (Ctrl-C stops)")
+    say(
+        f"{info.board} ({info.firmware_name} {info.firmware_version}) on {args.port}, "
+        f"model sha256 {info.model_sha256[:16]}...; open {server.url} (Ctrl-C stops)"
+    )
     if http[0] not in ("127.0.0.1", "::1", "localhost"):
         say(f"serving on {http[0]}: anyone who can reach this address can watch the camera")
     if args.record:

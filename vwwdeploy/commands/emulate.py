@@ -17,10 +17,17 @@ def _port(text: str) -> int:
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--kernels", choices=["cmsis-nn", "reference"], default="cmsis-nn",
-                        help="which QEMU build to run (the last `firmware build --board qemu --kernels K`)")
-    parser.add_argument("--icount", action="store_true",
-                        help="deterministic instruction counting (-icount shift=0): RESULT reports instructions")
+    parser.add_argument(
+        "--kernels",
+        choices=["cmsis-nn", "reference"],
+        default="cmsis-nn",
+        help="which QEMU build to run (the last `firmware build --board qemu --kernels K`)",
+    )
+    parser.add_argument(
+        "--icount",
+        action="store_true",
+        help="deterministic instruction counting (-icount shift=0): RESULT reports instructions",
+    )
     parser.add_argument("--port", type=_port, default=0, help="local TCP port for the UART (0 = any free port)")
     parser.add_argument("--firmware", type=Path, default=None, help="firmware ELF to run instead of the last build")
 
@@ -38,10 +45,13 @@ def run(args: argparse.Namespace) -> int:
     try:
         print(emu.url, flush=True)
         info = emu.info
-        print(f"vwwdeploy emulate: {info.board} firmware {info.firmware_version}, {info.kernels} kernels, "
-              f"model sha256 {info.model_sha256[:12]}..., instruction counting "
-              f"{'on' if args.icount else 'off'} (QEMU pid {emu.pid}); Ctrl-C stops",
-              file=sys.stderr, flush=True)
+        print(
+            f"vwwdeploy emulate: {info.board} firmware {info.firmware_version}, {info.kernels} kernels, "
+            f"model sha256 {info.model_sha256[:12]}..., instruction counting "
+            f"{'on' if args.icount else 'off'} (QEMU pid {emu.pid}); Ctrl-C stops",
+            file=sys.stderr,
+            flush=True,
+        )
         while not done.wait(0.2):
             if not emu.alive():
                 print(f"vwwdeploy emulate: error: {emu.exit_reason()}", file=sys.stderr)

@@ -13,8 +13,12 @@ def configure(parser: argparse.ArgumentParser) -> None:
     source.add_argument("--checkpoint", type=Path, metavar="TRAIN_DIR", help="train dir (newest checkpoint)")
     source.add_argument("--model", type=Path, metavar="MODEL.tflite", help="a .tflite model")
     parser.add_argument("--dataset", type=Path, required=True, help="dataset folder or split folder")
-    parser.add_argument("--split", choices=["train", "val"], default="val",
-                        help="split of a dataset folder (ignored for a split folder)")
+    parser.add_argument(
+        "--split",
+        choices=["train", "val"],
+        default="val",
+        help="split of a dataset folder (ignored for a split folder)",
+    )
     parser.add_argument("--limit", type=int, default=None, help="evaluate only the first N images")
     parser.add_argument("--json", action="store_true", help="print the result as JSON on stdout")
 

@@ -11,8 +11,9 @@ from pathlib import Path
 
 def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--checkpoint", type=Path, required=True, metavar="TRAIN_DIR", help="train dir")
-    parser.add_argument("--dataset", type=Path, required=True,
-                        help="dataset folder (its val/ split is used) or a split folder")
+    parser.add_argument(
+        "--dataset", type=Path, required=True, help="dataset folder (its val/ split is used) or a split folder"
+    )
     parser.add_argument("--out", type=Path, required=True, help="output .tflite file")
     parser.add_argument("--calibration-images", type=int, default=300, help="representative set size")
     parser.add_argument("--eval-limit", type=int, default=None, help="compare float/int8 on the first N val images")
@@ -29,17 +30,30 @@ def run(args: argparse.Namespace) -> int:
 
     if args.eval_limit is not None and args.eval_limit < 1:
         raise UserError("--eval-limit must be at least 1")
-    summary = export_int8(args.checkpoint, args.dataset, args.out, calibration_images=args.calibration_images,
-                          evaluate=not args.no_eval, eval_limit=args.eval_limit, log=say)
+    summary = export_int8(
+        args.checkpoint,
+        args.dataset,
+        args.out,
+        calibration_images=args.calibration_images,
+        evaluate=not args.no_eval,
+        eval_limit=args.eval_limit,
+        log=say,
+    )
     if args.json:
         print(json.dumps(summary, indent=2))
         return 0
     tag = " [SYNTHETIC dataset]" if summary["synthetic"] else ""
-    print(f"wrote {summary['out']} ({summary['bytes']:,} bytes), ops: "
-          + ", ".join(f"{name} x{count}" for name, count in summary["ops"].items()))
-    print(f"input int8 scale {summary['input']['scale']:.8f} zero point {summary['input']['zero_point']}; "
-          f"output int8 scale {summary['output']['scale']:.8f} zero point {summary['output']['zero_point']}")
+    print(
+        f"wrote {summary['out']} ({summary['bytes']:,} bytes), ops: "
+        + ", ".join(f"{name} x{count}" for name, count in summary["ops"].items())
+    )
+    print(
+        f"input int8 scale {summary['input']['scale']:.8f} zero point {summary['input']['zero_point']}; "
+        f"output int8 scale {summary['output']['scale']:.8f} zero point {summary['output']['zero_point']}"
+    )
     if summary["float_accuracy"] is not None:
-        print(f"float accuracy {summary['float_accuracy']:.4f}, int8 accuracy {summary['int8_accuracy']:.4f}, "
-              f"drop {summary['accuracy_drop']:+.4f} on {summary['eval_count']} val images{tag}")
+        print(
+            f"float accuracy {summary['float_accuracy']:.4f}, int8 accuracy {summary['int8_accuracy']:.4f}, "
+            f"drop {summary['accuracy_drop']:+.4f} on {summary['eval_count']} val images{tag}"
+        )
     return 0

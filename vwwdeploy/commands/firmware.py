@@ -26,35 +26,64 @@ DEP_OPTIONS = (
 def configure(parser: argparse.ArgumentParser) -> None:
     sub = parser.add_subparsers(dest="firmware_command", metavar="<action>", required=True)
 
-    deps = sub.add_parser("deps", help="fetch (git) or locate the pinned upstream sources",
-                          description="Resolve every upstream dependency: a directory given here, "
-                                      "else $VWWDEPLOY_<NAME>_DIR, else the cache; with internet, "
-                                      "missing ones are cloned at their pinned commit.")
+    deps = sub.add_parser(
+        "deps",
+        help="fetch (git) or locate the pinned upstream sources",
+        description="Resolve every upstream dependency: a directory given here, "
+        "else $VWWDEPLOY_<NAME>_DIR, else the cache; with internet, "
+        "missing ones are cloned at their pinned commit.",
+    )
     for name, what in DEP_OPTIONS:
-        deps.add_argument("--" + name.replace("_", "-"), dest=name, type=Path, metavar="DIR",
-                          help=f"{what} (env VWWDEPLOY_{name.upper()}_DIR)")
+        deps.add_argument(
+            "--" + name.replace("_", "-"),
+            dest=name,
+            type=Path,
+            metavar="DIR",
+            help=f"{what} (env VWWDEPLOY_{name.upper()}_DIR)",
+        )
     deps.add_argument("--offline", action="store_true", help="never run git; fail if something is missing")
     deps.add_argument("--list", action="store_true", help="print the pinned URLs and commits and exit")
 
     build = sub.add_parser("build", help="generate model sources, then build with PlatformIO")
     # --board qemu: the emulated board (docs/emulation.md), built with make, not PlatformIO.
-    build.add_argument("--board", choices=["edge", "qemu"], default="edge",
-                       help="edge: the SparkFun Edge (PlatformIO); qemu: QEMU's mps2-an386 for `vwwdeploy emulate`")
-    build.add_argument("--kernels", choices=["cmsis-nn", "reference"], default="cmsis-nn",
-                       help="TFLM kernels of the --board qemu build")
-    build.add_argument("--profile", choices=["plain", "o3-lto", "o2-lto"], default="plain",
-                       help="--board qemu optimisation: plain (the Edge build's levels; fewest instructions), "
-                            "o3-lto or o2-lto (for the benchmark)")
-    build.add_argument("--env", action="append", metavar="ENV",
-                       help="PlatformIO environment: sparkfun_edge (CMSIS-NN, default) or "
-                            "sparkfun_edge_ref (reference kernels); repeat for several")
-    build.add_argument("--model", type=Path, metavar="M.tflite",
-                       help="int8 model to embed (default: keep firmware/generated/, else the "
-                            "upstream person detector from the pinned TFLM)")
+    build.add_argument(
+        "--board",
+        choices=["edge", "qemu"],
+        default="edge",
+        help="edge: the SparkFun Edge (PlatformIO); qemu: QEMU's mps2-an386 for `vwwdeploy emulate`",
+    )
+    build.add_argument(
+        "--kernels",
+        choices=["cmsis-nn", "reference"],
+        default="cmsis-nn",
+        help="TFLM kernels of the --board qemu build",
+    )
+    build.add_argument(
+        "--profile",
+        choices=["plain", "o3-lto", "o2-lto"],
+        default="plain",
+        help="--board qemu optimisation: plain (the Edge build's levels; fewest instructions), "
+        "o3-lto or o2-lto (for the benchmark)",
+    )
+    build.add_argument(
+        "--env",
+        action="append",
+        metavar="ENV",
+        help="PlatformIO environment: sparkfun_edge (CMSIS-NN, default) or "
+        "sparkfun_edge_ref (reference kernels); repeat for several",
+    )
+    build.add_argument(
+        "--model",
+        type=Path,
+        metavar="M.tflite",
+        help="int8 model to embed (default: keep firmware/generated/, else the "
+        "upstream person detector from the pinned TFLM)",
+    )
     build.add_argument("--jobs", "-j", type=int, metavar="N", help="parallel compile jobs")
     build.add_argument("--verbose", "-v", action="store_true", help="show PlatformIO's output")
-    build.add_argument("--offline", action="store_true",
-                       help="never git-clone missing upstream sources (see `firmware deps`)")
+    build.add_argument(
+        "--offline", action="store_true", help="never git-clone missing upstream sources (see `firmware deps`)"
+    )
 
     size = sub.add_parser("size", help="flash/RAM use of built environments against the Edge's limits")
     size.add_argument("--env", action="append", metavar="ENV", help="environment(s) (default: all built)")
@@ -96,8 +125,10 @@ def _build(args: argparse.Namespace) -> int:
         from vwwdeploy.firmware.qemu_build import build_qemu_firmware
 
         built = build_qemu_firmware(args.kernels, args.model, args.profile, args.jobs)
-        print(f"{built.elf}\n  qemu_an386, {built.kernels} kernels, {built.profile} profile, model {built.model.name} "
-              f"(sha256 {built.model_sha256[:12]}...): run it with `vwwdeploy emulate --kernels {built.kernels}`")
+        print(
+            f"{built.elf}\n  qemu_an386, {built.kernels} kernels, {built.profile} profile, model {built.model.name} "
+            f"(sha256 {built.model_sha256[:12]}...): run it with `vwwdeploy emulate --kernels {built.kernels}`"
+        )
         return 0
     for report in build(args.env, args.model, args.jobs, args.verbose, say=say, fetch=not args.offline):
         print("\n".join(report.lines()))
@@ -122,8 +153,9 @@ def _size(args: argparse.Namespace) -> int:
             raise UserError(f"unknown environment {name!r}: choose from {', '.join(known)}")
         elf = build_mod.elf_path(root, name)
         generated = root / build_mod.GENERATED
-        reports.append(size.measure(elf, name, generated / "model_settings.h",
-                                    build_mod._model_len(generated / "model_data.cc")))
+        reports.append(
+            size.measure(elf, name, generated / "model_settings.h", build_mod._model_len(generated / "model_data.cc"))
+        )
     if args.json:
         print(json.dumps([r.as_dict() for r in reports], indent=2))
     else:

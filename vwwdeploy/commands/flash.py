@@ -12,16 +12,32 @@ import argparse
 
 def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("firmware", metavar="FIRMWARE", help="firmware .bin or .elf")
-    parser.add_argument("--port", default=argparse.SUPPRESS,
-                        help="serial port or pyserial URL (default: $VWWDEPLOY_PORT, else the only USB serial port)")
-    parser.add_argument("--protocol", choices=["auto", "asb", "svl"], default="auto",
-                        help="bootloader to talk to (auto: from the firmware's link address)")
-    parser.add_argument("--baud", default=argparse.SUPPRESS,
-                        help="baud to try first (default 921600; the other of 921600/115200 is tried next)")
-    parser.add_argument("--wait", type=float, default=6.0, metavar="SECONDS",
-                        help="how long to wait for the bootloader at each baud")
-    parser.add_argument("--timeout", type=float, default=12.0, metavar="SECONDS",
-                        help="how long to wait for each reply during the transfer (flash writes take time)")
+    parser.add_argument(
+        "--port",
+        default=argparse.SUPPRESS,
+        help="serial port or pyserial URL (default: $VWWDEPLOY_PORT, else the only USB serial port)",
+    )
+    parser.add_argument(
+        "--protocol",
+        choices=["auto", "asb", "svl"],
+        default="auto",
+        help="bootloader to talk to (auto: from the firmware's link address)",
+    )
+    parser.add_argument(
+        "--baud",
+        default=argparse.SUPPRESS,
+        help="baud to try first (default 921600; the other of 921600/115200 is tried next)",
+    )
+    parser.add_argument(
+        "--wait", type=float, default=6.0, metavar="SECONDS", help="how long to wait for the bootloader at each baud"
+    )
+    parser.add_argument(
+        "--timeout",
+        type=float,
+        default=12.0,
+        metavar="SECONDS",
+        help="how long to wait for each reply during the transfer (flash writes take time)",
+    )
     parser.add_argument("--attempts", type=int, default=3, help="transfers to try before giving up")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
 
@@ -39,8 +55,18 @@ def run(args: argparse.Namespace) -> int:
     for flag in ("wait", "timeout"):
         if getattr(args, flag) <= 0:
             raise UserError(f"--{flag} must be more than 0 seconds")
-    result = flash(args.firmware, port=getattr(args, "port", None) or None, protocol=args.protocol, baud=baud, wait=args.wait,
-                   timeout=args.timeout, attempts=args.attempts, progress=not args.no_progress)
-    print(f"flashed {result.name}: {result.size:,} bytes at 0x{result.load_address:X} over "
-          f"{result.protocol.upper()} on {result.port} at {result.baud} baud in {result.seconds:.1f} s")
+    result = flash(
+        args.firmware,
+        port=getattr(args, "port", None) or None,
+        protocol=args.protocol,
+        baud=baud,
+        wait=args.wait,
+        timeout=args.timeout,
+        attempts=args.attempts,
+        progress=not args.no_progress,
+    )
+    print(
+        f"flashed {result.name}: {result.size:,} bytes at 0x{result.load_address:X} over "
+        f"{result.protocol.upper()} on {result.port} at {result.baud} baud in {result.seconds:.1f} s"
+    )
     return 0

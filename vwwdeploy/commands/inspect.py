@@ -18,15 +18,21 @@ def configure(parser: argparse.ArgumentParser) -> None:
         "--fix", nargs=2, metavar=("IN", "OUT"), help="repair IN's metadata defects into OUT (proved output-identical)"
     )
     parser.add_argument(
-        "--firmware-budget-flash", default="150K", metavar="BYTES",
+        "--firmware-budget-flash",
+        default="150K",
+        metavar="BYTES",
         help="flash the firmware itself takes (TFLM, kernels, HAL, app); K suffix = 1024",
     )
     parser.add_argument(
-        "--firmware-budget-ram", default="112K", metavar="BYTES",
+        "--firmware-budget-ram",
+        default="112K",
+        metavar="BYTES",
         help="RAM the firmware itself takes (camera frame 79,056 B, stack, buffers); K suffix = 1024",
     )
     parser.add_argument(
-        "--arena-margin", default=None, metavar="M",
+        "--arena-margin",
+        default=None,
+        metavar="M",
         help="added to the measured arena: a percentage (10%%) or bytes; default 10%% but at least 4096 B",
     )
 

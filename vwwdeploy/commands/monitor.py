@@ -9,8 +9,12 @@ from pathlib import Path
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--port", required=True, metavar="URL",
-                        help="board port: /dev/ttyUSB0, socket://HOST:PORT or the pty `vwwdeploy sim` prints")
+    parser.add_argument(
+        "--port",
+        required=True,
+        metavar="URL",
+        help="board port: /dev/ttyUSB0, socket://HOST:PORT or the pty `vwwdeploy sim` prints",
+    )
     parser.add_argument("--count", type=int, default=0, help="stop after N frames (0: until Ctrl-C)")
     parser.add_argument("--save", type=Path, default=None, metavar="DIR", help="keep frames as PNG plus frames.csv")
     parser.add_argument("--raw", action="store_true", help="also fetch (and save) the raw 324x244 sensor frame")

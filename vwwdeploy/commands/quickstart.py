@@ -18,7 +18,9 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--steps", type=int, default=300, help="training steps")
     parser.add_argument("--batch-size", type=int, default=32, help="training batch size")
     parser.add_argument("--seed", type=int, default=0, help="seed of the synthetic images")
-    parser.add_argument("--pretrained", action="store_true", help="use the upstream person detector instead of training")
+    parser.add_argument(
+        "--pretrained", action="store_true", help="use the upstream person detector instead of training"
+    )
     parser.add_argument("--pretrained-url", default=PRETRAINED_URL, help="where --pretrained downloads from")
 
 

@@ -28,14 +28,40 @@ def _rate(text: str) -> float:
 
 def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--model", type=Path, required=True, help="int8 .tflite the board runs")
-    parser.add_argument("--camera-dir", type=Path, help="folder of pictures the camera cycles through (default: a procedural scene)")
-    parser.add_argument("--tcp", type=_host_port, metavar="HOST:PORT", help="serve on TCP (socket://HOST:PORT; port 0 = any free) instead of a pty")
-    parser.add_argument("--baud", type=int, default=None, help="pace bytes at this line rate, 10 bits a byte (default: no pacing)")
-    parser.add_argument("--pipeline", choices=["decimate", "boxavg"], default="decimate", help="camera -> model input pipeline")
-    parser.add_argument("--fault-rate", type=_rate, default=0.0, help="per-byte fault probability (split equally between byte drop, bit flip and byte insert), both directions")
-    parser.add_argument("--reset-every", type=int, default=0, metavar="N", help="reset the board at every Nth received request (0 = never)")
+    parser.add_argument(
+        "--camera-dir", type=Path, help="folder of pictures the camera cycles through (default: a procedural scene)"
+    )
+    parser.add_argument(
+        "--tcp",
+        type=_host_port,
+        metavar="HOST:PORT",
+        help="serve on TCP (socket://HOST:PORT; port 0 = any free) instead of a pty",
+    )
+    parser.add_argument(
+        "--baud", type=int, default=None, help="pace bytes at this line rate, 10 bits a byte (default: no pacing)"
+    )
+    parser.add_argument(
+        "--pipeline", choices=["decimate", "boxavg"], default="decimate", help="camera -> model input pipeline"
+    )
+    parser.add_argument(
+        "--fault-rate",
+        type=_rate,
+        default=0.0,
+        help="per-byte fault probability (split equally between byte drop, bit flip and byte insert), both directions",
+    )
+    parser.add_argument(
+        "--reset-every",
+        type=int,
+        default=0,
+        metavar="N",
+        help="reset the board at every Nth received request (0 = never)",
+    )
     parser.add_argument("--seed", type=int, default=0, help="seed of the fault injection")
-    parser.add_argument("--no-staging", action="store_true", help="play a firmware without staged transfer (STAGE/INFER_STAGED unknown, INFO capability bit 3 clear)")
+    parser.add_argument(
+        "--no-staging",
+        action="store_true",
+        help="play a firmware without staged transfer (STAGE/INFER_STAGED unknown, INFO capability bit 3 clear)",
+    )
 
 
 def run(args: argparse.Namespace) -> int:

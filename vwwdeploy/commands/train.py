@@ -10,31 +10,67 @@ from pathlib import Path
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--dataset", type=Path, required=True,
-                        help="dataset folder (its train/ split is used) or a split folder")
+    parser.add_argument(
+        "--dataset", type=Path, required=True, help="dataset folder (its train/ split is used) or a split folder"
+    )
     parser.add_argument("--train-dir", type=Path, required=True, help="checkpoints, config and summaries")
-    parser.add_argument("--max-steps", type=int, default=argparse.SUPPRESS, help="stop at this global step (default 1000000)")
+    parser.add_argument(
+        "--max-steps", type=int, default=argparse.SUPPRESS, help="stop at this global step (default 1000000)"
+    )
     parser.add_argument("--batch-size", type=int, default=argparse.SUPPRESS, help="examples per step (default 96)")
-    parser.add_argument("--learning-rate", type=float, default=argparse.SUPPRESS, help="initial learning rate (default 0.045)")
-    parser.add_argument("--learning-rate-decay-factor", type=float, default=argparse.SUPPRESS, help="staircase decay (default 0.98)")
-    parser.add_argument("--num-epochs-per-decay", type=float, default=argparse.SUPPRESS, help="epochs per decay (default 2.5)")
+    parser.add_argument(
+        "--learning-rate", type=float, default=argparse.SUPPRESS, help="initial learning rate (default 0.045)"
+    )
+    parser.add_argument(
+        "--learning-rate-decay-factor", type=float, default=argparse.SUPPRESS, help="staircase decay (default 0.98)"
+    )
+    parser.add_argument(
+        "--num-epochs-per-decay", type=float, default=argparse.SUPPRESS, help="epochs per decay (default 2.5)"
+    )
     parser.add_argument("--label-smoothing", type=float, default=argparse.SUPPRESS, help="(default 0.1)")
-    parser.add_argument("--weight-decay", type=float, default=argparse.SUPPRESS, help="L2 on conv kernels (default 4e-5)")
-    parser.add_argument("--moving-average-decay", type=float, default=argparse.SUPPRESS,
-                        help="EMA of the weights used for eval/export (default 0.9999)")
-    parser.add_argument("--width", type=float, default=argparse.SUPPRESS, help="MobileNetV1 width multiplier (default 0.25)")
+    parser.add_argument(
+        "--weight-decay", type=float, default=argparse.SUPPRESS, help="L2 on conv kernels (default 4e-5)"
+    )
+    parser.add_argument(
+        "--moving-average-decay",
+        type=float,
+        default=argparse.SUPPRESS,
+        help="EMA of the weights used for eval/export (default 0.9999)",
+    )
+    parser.add_argument(
+        "--width", type=float, default=argparse.SUPPRESS, help="MobileNetV1 width multiplier (default 0.25)"
+    )
     parser.add_argument("--image-size", type=int, default=argparse.SUPPRESS, help="model input size (default 96)")
     # Options left out keep the train dir's saved value on resume (else the slim default), hence SUPPRESS.
     color = parser.add_mutually_exclusive_group()
-    color.add_argument("--grayscale", dest="channels", action="store_const", const=1, default=argparse.SUPPRESS,
-                       help="1-channel model (default: as the dataset)")
-    color.add_argument("--rgb", dest="channels", action="store_const", const=3, default=argparse.SUPPRESS,
-                       help="3-channel model")
-    parser.add_argument("--no-augment", dest="augment", action="store_const", const=False, default=argparse.SUPPRESS,
-                        help="train on the eval preprocessing (central crop) instead of random augmentation")
-    parser.add_argument("--seed", type=int, default=argparse.SUPPRESS, help="shuffling and augmentation seed (default 0)")
-    parser.add_argument("--strategy", choices=["default", "mirrored"], default="default",
-                        help="tf.distribute strategy (mirrored: all local GPUs)")
+    color.add_argument(
+        "--grayscale",
+        dest="channels",
+        action="store_const",
+        const=1,
+        default=argparse.SUPPRESS,
+        help="1-channel model (default: as the dataset)",
+    )
+    color.add_argument(
+        "--rgb", dest="channels", action="store_const", const=3, default=argparse.SUPPRESS, help="3-channel model"
+    )
+    parser.add_argument(
+        "--no-augment",
+        dest="augment",
+        action="store_const",
+        const=False,
+        default=argparse.SUPPRESS,
+        help="train on the eval preprocessing (central crop) instead of random augmentation",
+    )
+    parser.add_argument(
+        "--seed", type=int, default=argparse.SUPPRESS, help="shuffling and augmentation seed (default 0)"
+    )
+    parser.add_argument(
+        "--strategy",
+        choices=["default", "mirrored"],
+        default="default",
+        help="tf.distribute strategy (mirrored: all local GPUs)",
+    )
     parser.add_argument("--log-every-steps", type=int, default=10)
     parser.add_argument("--save-every-steps", type=int, default=None, help="checkpoint every N steps")
     parser.add_argument("--save-interval-secs", type=float, default=600.0, help="checkpoint every N seconds")
@@ -49,12 +85,33 @@ def run(args: argparse.Namespace) -> int:
         if getattr(args, name) < 1:
             raise UserError(f"--{name.replace('_', '-')} must be at least 1")
     given = lambda name: getattr(args, name, None)  # noqa: E731
-    hparams = {k: given(k) for k in ("learning_rate_decay_factor", "num_epochs_per_decay", "label_smoothing",
-                                     "weight_decay", "moving_average_decay", "augment")}
-    train(args.dataset, args.train_dir, max_steps=given("max_steps"), batch_size=given("batch_size"),
-          learning_rate=given("learning_rate"), width=given("width"), image_size=given("image_size"),
-          channels=given("channels"), strategy=args.strategy, seed=given("seed"),
-          log_every_steps=args.log_every_steps, save_every_steps=args.save_every_steps,
-          save_interval_secs=args.save_interval_secs, summary_every_steps=args.summary_every_steps,
-          hparams=hparams, log=lambda line: print(line, flush=True))
+    hparams = {
+        k: given(k)
+        for k in (
+            "learning_rate_decay_factor",
+            "num_epochs_per_decay",
+            "label_smoothing",
+            "weight_decay",
+            "moving_average_decay",
+            "augment",
+        )
+    }
+    train(
+        args.dataset,
+        args.train_dir,
+        max_steps=given("max_steps"),
+        batch_size=given("batch_size"),
+        learning_rate=given("learning_rate"),
+        width=given("width"),
+        image_size=given("image_size"),
+        channels=given("channels"),
+        strategy=args.strategy,
+        seed=given("seed"),
+        log_every_steps=args.log_every_steps,
+        save_every_steps=args.save_every_steps,
+        save_interval_secs=args.save_interval_secs,
+        summary_every_steps=args.summary_every_steps,
+        hparams=hparams,
+        log=lambda line: print(line, flush=True),
+    )
     return 0

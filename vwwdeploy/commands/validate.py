@@ -10,17 +10,28 @@ from pathlib import Path
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--port", action="append", required=True, metavar="URL",
-                        help="board port: /dev/ttyUSB0, socket://HOST:PORT or the pty `vwwdeploy sim` prints; "
-                             "repeat to shard the images across several boards in parallel")
+    parser.add_argument(
+        "--port",
+        action="append",
+        required=True,
+        metavar="URL",
+        help="board port: /dev/ttyUSB0, socket://HOST:PORT or the pty `vwwdeploy sim` prints; "
+        "repeat to shard the images across several boards in parallel",
+    )
     parser.add_argument("--model", type=Path, required=True, help="the .tflite model the board(s) run")
-    parser.add_argument("--data", type=Path, required=True,
-                        help="labels CSV with columns file,label (images go through the camera pipeline), "
-                             "or a dataset folder/split from `vwwdeploy dataset build` (val split, eval preprocessing)")
+    parser.add_argument(
+        "--data",
+        type=Path,
+        required=True,
+        help="labels CSV with columns file,label (images go through the camera pipeline), "
+        "or a dataset folder/split from `vwwdeploy dataset build` (val split, eval preprocessing)",
+    )
     parser.add_argument("--report", type=Path, required=True, help="report folder to write (replaced atomically)")
     parser.add_argument("--limit", type=int, default=None, help="use only the first N images")
     parser.add_argument("--checkpoint", type=Path, default=None, help="training folder: also run its float Keras model")
-    parser.add_argument("--force", action="store_true", help="run even when a board's model sha256 differs from --model")
+    parser.add_argument(
+        "--force", action="store_true", help="run even when a board's model sha256 differs from --model"
+    )
     parser.add_argument("--baud", type=int, default=921600, help="serial line rate")
     parser.add_argument("--timeout", type=float, default=2.0, help="seconds to wait for each reply before retrying")
 
@@ -29,8 +40,17 @@ def run(args: argparse.Namespace) -> int:
     from vwwdeploy.progress import say
     from vwwdeploy.validation.runner import validate
 
-    report = validate(args.port, args.model, args.data, args.report, limit=args.limit, checkpoint=args.checkpoint,
-                      force=args.force, baud=args.baud, timeout=args.timeout)
+    report = validate(
+        args.port,
+        args.model,
+        args.data,
+        args.report,
+        limit=args.limit,
+        checkpoint=args.checkpoint,
+        force=args.force,
+        baud=args.baud,
+        timeout=args.timeout,
+    )
     for warning in report["warnings"]:
         say(f"[yellow]warning:[/] {warning}")
 
@@ -38,12 +58,17 @@ def run(args: argparse.Namespace) -> int:
         return "n/a" if v is None else f"{100 * v:.2f}%"
 
     paths = report["paths"]
-    accs = ", ".join(f"{name} {pct(paths[name]['accuracy'])}" for name in ("device", "twin", "litert", "float")
-                     if paths[name]["available"])
+    accs = ", ".join(
+        f"{name} {pct(paths[name]['accuracy'])}"
+        for name in ("device", "twin", "litert", "float")
+        if paths[name]["available"]
+    )
     dvt = report["device_vs_twin"]
     print(f"{report['data']['count']} images on {len(report['boards'])} board(s); accuracy: {accs}")
-    print(f"device vs TFLM twin: {pct(dvt['bit_exact_rate'])} bit-exact, max |delta| {dvt['max_abs_delta']}; "
-          f"device vs LiteRT top-1 agreement {pct(report['device_vs_litert']['top1_agreement'])}")
+    print(
+        f"device vs TFLM twin: {pct(dvt['bit_exact_rate'])} bit-exact, max |delta| {dvt['max_abs_delta']}; "
+        f"device vs LiteRT top-1 agreement {pct(report['device_vs_litert']['top1_agreement'])}"
+    )
     for name in ("twin", "litert", "float"):
         if not paths[name]["available"] and (name != "float" or args.checkpoint is not None):
             say(f"[yellow]{name} path unavailable:[/] {paths[name]['reason']}")

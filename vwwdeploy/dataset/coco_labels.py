@@ -10,9 +10,9 @@ Categories are looked up by name in the JSON's `categories`, never by assumed id
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-import re
 from pathlib import Path
 
 import numpy as np
@@ -130,8 +130,12 @@ def category_ids_for(coco: dict, names: Sequence[str], source: str = "annotation
     return ids
 
 
-def vww_labels(coco: dict, categories: Sequence[str] = ("person",), threshold: float = DEFAULT_THRESHOLD,
-               source: str = "annotations") -> CocoLabels:
+def vww_labels(
+    coco: dict,
+    categories: Sequence[str] = ("person",),
+    threshold: float = DEFAULT_THRESHOLD,
+    source: str = "annotations",
+) -> CocoLabels:
     """Apply the VWW rule to a parsed instances JSON (see the module docstring)."""
     if not 0.0 <= threshold < 1.0:
         raise UserError(f"small-object area threshold must be in [0, 1), not {threshold}")

@@ -242,8 +242,15 @@ def _check_space(out: Path, archives: list[Archive], known_table: dict) -> None:
         raise UserError(f"{out} has {free / 1e9:.1f} GB free; COCO 2014 needs about {need / 1e9:.1f} GB more")
 
 
-def download_coco(out, base_url: str = OFFICIAL_BASE_URL, split: str = "all", keep_zips: bool = False,
-                  retries: int = 5, known_table: dict | None = None, quiet: bool = False) -> Path:
+def download_coco(
+    out,
+    base_url: str = OFFICIAL_BASE_URL,
+    split: str = "all",
+    keep_zips: bool = False,
+    retries: int = 5,
+    known_table: dict | None = None,
+    quiet: bool = False,
+) -> Path:
     """Download and unpack the COCO 2014 archives for `split` into `out`; skips what is already done."""
     from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn, TransferSpeedColumn
 
@@ -266,10 +273,17 @@ def download_coco(out, base_url: str = OFFICIAL_BASE_URL, split: str = "all", ke
         known_table = KNOWN_OFFICIAL if base_url == OFFICIAL_BASE_URL else {}
     archives = archives_for(split)
     state = _load_state(out)
-    todo = [a for a in archives if not (state.get(a.name) == "unpacked" and all((out / p).exists() for p in a.produces))]
+    todo = [
+        a for a in archives if not (state.get(a.name) == "unpacked" and all((out / p).exists() for p in a.produces))
+    ]
     _check_space(out, todo, known_table)
-    columns = (TextColumn("[bold]{task.description}"), BarColumn(), DownloadColumn(), TransferSpeedColumn(),
-               TimeRemainingColumn())
+    columns = (
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        DownloadColumn(),
+        TransferSpeedColumn(),
+        TimeRemainingColumn(),
+    )
     with Progress(*columns, console=console, transient=quiet) as bar:
         for archive in todo:
             zip_path = out / archive.name

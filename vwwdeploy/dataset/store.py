@@ -196,7 +196,9 @@ class DatasetSplit:
 
 
 def _incomplete(path: Path, why: str) -> UserError:
-    return UserError(f"{path} is not a complete vwwdeploy dataset split ({why}); rebuild it with `vwwdeploy dataset build`")
+    return UserError(
+        f"{path} is not a complete vwwdeploy dataset split ({why}); rebuild it with `vwwdeploy dataset build`"
+    )
 
 
 def open_split(path) -> DatasetSplit:
@@ -248,7 +250,9 @@ def open_split(path) -> DatasetSplit:
         except (OSError, ValueError) as exc:
             raise _incomplete(path, f"unreadable shard {entry['file']}: {exc}") from None
         if arr.dtype != np.uint8 or arr.shape[1:] != shape or len(arr) != int(entry["count"]):
-            raise _incomplete(path, f"shard {entry['file']} is {arr.dtype} {arr.shape}, expected uint8 [{entry['count']}, {shape}]")
+            raise _incomplete(
+                path, f"shard {entry['file']} is {arr.dtype} {arr.shape}, expected uint8 [{entry['count']}, {shape}]"
+            )
         shards.append(arr)
         starts.append(total)
         total += len(arr)

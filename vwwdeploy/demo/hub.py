@@ -122,5 +122,10 @@ class Hub:
             last = None
             if self.last_frame is not None:
                 last = {k: v for k, v in self.last_frame.items() if k not in ("pixels", "raw")}
-            return {"hello": self.hello, "status": dict(self.status), "frames": self.frames,
-                    "last_frame": last, "pages": len(self._subs)}
+            return {
+                "hello": self.hello,
+                "status": dict(self.status),
+                "frames": self.frames,
+                "last_frame": last,
+                "pages": len(self._subs),
+            }

@@ -26,8 +26,19 @@ FPS_SMOOTHING = 0.2  # weight of the newest frame interval in the displayed fram
 class BoardLink:
     """Runs in its own thread; `device`/`info` may be a link the caller already opened and greeted."""
 
-    def __init__(self, port: str, hub: Hub, *, open_device, device=None, info=None, raw: bool = False,
-                 max_fps: int = 0, saver=None, warn=None):
+    def __init__(
+        self,
+        port: str,
+        hub: Hub,
+        *,
+        open_device,
+        device=None,
+        info=None,
+        raw: bool = False,
+        max_fps: int = 0,
+        saver=None,
+        warn=None,
+    ):
         self.port, self.hub = port, hub
         self._open_device = open_device  # () -> Device; raises DeviceError with one line
         self._dev, self._info = device, info
@@ -145,9 +156,16 @@ class BoardLink:
         from vwwdeploy.monitor import Reading
 
         scores = np.asarray(cap.result.scores if cap.result is not None else [], dtype=np.int8)
-        reading = Reading(view["index"], view["time_s"], view.get("label", "-"),
-                          float(view["probs"][view["label_index"]]) if cap.result is not None else float("nan"),
-                          scores, view.get("latency_us", 0), view.get("instructions", 0), view["fps"])
+        reading = Reading(
+            view["index"],
+            view["time_s"],
+            view.get("label", "-"),
+            float(view["probs"][view["label_index"]]) if cap.result is not None else float("nan"),
+            scores,
+            view.get("latency_us", 0),
+            view.get("instructions", 0),
+            view["fps"],
+        )
         try:
             self.saver.save(reading, cap.frame, cap.raw)
         except OSError as exc:  # a full disk stops the recording, not the demo

@@ -106,9 +106,19 @@ class _Handler(BaseHTTPRequestHandler):
 class DemoServer:
     """Opens everything (or raises one line), then `start()` / `serve_forever()`; `stop()` ends it."""
 
-    def __init__(self, port: str, http: tuple[str, int] = DEFAULT_HTTP, *, record: Path | None = None,
-                 raw: bool = False, baud: int = 921_600, max_fps: int = 0, timeout: float = 1.0,
-                 retries: int = 3, warn=None):
+    def __init__(
+        self,
+        port: str,
+        http: tuple[str, int] = DEFAULT_HTTP,
+        *,
+        record: Path | None = None,
+        raw: bool = False,
+        baud: int = 921_600,
+        max_fps: int = 0,
+        timeout: float = 1.0,
+        retries: int = 3,
+        warn=None,
+    ):
         from vwwdeploy.device.client import Device
 
         if not 0 <= max_fps <= 0xFFFF:
@@ -141,8 +151,17 @@ class DemoServer:
             raise
         self.info = info
         self.saver = saver
-        self.link = BoardLink(port, self.hub, open_device=open_device, device=dev, info=info, raw=raw,
-                              max_fps=max_fps, saver=saver, warn=warn)
+        self.link = BoardLink(
+            port,
+            self.hub,
+            open_device=open_device,
+            device=dev,
+            info=info,
+            raw=raw,
+            max_fps=max_fps,
+            saver=saver,
+            warn=warn,
+        )
 
     @property
     def url(self) -> str:
@@ -154,8 +173,9 @@ class DemoServer:
     def start(self) -> "DemoServer":
         """Board thread and HTTP server in background threads (for tests and embedding)."""
         self.link.start()
-        thread = threading.Thread(target=self.httpd.serve_forever, kwargs={"poll_interval": 0.2},
-                                  name="vwwdeploy-demo-http", daemon=True)
+        thread = threading.Thread(
+            target=self.httpd.serve_forever, kwargs={"poll_interval": 0.2}, name="vwwdeploy-demo-http", daemon=True
+        )
         thread.start()
         self._threads.append(thread)
         return self
@@ -194,7 +214,9 @@ def _bind(address: tuple[str, int], hub: Hub) -> _Server:
         return _Server((host, port), _Handler, hub)
     except OSError as exc:
         if exc.errno == errno.EADDRINUSE:
-            raise UserError(f"HTTP port {host}:{port} is taken (another demo?); pick another with --http HOST:PORT") from None
+            raise UserError(
+                f"HTTP port {host}:{port} is taken (another demo?); pick another with --http HOST:PORT"
+            ) from None
         if exc.errno in (errno.EADDRNOTAVAIL, errno.EAFNOSUPPORT) or isinstance(exc, socket.gaierror):
             raise UserError(f"cannot serve HTTP on {host}:{port}: no such local address") from None
         if exc.errno == errno.EACCES:

@@ -77,8 +77,11 @@ def frame_view(index: int, time_s: float, capture, info, fps: float | None) -> d
     }
     if capture.raw is not None:
         raw = np.ascontiguousarray(capture.raw, dtype=np.uint8)
-        view.update(raw=base64.b64encode(raw.tobytes()).decode("ascii"),
-                    raw_width=int(raw.shape[1]), raw_height=int(raw.shape[0]))
+        view.update(
+            raw=base64.b64encode(raw.tobytes()).decode("ascii"),
+            raw_width=int(raw.shape[1]),
+            raw_height=int(raw.shape[0]),
+        )
     result = capture.result
     if result is not None:
         scores = np.asarray(result.scores).astype(np.int8).reshape(-1)

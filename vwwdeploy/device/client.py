@@ -302,7 +302,7 @@ class Device:
                 continue
             taken: deque[np.ndarray] = deque()
 
-            def jobs(pending=carry, images=images):
+            def jobs(pending=carry, images=images, taken=taken):
                 for x in itertools.chain(pending, images):
                     taken.append(x)
                     yield (T.INFER, m.Image(x, m.ImageKind.MODEL_INPUT).encode(), _ResultCollector)
@@ -349,8 +349,14 @@ class Device:
             if staging:
                 self.stats.restages += 1
             jobs = [
-                (T.STAGE, m.Stage(off, chunk).encode(), lambda seq: _AckCollector(seq, T.STAGE), 32, chunk_timeout,
-                 STAGE_RETRY_FACTOR * self.retries)
+                (
+                    T.STAGE,
+                    m.Stage(off, chunk).encode(),
+                    lambda seq: _AckCollector(seq, T.STAGE),
+                    32,
+                    chunk_timeout,
+                    STAGE_RETRY_FACTOR * self.retries,
+                )
                 for off, chunk in chunks
             ]
             self._abort_on_reset = True
@@ -455,7 +461,9 @@ class Device:
         if self.info is not None:
             want = _hwc(self.info.input.shape)
             if tuple(x.shape) != want:
-                raise UserError(f"the board's model takes {'x'.join(map(str, want))}, got {'x'.join(map(str, x.shape))}")
+                raise UserError(
+                    f"the board's model takes {'x'.join(map(str, want))}, got {'x'.join(map(str, x.shape))}"
+                )
         return np.ascontiguousarray(x)
 
     def _one(self, type_: int, payload: bytes, make_collector, reply_bytes: int = 256):
@@ -518,7 +526,8 @@ class Device:
         if p.attempts > (self.retries if p.retries is None else p.retries):
             raise DeviceError(
                 f"no answer from {self.url} to {T(p.type).name} after {p.attempts} attempts "
-                f"({self.timeout if p.timeout is None else p.timeout:.3g} s each): is the board running vwwdeploy firmware at {self.baud} baud?"
+                f"({self.timeout if p.timeout is None else p.timeout:.3g} s each): "
+                f"is the board running vwwdeploy firmware at {self.baud} baud?"
             )
         if p.attempts:
             self.stats.retries += 1

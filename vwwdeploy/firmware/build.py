@@ -38,8 +38,10 @@ class EnvInfo:
 def project_root() -> Path:
     root = repo_root()
     if root is None:
-        raise UserError("the firmware is built from a source checkout of vwwdeploy "
-                        "(platformio.ini and firmware/ were not found next to the package)")
+        raise UserError(
+            "the firmware is built from a source checkout of vwwdeploy "
+            "(platformio.ini and firmware/ were not found next to the package)"
+        )
     return root
 
 
@@ -74,9 +76,11 @@ def generate_model_sources(root: Path, model: Path | None, found: dict[str, Path
     if not model.is_file():
         raise UserError(f"{model}: no such model file")
     if model.stat().st_size > size.FLASH_LIMIT - MIN_FIRMWARE_FLASH:
-        raise UserError(f"{model}: {model.stat().st_size:,} B cannot fit in the Edge's "
-                        f"{size.FLASH_LIMIT:,} B flash next to the firmware (at least "
-                        f"{MIN_FIRMWARE_FLASH:,} B); use a smaller model")
+        raise UserError(
+            f"{model}: {model.stat().st_size:,} B cannot fit in the Edge's "
+            f"{size.FLASH_LIMIT:,} B flash next to the firmware (at least "
+            f"{MIN_FIRMWARE_FLASH:,} B); use a smaller model"
+        )
     generate_sources(model, out)
     return out
 
@@ -90,8 +94,7 @@ def _first_error(log: str) -> str:
     return (lines[-1] if lines else "no output").strip()
 
 
-def run_pio(root: Path, glue: pio_glue.Glue, env: EnvInfo, tree: Path, jobs: int | None,
-            verbose: bool) -> Path:
+def run_pio(root: Path, glue: pio_glue.Glue, env: EnvInfo, tree: Path, jobs: int | None, verbose: bool) -> Path:
     cmd = [pio_glue.pio_executable(), "run", "-d", str(root), "-c", str(glue.ini), "-e", env.name]
     if jobs:
         cmd += ["-j", str(jobs)]
@@ -109,8 +112,7 @@ def run_pio(root: Path, glue: pio_glue.Glue, env: EnvInfo, tree: Path, jobs: int
     if proc.returncode != 0:
         where = f" (full log: {log_path})" if not verbose else ""
         if "overflowed" in log:
-            raise UserError(f"{env.name}: the firmware does not fit the Edge's flash/RAM: "
-                            f"{_first_error(log)}{where}")
+            raise UserError(f"{env.name}: the firmware does not fit the Edge's flash/RAM: {_first_error(log)}{where}")
         raise UserError(f"{env.name}: pio run failed: {_first_error(log)}{where}")
     return elf_path(root, env.name)
 
@@ -124,8 +126,14 @@ def elf_path(root: Path, env_name: str) -> Path:
     return folder / "program"
 
 
-def build(env_names: list[str] | None = None, model: Path | None = None, jobs: int | None = None,
-          verbose: bool = False, say=print, fetch: bool = True) -> list[size.SizeReport]:
+def build(
+    env_names: list[str] | None = None,
+    model: Path | None = None,
+    jobs: int | None = None,
+    verbose: bool = False,
+    say=print,
+    fetch: bool = True,
+) -> list[size.SizeReport]:
     """Build the environments; missing upstream sources are git-cloned unless `fetch` is False."""
     root = project_root()
     ini = root / "platformio.ini"
@@ -154,8 +162,10 @@ def build(env_names: list[str] | None = None, model: Path | None = None, jobs: i
         report = size.measure(elf, name, generated / "model_settings.h", _model_len(model_data))
         size.write_report(report, elf.parent / "vwwdeploy-size.json")
         if not report.fits():
-            raise UserError(f"{name}: {report.flash:,} B flash / {report.ram:,} B RAM exceeds the Edge's "
-                            f"{size.FLASH_LIMIT:,} / {size.RAM_LIMIT:,} B")
+            raise UserError(
+                f"{name}: {report.flash:,} B flash / {report.ram:,} B RAM exceeds the Edge's "
+                f"{size.FLASH_LIMIT:,} / {size.RAM_LIMIT:,} B"
+            )
         reports.append(report)
     return reports
 

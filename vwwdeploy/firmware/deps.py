@@ -43,44 +43,88 @@ class Dep:
 TFLM_COMMIT = "90b983c2b3f1480642e040bbd2ddb37b998f3424"  # tflite-micro main, 2026-08-20
 
 DEPS: tuple[Dep, ...] = (
-    Dep("tflm", "https://github.com/tensorflow/tflite-micro.git", TFLM_COMMIT,
+    Dep(
+        "tflm",
+        "https://github.com/tensorflow/tflite-micro.git",
+        TFLM_COMMIT,
         "tensorflow/lite/micro/tools/project_generation/create_tflm_tree.py",
-        "TensorFlow Lite Micro: interpreter, kernels, tree generator, upstream person_detect.tflite"),
+        "TensorFlow Lite Micro: interpreter, kernels, tree generator, upstream person_detect.tflite",
+    ),
     # The rest are the commits TFLM_COMMIT's download scripts pin.
-    Dep("cmsis_nn", "https://github.com/ARM-software/CMSIS-NN.git",
-        "4ab83cc3cc98fb85ed6dafb55e8ca02f1628dcae", "Include/arm_nnfunctions.h",
-        "optimized int8 kernels (ext_libs/cmsis_nn_download.sh)"),
-    Dep("cmsis_6", "https://github.com/ARM-software/CMSIS_6.git",
-        "5782d6f8057906d360f4b95ec08a2354afe5c9b9", "CMSIS/Core/Include/cmsis_compiler.h",
-        "CMSIS core headers CMSIS-NN compiles against (ext_libs/cmsis_download.sh)"),
-    Dep("cortex_dfp", "https://github.com/ARM-software/Cortex_DFP.git",
-        "c2c70a97a20fb355815e2ead3d4a40e35a4a3cdf", "Device/ARMCM4/Include/ARMCM4.h",
-        "generic Cortex-M device headers (ext_libs/cmsis_download.sh)"),
-    Dep("flatbuffers", "https://github.com/google/flatbuffers.git",
-        "187240970746d00bbd26b0f5873ed54d2477f9f3", "include/flatbuffers/flatbuffers.h",
-        "model file parser, tag v25.9.23 (third_party_downloads.inc), TFLM patch applied in the tree"),
-    Dep("gemmlowp", "https://github.com/google/gemmlowp.git",
-        "719139ce755a0f31cbf1c37f7f98adcc7fc9f425", "fixedpoint/fixedpoint.h",
-        "fixed-point helpers used by the reference kernels (third_party_downloads.inc)"),
-    Dep("ruy", "https://github.com/google/ruy.git",
-        "d37128311b445e758136b8602d1bbd2a755e115d", "ruy/profiler/instrumentation.h",
-        "profiler header the kernels include (third_party_downloads.inc)"),
-    Dep("kissfft", "https://github.com/mborgerding/kissfft.git",
-        "918336beac80868ad3011cb283063bb224e3e5da", "kiss_fft.h",
-        "FFT for TFLM's signal library, tag v130 (third_party_downloads.inc), TFLM patch applied"),
+    Dep(
+        "cmsis_nn",
+        "https://github.com/ARM-software/CMSIS-NN.git",
+        "4ab83cc3cc98fb85ed6dafb55e8ca02f1628dcae",
+        "Include/arm_nnfunctions.h",
+        "optimized int8 kernels (ext_libs/cmsis_nn_download.sh)",
+    ),
+    Dep(
+        "cmsis_6",
+        "https://github.com/ARM-software/CMSIS_6.git",
+        "5782d6f8057906d360f4b95ec08a2354afe5c9b9",
+        "CMSIS/Core/Include/cmsis_compiler.h",
+        "CMSIS core headers CMSIS-NN compiles against (ext_libs/cmsis_download.sh)",
+    ),
+    Dep(
+        "cortex_dfp",
+        "https://github.com/ARM-software/Cortex_DFP.git",
+        "c2c70a97a20fb355815e2ead3d4a40e35a4a3cdf",
+        "Device/ARMCM4/Include/ARMCM4.h",
+        "generic Cortex-M device headers (ext_libs/cmsis_download.sh)",
+    ),
+    Dep(
+        "flatbuffers",
+        "https://github.com/google/flatbuffers.git",
+        "187240970746d00bbd26b0f5873ed54d2477f9f3",
+        "include/flatbuffers/flatbuffers.h",
+        "model file parser, tag v25.9.23 (third_party_downloads.inc), TFLM patch applied in the tree",
+    ),
+    Dep(
+        "gemmlowp",
+        "https://github.com/google/gemmlowp.git",
+        "719139ce755a0f31cbf1c37f7f98adcc7fc9f425",
+        "fixedpoint/fixedpoint.h",
+        "fixed-point helpers used by the reference kernels (third_party_downloads.inc)",
+    ),
+    Dep(
+        "ruy",
+        "https://github.com/google/ruy.git",
+        "d37128311b445e758136b8602d1bbd2a755e115d",
+        "ruy/profiler/instrumentation.h",
+        "profiler header the kernels include (third_party_downloads.inc)",
+    ),
+    Dep(
+        "kissfft",
+        "https://github.com/mborgerding/kissfft.git",
+        "918336beac80868ad3011cb283063bb224e3e5da",
+        "kiss_fft.h",
+        "FFT for TFLM's signal library, tag v130 (third_party_downloads.inc), TFLM patch applied",
+    ),
     # Board support: PlatformIO platform, SparkFun's AmbiqSuite SDK 2.5.1 and its boards_sfe BSPs.
-    Dep("platform_apollo3blue", "https://github.com/nigelb/platform-apollo3blue.git",
-        "a4872991c2746c7e1d775cc2bfc5bdf3da0beb89", "builder/frameworks/ambiqsuitesdk-sfe.py",
-        "PlatformIO platform `apollo3blue` (board SparkFun_Edge_Development_Board)"),
+    Dep(
+        "platform_apollo3blue",
+        "https://github.com/nigelb/platform-apollo3blue.git",
+        "a4872991c2746c7e1d775cc2bfc5bdf3da0beb89",
+        "builder/frameworks/ambiqsuitesdk-sfe.py",
+        "PlatformIO platform `apollo3blue` (board SparkFun_Edge_Development_Board)",
+    ),
     # Branch 2.5.1-sfe (the default branch, master, is still 2.4.2 without third_party/cordio,
     # which the platform's framework script expects).
-    Dep("ambiqsdk", "https://github.com/sparkfun/AmbiqSuiteSDK.git",
-        "43f4c28491d3311d1125fc9a12f0f27e0a4d7356", "third_party/cordio/wsf/include/wsf_buf.h",
-        "SparkFun's AmbiqSuite SDK 2.5.1 (PlatformIO framework ambiqsdk-sfe)"),
-    Dep("ambiq_bsps", "https://github.com/sparkfun/SparkFun_Apollo3_AmbiqSuite_BSPs.git",
-        "c896285381495d00e32da0b4a9807799b197cb02", "edge/bsp/am_bsp_pins.h",
+    Dep(
+        "ambiqsdk",
+        "https://github.com/sparkfun/AmbiqSuiteSDK.git",
+        "43f4c28491d3311d1125fc9a12f0f27e0a4d7356",
+        "third_party/cordio/wsf/include/wsf_buf.h",
+        "SparkFun's AmbiqSuite SDK 2.5.1 (PlatformIO framework ambiqsdk-sfe)",
+    ),
+    Dep(
+        "ambiq_bsps",
+        "https://github.com/sparkfun/SparkFun_Apollo3_AmbiqSuite_BSPs.git",
+        "c896285381495d00e32da0b4a9807799b197cb02",
+        "edge/bsp/am_bsp_pins.h",
         "boards_sfe: the Edge BSP, startup and linker templates (master; the SDK's submodule commit "
-        "6398086 names a pin mux AM_HAL_PIN_23_MSPI13 that SDK 2.5.1 lacks, fixed in 6966d4c)"),
+        "6398086 names a pin mux AM_HAL_PIN_23_MSPI13 that SDK 2.5.1 lacks, fixed in 6966d4c)",
+    ),
 )
 
 BY_NAME = {d.name: d for d in DEPS}
@@ -99,8 +143,7 @@ def _check_dir(dep: Dep, path: Path, origin: str) -> Path:
     if not path.is_dir():
         raise UserError(f"{dep.name}: {path} (from {origin}) is not a directory")
     if not (path / dep.marker).is_file():
-        raise UserError(f"{dep.name}: {path} (from {origin}) does not look like {dep.url} "
-                        f"(no {dep.marker})")
+        raise UserError(f"{dep.name}: {path} (from {origin}) does not look like {dep.url} (no {dep.marker})")
     return path.resolve()
 
 
@@ -130,15 +173,17 @@ def git_fetch(dep: Dep, dest: Path) -> Path:
     return _check_dir(dep, dest, "git")
 
 
-def resolve(dirs: dict[str, Path | None] | None = None, fetch: bool = False,
-            environ: dict[str, str] | None = None) -> dict[str, Path]:
+def resolve(
+    dirs: dict[str, Path | None] | None = None, fetch: bool = False, environ: dict[str, str] | None = None
+) -> dict[str, Path]:
     """Find every dependency: CLI dir, then env var, then the cache; with `fetch`, git-clone the
     ones still missing. Raises UserError naming the first one that cannot be found."""
     dirs = dirs or {}
     environ = os.environ if environ is None else environ
     # Directories the user named are checked first: a typo there is the error worth reporting.
-    found: dict[str, Path] = {dep.name: _check_dir(dep, Path(dirs[dep.name]), dep.option)
-                              for dep in DEPS if dirs.get(dep.name) is not None}
+    found: dict[str, Path] = {
+        dep.name: _check_dir(dep, Path(dirs[dep.name]), dep.option) for dep in DEPS if dirs.get(dep.name) is not None
+    }
     for dep in DEPS:
         if dep.name in found:
             continue
@@ -149,9 +194,11 @@ def resolve(dirs: dict[str, Path | None] | None = None, fetch: bool = False,
         elif fetch:
             found[dep.name] = git_fetch(dep, src_cache() / dep.name)
         else:
-            raise UserError(f"{dep.name} not found: run `vwwdeploy firmware deps` (needs internet) or "
-                            f"pass {dep.option} DIR / set {dep.env_var} to a checkout of {dep.url} "
-                            f"at {dep.commit[:12]}")
+            raise UserError(
+                f"{dep.name} not found: run `vwwdeploy firmware deps` (needs internet) or "
+                f"pass {dep.option} DIR / set {dep.env_var} to a checkout of {dep.url} "
+                f"at {dep.commit[:12]}"
+            )
     return found
 
 
@@ -159,8 +206,10 @@ def record(found: dict[str, Path]) -> Path:
     """Write deps.json: resolved directory and pinned commit of each dependency."""
     from vwwdeploy.atomic import atomic_write_text
 
-    data = {name: {"path": str(path), "commit": BY_NAME[name].commit, "url": BY_NAME[name].url}
-            for name, path in found.items()}
+    data = {
+        name: {"path": str(path), "commit": BY_NAME[name].commit, "url": BY_NAME[name].url}
+        for name, path in found.items()
+    }
     out = deps_json()
     out.parent.mkdir(parents=True, exist_ok=True)
     atomic_write_text(out, json.dumps(data, indent=2) + "\n")
@@ -175,10 +224,13 @@ def locate(fetch: bool = False) -> dict[str, Path]:
         try:
             recorded = {k: Path(v["path"]) for k, v in json.loads(deps_json().read_text()).items()}
         except (ValueError, KeyError, TypeError) as exc:
-            raise UserError(f"{deps_json()} is damaged ({exc}); run `vwwdeploy firmware deps` again")
+            raise UserError(f"{deps_json()} is damaged ({exc}); run `vwwdeploy firmware deps` again") from None
     # A recorded directory that has since gone away falls back to the cache/env lookup.
-    dirs = {name: path for name, path in recorded.items()
-            if name in BY_NAME and not os.environ.get(BY_NAME[name].env_var) and path.is_dir()}
+    dirs = {
+        name: path
+        for name, path in recorded.items()
+        if name in BY_NAME and not os.environ.get(BY_NAME[name].env_var) and path.is_dir()
+    }
     found = resolve(dirs, fetch=fetch)
     if fetch and set(found) != set(recorded):
         record(found)

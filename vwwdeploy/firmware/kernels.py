@@ -64,9 +64,15 @@ SHARED_KERNEL_FILES = ("kernel_util.cc", "micro_tensor_utils.cc")
 
 # Non-kernel parts of the tree no person-detection firmware calls: the audio signal library (and
 # the FFT it wraps), and test scaffolding.
-EXCLUDED = ("signal/", "third_party/kissfft/", "tensorflow/lite/micro/test_helpers.cc",
-            "tensorflow/lite/micro/test_helper_custom_ops.cc", "tensorflow/lite/micro/mock_micro_graph.cc",
-            "tensorflow/lite/micro/fake_micro_context.cc", "tensorflow/lite/micro/kernels/kernel_runner.cc")
+EXCLUDED = (
+    "signal/",
+    "third_party/kissfft/",
+    "tensorflow/lite/micro/test_helpers.cc",
+    "tensorflow/lite/micro/test_helper_custom_ops.cc",
+    "tensorflow/lite/micro/mock_micro_graph.cc",
+    "tensorflow/lite/micro/fake_micro_context.cc",
+    "tensorflow/lite/micro/kernels/kernel_runner.cc",
+)
 
 KERNELS_DIR = "tensorflow/lite/micro/kernels"
 _METHOD_RE = re.compile(r"\.\s*(Add[A-Za-z0-9]+)\s*\(")
@@ -85,13 +91,18 @@ def kernel_sources(tree: Path, methods: list[str]) -> list[str]:
     """Tree-relative kernel .cc files to compile for these resolver methods."""
     unknown = [m for m in methods if m not in KERNEL_FILES]
     if unknown:
-        raise UserError(f"the firmware build has no TFLM kernel for resolver call {unknown[0]}; "
-                        "this op is not supported on the Edge build")
+        raise UserError(
+            f"the firmware build has no TFLM kernel for resolver call {unknown[0]}; "
+            "this op is not supported on the Edge build"
+        )
     picked: list[str] = list(f"{KERNELS_DIR}/{name}" for name in SHARED_KERNEL_FILES)
     for method in methods:
         for base in KERNEL_FILES[method]:
-            for rel in (f"{KERNELS_DIR}/{base}.cc", f"{KERNELS_DIR}/{base}_common.cc",
-                        f"{KERNELS_DIR}/cmsis_nn/{base}.cc"):
+            for rel in (
+                f"{KERNELS_DIR}/{base}.cc",
+                f"{KERNELS_DIR}/{base}_common.cc",
+                f"{KERNELS_DIR}/cmsis_nn/{base}.cc",
+            ):
                 if (tree / rel).is_file() and rel not in picked:
                     picked.append(rel)
     return [p for p in picked if (tree / p).is_file()]
@@ -104,6 +115,10 @@ def library_sources(tree: Path, methods: list[str]) -> dict[str, list[str]]:
     (firmware/platformio/vww_post.py) compiles, for other builds of the same firmware (QEMU)."""
     files = sorted(str(p.relative_to(tree)) for p in tree.rglob("*") if p.suffix in (".c", ".cc", ".cpp"))
     cmsis_nn = [f for f in files if f.startswith("third_party/cmsis_nn/Source/")]
-    core = [f for f in files if not f.startswith((KERNELS_DIR + "/", "third_party/cmsis_nn/"))
-            and not any(f == x or (x.endswith("/") and f.startswith(x)) for x in EXCLUDED)]
+    core = [
+        f
+        for f in files
+        if not f.startswith((KERNELS_DIR + "/", "third_party/cmsis_nn/"))
+        and not any(f == x or (x.endswith("/") and f.startswith(x)) for x in EXCLUDED)
+    ]
     return {"kernels": kernel_sources(tree, methods), "cmsis_nn": cmsis_nn, "core": core}

@@ -71,8 +71,9 @@ def adapt_platform(src: Path, dest: Path) -> Path:
     _write_json(dest / "platform.json", manifest)
     py = dest / "platform.py"
     text = py.read_text()
-    text = text.replace("from platformio.managers.platform import PlatformBase",
-                        "from platformio.platform.base import PlatformBase")
+    text = text.replace(
+        "from platformio.managers.platform import PlatformBase", "from platformio.platform.base import PlatformBase"
+    )
     py.write_text(text)
     return dest
 
@@ -84,10 +85,14 @@ def compose_framework(sdk: Path, bsps: Path, dest: Path) -> Path:
             continue
         (dest / entry.name).symlink_to(entry.resolve())
     (dest / "boards_sfe").symlink_to(bsps.resolve())
-    _write_json(dest / "package.json", {
-        "name": FRAMEWORK_PKG, "version": SDK_VERSION,
-        "description": "SparkFun AmbiqSuite SDK with boards_sfe (assembled by vwwdeploy)",
-    })
+    _write_json(
+        dest / "package.json",
+        {
+            "name": FRAMEWORK_PKG,
+            "version": SDK_VERSION,
+            "description": "SparkFun AmbiqSuite SDK with boards_sfe (assembled by vwwdeploy)",
+        },
+    )
     return dest
 
 
@@ -107,10 +112,15 @@ def present_toolchain(dest: Path) -> Path | None:
     (dest / "bin").mkdir()
     for tool in sorted(bindir.glob("arm-none-eabi-*")):
         (dest / "bin" / tool.name).symlink_to(tool)
-    _write_json(dest / "package.json", {
-        "name": TOOLCHAIN_PKG, "version": toolchain_version(gcc), "system": "*",
-        "description": f"arm-none-eabi toolchain from {bindir}",
-    })
+    _write_json(
+        dest / "package.json",
+        {
+            "name": TOOLCHAIN_PKG,
+            "version": toolchain_version(gcc),
+            "system": "*",
+            "description": f"arm-none-eabi toolchain from {bindir}",
+        },
+    )
     return dest
 
 
@@ -123,20 +133,28 @@ def install_scons(core_dir: Path) -> None:
     except ImportError:
         return  # PlatformIO installs its own tool-scons when it can reach its registry
     _fresh(pkg)
-    shutil.copytree(Path(SCons.__file__).parent, pkg / "SCons",
-                    ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copytree(Path(SCons.__file__).parent, pkg / "SCons", ignore=shutil.ignore_patterns("__pycache__"))
     (pkg / "scons.py").write_text(
         "# Entry point PlatformIO runs: `python scons.py ...` (SCons from PyPI, see pio_glue.py).\n"
         "import os, sys\n"
         "sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))\n"
         "import SCons.Script\n"
-        "SCons.Script.main()\n")
-    _write_json(pkg / "package.json", {"name": "tool-scons", "version": SCONS_PKG_VERSION,
-                                      "description": "SCons (PyPI) for PlatformIO"})
+        "SCons.Script.main()\n"
+    )
+    _write_json(
+        pkg / "package.json",
+        {"name": "tool-scons", "version": SCONS_PKG_VERSION, "description": "SCons (PyPI) for PlatformIO"},
+    )
     # PlatformIO asks for `platformio/tool-scons`; the owner lives only in its install metadata.
-    _write_json(pkg / ".piopm", {"type": "tool", "name": "tool-scons", "version": SCONS_PKG_VERSION,
-                                 "spec": {"owner": "platformio", "id": None, "name": "tool-scons",
-                                          "requirements": None, "uri": None}})
+    _write_json(
+        pkg / ".piopm",
+        {
+            "type": "tool",
+            "name": "tool-scons",
+            "version": SCONS_PKG_VERSION,
+            "spec": {"owner": "platformio", "id": None, "name": "tool-scons", "requirements": None, "uri": None},
+        },
+    )
 
 
 def write_ini(repo_ini: Path, dest: Path, glue: Glue) -> Path:
@@ -187,13 +205,19 @@ def prepare(found: dict[str, Path], repo_ini: Path) -> Glue:
     glue = Glue(
         root=root,
         core_dir=core,
-        platform_dir=_once(root / "platform-apollo3blue", {"src": str(platform_src), "v": 1},
-                           lambda d: adapt_platform(platform_src, d)),
-        framework_dir=_once(root / "packages" / FRAMEWORK_PKG,
-                            {"sdk": str(found["ambiqsdk"]), "bsps": str(found["ambiq_bsps"]), "v": 1},
-                            lambda d: compose_framework(found["ambiqsdk"], found["ambiq_bsps"], d)),
-        toolchain_dir=(_once(root / "packages" / TOOLCHAIN_PKG, {"gcc": str(Path(gcc).resolve()), "v": 1},
-                             present_toolchain) if gcc else None),
+        platform_dir=_once(
+            root / "platform-apollo3blue", {"src": str(platform_src), "v": 1}, lambda d: adapt_platform(platform_src, d)
+        ),
+        framework_dir=_once(
+            root / "packages" / FRAMEWORK_PKG,
+            {"sdk": str(found["ambiqsdk"]), "bsps": str(found["ambiq_bsps"]), "v": 1},
+            lambda d: compose_framework(found["ambiqsdk"], found["ambiq_bsps"], d),
+        ),
+        toolchain_dir=(
+            _once(root / "packages" / TOOLCHAIN_PKG, {"gcc": str(Path(gcc).resolve()), "v": 1}, present_toolchain)
+            if gcc
+            else None
+        ),
         ini=root / "platformio.ini",
     )
     tmp_ini = glue.ini.with_suffix(".ini.partial")
@@ -204,13 +228,15 @@ def prepare(found: dict[str, Path], repo_ini: Path) -> Glue:
 
 def pio_environ(glue: Glue) -> dict[str, str]:
     env = dict(os.environ)
-    env.update({
-        "PLATFORMIO_CORE_DIR": str(glue.core_dir),
-        "PLATFORMIO_SETTING_ENABLE_TELEMETRY": "No",
-        "PLATFORMIO_SETTING_CHECK_PLATFORMIO_INTERVAL": "3650",
-        "PLATFORMIO_SETTING_CHECK_PRUNE_SYSTEM_THRESHOLD": "0",
-        "PLATFORMIO_NO_ANSI": "true",
-    })
+    env.update(
+        {
+            "PLATFORMIO_CORE_DIR": str(glue.core_dir),
+            "PLATFORMIO_SETTING_ENABLE_TELEMETRY": "No",
+            "PLATFORMIO_SETTING_CHECK_PLATFORMIO_INTERVAL": "3650",
+            "PLATFORMIO_SETTING_CHECK_PRUNE_SYSTEM_THRESHOLD": "0",
+            "PLATFORMIO_NO_ANSI": "true",
+        }
+    )
     return env
 
 

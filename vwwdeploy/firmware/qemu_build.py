@@ -96,9 +96,13 @@ def _sha(*parts: object, files: list[Path] = ()) -> str:
 
 
 def _check_tools() -> None:
-    for tool, hint in (("arm-none-eabi-gcc", "install Debian's gcc-arm-none-eabi, libnewlib-arm-none-eabi "
-                                              "and libstdc++-arm-none-eabi-newlib"),
-                       ("make", "install GNU make")):
+    for tool, hint in (
+        (
+            "arm-none-eabi-gcc",
+            "install Debian's gcc-arm-none-eabi, libnewlib-arm-none-eabi and libstdc++-arm-none-eabi-newlib",
+        ),
+        ("make", "install GNU make"),
+    ):
         if shutil.which(tool) is None:
             raise UserError(f"{tool} not found: {hint}")
 
@@ -146,8 +150,16 @@ def _flags_line(name: str, values: list[str]) -> str:
     return f"{name} := {' '.join(shlex.quote(v) for v in values)}\n"
 
 
-def _config_mk(tree: Path, tflm: dict, profile: Profile, kernels: str, tflm_lib: Path,
-               generated: Path, obj_dir: Path, sources: list[str]) -> str:
+def _config_mk(
+    tree: Path,
+    tflm: dict,
+    profile: Profile,
+    kernels: str,
+    tflm_lib: Path,
+    generated: Path,
+    obj_dir: Path,
+    sources: list[str],
+) -> str:
     strip = {"-MD"}  # the Makefile asks for -MMD itself
     device_only = ("ARMCM4", "CPU_M4=1", "CMSIS_DEVICE_ARM_CORTEX_M_XX_HEADER_FILE")
     lines = [
@@ -205,10 +217,9 @@ def _without_excluded(tree: Path) -> list[str]:
 
 
 def _all_tree_sources(tree: Path) -> list[str]:
-    return sorted(str(p.relative_to(tree)) for p in (tree / "tensorflow").rglob("*")
-                  if p.suffix in (".cc", ".c") and p.is_file()) + \
-        sorted(str(p.relative_to(tree)) for p in (tree / "third_party").rglob("*.c")
-               if "kissfft" not in p.parts)
+    return sorted(
+        str(p.relative_to(tree)) for p in (tree / "tensorflow").rglob("*") if p.suffix in (".cc", ".c") and p.is_file()
+    ) + sorted(str(p.relative_to(tree)) for p in (tree / "third_party").rglob("*.c") if "kissfft" not in p.parts)
 
 
 def _ops_of(generated: Path) -> list[str]:
@@ -257,8 +268,9 @@ def _defining(tree: Path, sources: list[str], name: str) -> list[str]:
     by_stem = [s for s in sources if Path(s).stem == name]
     if by_stem:
         return by_stem
-    definition = re.compile(rf"\b{re.escape(name)}\s*\([^;{{]*\)\s*(const\s*)?\{{|\b{re.escape(name)}\s*(\[[^]]*\])?\s*=",
-                            re.S)
+    definition = re.compile(
+        rf"\b{re.escape(name)}\s*\([^;{{]*\)\s*(const\s*)?\{{|\b{re.escape(name)}\s*(\[[^]]*\])?\s*=", re.S
+    )
     found = []
     for s in sources:
         key = (tree, s)
@@ -307,8 +319,9 @@ def _app_sources() -> list[Path]:
     return sorted([*core.glob("*.cc"), *core.glob("*.h"), *(p for p in board.iterdir() if p.is_file())])
 
 
-def build_qemu_firmware(kernels: str = "cmsis-nn", model: str | Path | None = None,
-                        profile: str = DEFAULT_PROFILE, jobs: int | None = None) -> QemuBuild:
+def build_qemu_firmware(
+    kernels: str = "cmsis-nn", model: str | Path | None = None, profile: str = DEFAULT_PROFILE, jobs: int | None = None
+) -> QemuBuild:
     """Build (or find in the cache) the mps2-an386 firmware; records it as the latest for `kernels`."""
     if kernels not in KERNELS:
         raise UserError(f"unknown kernels {kernels!r}: choose one of {', '.join(KERNELS)}")
@@ -347,8 +360,9 @@ def build_qemu_firmware(kernels: str = "cmsis-nn", model: str | Path | None = No
         closure.write_text("\n".join(sources) + "\n")
         (out / COMPLETE).write_text("")
     sha = hashlib.sha256(model_path.read_bytes()).hexdigest()
-    result = QemuBuild(elf=elf, kernels=kernels, profile=profile, model=model_path.resolve(),
-                       model_sha256=sha, build_dir=out)
+    result = QemuBuild(
+        elf=elf, kernels=kernels, profile=profile, model=model_path.resolve(), model_sha256=sha, build_dir=out
+    )
     from vwwdeploy.atomic import atomic_write_text
 
     atomic_write_text(build_root() / f"qemu-{kernels}.json", result.to_json())

@@ -41,8 +41,11 @@ class SizeReport:
         def row(name: str, used: int, limit: int) -> str:
             return f"{name:<6}{used:>10,} B of {limit:>9,} B ({100.0 * used / limit:5.1f}%)"
 
-        out = [f"{self.env}: {self.elf}", row("flash", self.flash, self.flash_limit),
-               row("RAM", self.ram, self.ram_limit)]
+        out = [
+            f"{self.env}: {self.elf}",
+            row("flash", self.flash, self.flash_limit),
+            row("RAM", self.ram, self.ram_limit),
+        ]
         if self.model is not None:
             out.append(f"  model data {self.model:,} B (in flash)")
         if self.arena is not None:
@@ -82,8 +85,9 @@ def measure(elf: Path, env: str, settings: Path | None = None, model_bytes: int 
     secs = sections(elf)
     flash = sum(size for name, (size, _) in secs.items() if name not in NOLOAD_SECTIONS)
     ram = sum(secs.get(name, (0, 0))[0] for name in RAM_SECTIONS)
-    return SizeReport(env=env, elf=str(elf), flash=flash, ram=ram,
-                      arena=_settings_value(settings, "kArenaSize"), model=model_bytes)
+    return SizeReport(
+        env=env, elf=str(elf), flash=flash, ram=ram, arena=_settings_value(settings, "kArenaSize"), model=model_bytes
+    )
 
 
 def write_report(report: SizeReport, path: Path) -> None:

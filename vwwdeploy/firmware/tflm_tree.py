@@ -42,8 +42,10 @@ def tree_dir(flavour: str, tflm_commit: str = deps_mod.TFLM_COMMIT) -> Path:
 def toolchain_root() -> str:
     gcc = shutil.which("arm-none-eabi-gcc")
     if gcc is None:
-        raise UserError("arm-none-eabi-gcc not found: install Debian's gcc-arm-none-eabi "
-                        "(plus libnewlib-arm-none-eabi, libstdc++-arm-none-eabi-newlib)")
+        raise UserError(
+            "arm-none-eabi-gcc not found: install Debian's gcc-arm-none-eabi "
+            "(plus libnewlib-arm-none-eabi, libstdc++-arm-none-eabi-newlib)"
+        )
     return str(Path(gcc).resolve().parent) + "/"
 
 
@@ -69,8 +71,7 @@ def _copy_src(src: Path, dest: Path) -> None:
 
 
 def _patch(folder: Path, patch_file: Path) -> None:
-    _run(["patch", "-p1", "-s", "-d", str(folder), "-i", str(patch_file)], folder,
-         f"applying {patch_file.name}")
+    _run(["patch", "-p1", "-s", "-d", str(folder), "-i", str(patch_file)], folder, f"applying {patch_file.name}")
 
 
 def prepare_workspace(found: dict[str, Path]) -> Path:
@@ -117,11 +118,10 @@ def _publish(tmp: Path, final: Path) -> None:
 
 
 def _make_var(work: Path, options: list[str], var: str) -> str:
-    out = _run(["make", "-s", "-f", f"{MAKE_DIR}/Makefile", *options, f"print-{var}"], work,
-               f"reading TFLM's {var}")
+    out = _run(["make", "-s", "-f", f"{MAKE_DIR}/Makefile", *options, f"print-{var}"], work, f"reading TFLM's {var}")
     for line in out.splitlines():
         if line.startswith(f"{var}="):
-            return line[len(var) + 1:]
+            return line[len(var) + 1 :]
     raise UserError(f"reading TFLM's {var} failed: not printed by its Makefile")
 
 
@@ -158,8 +158,11 @@ def ensure_tree(flavour: str) -> Path:
     tmp = out.with_name(f"{out.name}.partial-{os.getpid()}")
     shutil.rmtree(tmp, ignore_errors=True)
     script = work / "tensorflow/lite/micro/tools/project_generation/create_tflm_tree.py"
-    _run([sys.executable, str(script), str(tmp), "--makefile_options", " ".join(options)], work,
-         f"TFLM create_tflm_tree.py ({flavour})")
+    _run(
+        [sys.executable, str(script), str(tmp), "--makefile_options", " ".join(options)],
+        work,
+        f"TFLM create_tflm_tree.py ({flavour})",
+    )
     flags = target_flags(work, options)
     # micro_time.cc includes the device header named by CMSIS_DEVICE_ARM_CORTEX_M_XX_HEADER_FILE
     # (ARMCM4.h); the generator does not list it, so copy it from the same Cortex_DFP pin.
@@ -168,20 +171,34 @@ def ensure_tree(flavour: str) -> Path:
     # ARMCM4.h needs core_cm4.h and, through cmsis_gcc.h, m-profile/*.h: the generator copies only
     # the headers it saw listed (none at all for the reference tree), so copy the whole folder.
     core = "third_party/cmsis/CMSIS/Core/Include"
-    shutil.copytree(work / MAKE_DIR / "downloads/cmsis" / core.removeprefix("third_party/cmsis/"), tmp / core,
-                    dirs_exist_ok=True)
-    optimization = {"core": _make_var(work, options, "CORE_OPTIMIZATION_LEVEL").strip(),
-                    "kernels": _make_var(work, options, "KERNEL_OPTIMIZATION_LEVEL").strip()}
-    includes = [".", "third_party/gemmlowp", "third_party/flatbuffers/include", "third_party/ruy",
-                "third_party/kissfft"]
+    shutil.copytree(
+        work / MAKE_DIR / "downloads/cmsis" / core.removeprefix("third_party/cmsis/"), tmp / core, dirs_exist_ok=True
+    )
+    optimization = {
+        "core": _make_var(work, options, "CORE_OPTIMIZATION_LEVEL").strip(),
+        "kernels": _make_var(work, options, "KERNEL_OPTIMIZATION_LEVEL").strip(),
+    }
+    includes = [
+        ".",
+        "third_party/gemmlowp",
+        "third_party/flatbuffers/include",
+        "third_party/ruy",
+        "third_party/kissfft",
+    ]
     if flavour == "cmsis-nn":
         includes += ["third_party/cmsis_nn", "third_party/cmsis_nn/Include"]
     # CMSIS core for the generic Cortex-M4 device: only the TFLM library sees these, never the
     # application, whose SDK brings its own (older) CMSIS.
     includes += ["third_party/cmsis/CMSIS/Core/Include", "third_party/cmsis/Cortex_DFP/Device/ARMCM4/Include"]
     includes = [i for i in includes if (tmp / i).is_dir()]
-    meta = {"flavour": flavour, "tflm_commit": deps_mod.TFLM_COMMIT, "make_options": options,
-            **flags, "optimization": optimization, "includes": includes}
+    meta = {
+        "flavour": flavour,
+        "tflm_commit": deps_mod.TFLM_COMMIT,
+        "make_options": options,
+        **flags,
+        "optimization": optimization,
+        "includes": includes,
+    }
     (tmp / "tflm_flags.json").write_text(json.dumps(meta, indent=2) + "\n")
     (tmp / COMPLETE).write_text(json.dumps({"flavour": flavour}) + "\n")
     _publish(tmp, out)

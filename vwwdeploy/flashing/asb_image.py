@@ -15,11 +15,11 @@ from dataclasses import dataclass
 
 from vwwdeploy.flashing.crc import crc32
 
-FLASH_PAGE = 0x2000            # 8 KB
-IMAGE_LOAD_ADDRESS = 0xC000    # where the ASB boots a non-secure image
-STAGING_ADDRESS = 0x20000      # where the wired update stages the blob (upstream's Edge command line)
-OTA_DESCRIPTOR = 0xFE000       # OTA descriptor page, the last pages of the 1 MB flash
-DEFAULT_SPLIT = 0x48000        # 288 KB per block, upstream default
+FLASH_PAGE = 0x2000  # 8 KB
+IMAGE_LOAD_ADDRESS = 0xC000  # where the ASB boots a non-secure image
+STAGING_ADDRESS = 0x20000  # where the wired update stages the blob (upstream's Edge command line)
+OTA_DESCRIPTOR = 0xFE000  # OTA descriptor page, the last pages of the 1 MB flash
+DEFAULT_SPLIT = 0x48000  # 288 KB per block, upstream default
 
 # Image blob header (non-secure / "aux" header: 112 + 16 bytes).
 MAGIC_NONSECURE = 0xCB
@@ -57,13 +57,25 @@ def pad4(app: bytes) -> bytes:
     return app + bytes([n]) * n
 
 
-def security_word(crc_install: bool = True, crc_boot: bool = False, auth_install: bool = False,
-                  auth_boot: bool = False, auth_algo: int = 0, auth_key: int = DEFAULT_AUTH_KEY,
-                  enc_algo: int = 0, enc_key: int = DEFAULT_ENC_KEY) -> int:
+def security_word(
+    crc_install: bool = True,
+    crc_boot: bool = False,
+    auth_install: bool = False,
+    auth_boot: bool = False,
+    auth_algo: int = 0,
+    auth_key: int = DEFAULT_AUTH_KEY,
+    enc_algo: int = 0,
+    enc_key: int = DEFAULT_ENC_KEY,
+) -> int:
     """Word 2 of the image header: security flags in the top byte, algorithms and key indexes below."""
     security = (((auth_install << 1) | crc_install) << 4) | (auth_boot << 1) | crc_boot
-    return ((security << 24) | (auth_algo & 0xF) | ((auth_key << 4) & 0xF0) | ((enc_algo << 8) & 0xF00)
-            | ((enc_key << 12) & 0xF000))
+    return (
+        (security << 24)
+        | (auth_algo & 0xF)
+        | ((auth_key << 4) & 0xF0)
+        | ((enc_algo << 8) & 0xF00)
+        | ((enc_key << 12) & 0xF000)
+    )
 
 
 def build_image_blob(app: bytes, load_address: int = IMAGE_LOAD_ADDRESS, version: int = 0) -> bytes:
@@ -77,10 +89,10 @@ def build_image_blob(app: bytes, load_address: int = IMAGE_LOAD_ADDRESS, version
     header = bytearray(IMAGE_HEADER_SIZE)
     struct.pack_into("<I", header, 0, (MAGIC_NONSECURE << 24) | length)  # bit 23 (encrypted) = 0
     struct.pack_into("<I", header, IMG_OFF_SECURITY, security_word())
-    struct.pack_into("<I", header, IMG_OFF_ADDR, load_address)         # protection bits 0 (none)
+    struct.pack_into("<I", header, IMG_OFF_ADDR, load_address)  # protection bits 0 (none)
     struct.pack_into("<I", header, IMG_OFF_VERSION, version & 0x7FFF)  # erase-previous bit 15 = 0
     struct.pack_into("<II", header, IMG_OFF_CHILD0, NO_CHILD, NO_CHILD)
-    struct.pack_into("<I", header, IMG_OFF_CRC, crc32(bytes(header[IMG_OFF_CRC + 4:]) + body))
+    struct.pack_into("<I", header, IMG_OFF_CRC, crc32(bytes(header[IMG_OFF_CRC + 4 :]) + body))
     return bytes(header) + body
 
 
@@ -97,12 +109,23 @@ class WiredBlock:
         return len(self.data) - WU_HEADER_SIZE
 
 
-def wired_header(size: int, load_address: int, options: int, image_type: int = IMAGETYPE_NONSECURE,
-                 auth_algo: int = 0, auth_key: int = DEFAULT_AUTH_KEY, enc_algo: int = 0,
-                 enc_key: int = DEFAULT_ENC_KEY) -> bytes:
+def wired_header(
+    size: int,
+    load_address: int,
+    options: int,
+    image_type: int = IMAGETYPE_NONSECURE,
+    auth_algo: int = 0,
+    auth_key: int = DEFAULT_AUTH_KEY,
+    enc_algo: int = 0,
+    enc_key: int = DEFAULT_ENC_KEY,
+) -> bytes:
     header = bytearray(WU_HEADER_SIZE)
-    struct.pack_into("<I", header, 0, (auth_algo & 0xF) | ((auth_key << 8) & 0xF00)
-                     | ((enc_algo << 16) & 0xF0000) | ((enc_key << 24) & 0x0F000000))
+    struct.pack_into(
+        "<I",
+        header,
+        0,
+        (auth_algo & 0xF) | ((auth_key << 8) & 0xF00) | ((enc_algo << 16) & 0xF0000) | ((enc_key << 24) & 0x0F000000),
+    )
     # 16..79: HMAC, IV, wrapped key: all zero without authentication/encryption.
     header[WU_OFF_IMAGETYPE] = image_type
     header[WU_OFF_OPTIONS] = options
@@ -110,15 +133,19 @@ def wired_header(size: int, load_address: int, options: int, image_type: int = I
     return bytes(header)
 
 
-def build_wired_update(image_blob: bytes, load_address: int = STAGING_ADDRESS,
-                       options: int = OPTION_RUN_AFTER_DOWNLOAD, split: int = DEFAULT_SPLIT) -> list[WiredBlock]:
+def build_wired_update(
+    image_blob: bytes,
+    load_address: int = STAGING_ADDRESS,
+    options: int = OPTION_RUN_AFTER_DOWNLOAD,
+    split: int = DEFAULT_SPLIT,
+) -> list[WiredBlock]:
     """Cut the image blob into blocks; only the first block carries the options (upstream does the same)."""
     if split <= 0 or split % FLASH_PAGE:
         raise ValueError(f"split must be a positive multiple of the {FLASH_PAGE:#x}-byte flash page")
     body = pad4(image_blob)
     blocks = []
     for index, start in enumerate(range(0, len(body), split)):
-        piece = body[start:start + split]
+        piece = body[start : start + split]
         address = load_address + start
         header = wired_header(len(piece), address, options if start == 0 else 0)
         blocks.append(WiredBlock(index, address, header + piece))

@@ -17,20 +17,38 @@ from vwwdeploy.flashing.crc import crc32
 from vwwdeploy.flashing.errors import Garbled, NoAnswer, Refused, RetriesExhausted
 
 HELLO, STATUS, OTADESC, UPDATE, ABORT, RECOVER, RESET, ACK, DATA = range(9)
-MESSAGE_NAMES = {HELLO: "HELLO", STATUS: "STATUS", OTADESC: "OTADESC", UPDATE: "UPDATE", ABORT: "ABORT",
-                 RECOVER: "RECOVER", RESET: "RESET", ACK: "ACK", DATA: "DATA"}
+MESSAGE_NAMES = {
+    HELLO: "HELLO",
+    STATUS: "STATUS",
+    OTADESC: "OTADESC",
+    UPDATE: "UPDATE",
+    ABORT: "ABORT",
+    RECOVER: "RECOVER",
+    RESET: "RESET",
+    ACK: "ACK",
+    DATA: "DATA",
+}
 
 STATUS_SIZE = 88
 ACK_SIZE = 20
-MAX_MESSAGE = 8192                 # the bootloader's UART message buffer
-MAX_CHUNK = MAX_MESSAGE - 12       # DATA = CRC + header word + sequence word + chunk
+MAX_MESSAGE = 8192  # the bootloader's UART message buffer
+MAX_CHUNK = MAX_MESSAGE - 12  # DATA = CRC + header word + sequence word + chunk
 RESET_POI, RESET_POR = 1, 2
 
 ACK_SUCCESS = 0
 ACK_STATUS_NAMES = {
-    0: "success", 1: "failure", 2: "invalid info0", 3: "CRC error", 4: "security error", 5: "message too big",
-    6: "unknown message type", 7: "invalid address", 8: "invalid operation", 9: "invalid parameter",
-    10: "sequence error", 11: "too much data",
+    0: "success",
+    1: "failure",
+    2: "invalid info0",
+    3: "CRC error",
+    4: "security error",
+    5: "message too big",
+    6: "unknown message type",
+    7: "invalid address",
+    8: "invalid operation",
+    9: "invalid parameter",
+    10: "sequence error",
+    11: "too much data",
 }
 # NACKs worth re-sending the same message for (line noise, a busy moment); the rest mean the request is wrong.
 RETRYABLE = {1, 3}
@@ -129,7 +147,7 @@ class AsbSession:
         data = block.data
         self.command(UPDATE, struct.pack("<III", len(data), crc32(data), 0))
         for offset in range(0, len(data), MAX_CHUNK):
-            chunk = data[offset:offset + MAX_CHUNK]
+            chunk = data[offset : offset + MAX_CHUNK]
             self.command(DATA, struct.pack("<I", offset) + chunk)
             if on_bytes:
                 on_bytes(len(chunk))

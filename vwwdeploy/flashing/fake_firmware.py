@@ -15,12 +15,13 @@ def fake_binary(size: int, base: int = 0xC000, seed: int = 0) -> bytes:
     # Initial SP, then reset and exception handlers just after the vector table (Thumb: bit 0 set), with the
     # entries Cortex-M reserves left 0, like a linked image.
     vectors = [STACK_TOP] + [0 if i in (7, 8, 9, 10, 13) else base + 0x201 + 4 * i for i in range(1, 16)]
-    data[:min(64, size)] = struct.pack("<16I", *vectors)[:min(64, size)]
+    data[: min(64, size)] = struct.pack("<16I", *vectors)[: min(64, size)]
     return bytes(data)
 
 
-def fake_elf(text: bytes, data: bytes = b"", base: int = 0xC000, machine: int = 40,
-             data_vma: int = 0x10000000) -> bytes:
+def fake_elf(
+    text: bytes, data: bytes = b"", base: int = 0xC000, machine: int = 40, data_vma: int = 0x10000000
+) -> bytes:
     """An ELF32 little-endian executable with a PT_LOAD per section and section headers, as a linker writes."""
     ehsize, phentsize, shentsize = 52, 32, 40
     sections = [(".text", 1, 0x6, base, text)]  # PROGBITS, ALLOC|EXECINSTR
@@ -41,15 +42,31 @@ def fake_elf(text: bytes, data: bytes = b"", base: int = 0xC000, machine: int = 
     shoff += -shoff % 4
     header = bytearray(ehsize)
     header[:16] = b"\x7fELF\x01\x01\x01" + bytes(9)
-    struct.pack_into("<HHIIIIIHHHHHH", header, 16, 2, machine, 1, base + 0x201, ehsize, shoff, 0x05000400,
-                     ehsize, phentsize, phnum, shentsize, len(sections) + 2, len(sections) + 1)
+    struct.pack_into(
+        "<HHIIIIIHHHHHH",
+        header,
+        16,
+        2,
+        machine,
+        1,
+        base + 0x201,
+        ehsize,
+        shoff,
+        0x05000400,
+        ehsize,
+        phentsize,
+        phnum,
+        shentsize,
+        len(sections) + 2,
+        len(sections) + 1,
+    )
     phdrs = bytearray()
-    for name, sh_type, flags, vma, off, size, lma, content in placed:
+    for _name, _sh_type, _flags, vma, off, _size, lma, content in placed:
         if content:
             phdrs += struct.pack("<IIIIIIII", 1, off, vma, lma, len(content), len(content), 7, 4)
     shdrs = bytearray(shentsize)  # the null section
     name_at = 1
-    for name, sh_type, flags, vma, off, size, lma, content in placed:
+    for name, sh_type, flags, vma, off, size, _lma, _content in placed:
         shdrs += struct.pack("<IIIIIIIIII", name_at, sh_type, flags, vma, off, size, 0, 0, 4, 0)
         name_at += len(name) + 1
     shdrs += struct.pack("<IIIIIIIIII", name_at, 3, 0, 0, shstr_off, len(shstrtab), 0, 0, 1, 0)

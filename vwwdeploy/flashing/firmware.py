@@ -36,9 +36,12 @@ def load(path: str | Path) -> Firmware:
     suffix = path.suffix.lower()
     if suffix != ".bin":
         kind = {".hex": "an Intel HEX file", ".uf2": "a UF2 file", ".tflite": "a TFLite model"}.get(
-            suffix, f"a '{suffix}' file" if suffix else "neither an ELF nor a .bin")
-        raise UserError(f"{path.name} is {kind}, not a firmware image: pass the .bin or .elf from the build "
-                        "(e.g. .pio/vwwdeploy/sparkfun_edge/firmware.elf)")
+            suffix, f"a '{suffix}' file" if suffix else "neither an ELF nor a .bin"
+        )
+        raise UserError(
+            f"{path.name} is {kind}, not a firmware image: pass the .bin or .elf from the build "
+            "(e.g. .pio/vwwdeploy/sparkfun_edge/firmware.elf)"
+        )
     if not blob:
         raise UserError(f"{path.name} is empty")
     return Firmware(path.name, blob, None)
@@ -67,28 +70,38 @@ def choose_protocol(fw: Firmware, requested: str | None) -> str:
     """Pick asb/svl from the image's link address, and refuse combinations that could never boot."""
     stack = _vectors(fw)[0]
     if not SRAM[0] <= stack <= SRAM[1]:
-        raise UserError(f"{fw.name} does not start with a Cortex-M vector table (initial stack pointer "
-                        f"0x{stack:08X} is not in the Apollo3's SRAM): is it really the firmware .bin?")
+        raise UserError(
+            f"{fw.name} does not start with a Cortex-M vector table (initial stack pointer "
+            f"0x{stack:08X} is not in the Apollo3's SRAM): is it really the firmware .bin?"
+        )
     if fw.load_address is not None:
         linked = [p for p, base in LOAD_ADDRESS.items() if base == fw.load_address]
         if not linked:
-            raise UserError(f"{fw.name} is linked at 0x{fw.load_address:X}, but the ASB installs at 0xC000 and "
-                            "the SVL at 0x10000: build it for one of them")
+            raise UserError(
+                f"{fw.name} is linked at 0x{fw.load_address:X}, but the ASB installs at 0xC000 and "
+                "the SVL at 0x10000: build it for one of them"
+            )
         if requested and requested != linked[0]:
-            raise UserError(f"{fw.name} is linked at 0x{fw.load_address:X} for the {linked[0].upper()}, not the "
-                            f"{requested.upper()} (0x{LOAD_ADDRESS[requested]:X}): pass --protocol {linked[0]} "
-                            "or rebuild")
+            raise UserError(
+                f"{fw.name} is linked at 0x{fw.load_address:X} for the {linked[0].upper()}, not the "
+                f"{requested.upper()} (0x{LOAD_ADDRESS[requested]:X}): pass --protocol {linked[0]} "
+                "or rebuild"
+            )
         return linked[0]
     fits = [p for p, base in LOAD_ADDRESS.items() if _fits(fw, base)]
     if requested:
         if requested not in fits:
-            raise UserError(f"{fw.name}'s vector table points outside the image when it is placed at "
-                            f"0x{LOAD_ADDRESS[requested]:X} ({requested.upper()}): it is built for another "
-                            "load address")
+            raise UserError(
+                f"{fw.name}'s vector table points outside the image when it is placed at "
+                f"0x{LOAD_ADDRESS[requested]:X} ({requested.upper()}): it is built for another "
+                "load address"
+            )
         return requested
     if not fits:
-        raise UserError(f"{fw.name}'s vector table points outside the image at both 0xC000 (ASB) and 0x10000 "
-                        "(SVL): is it built for the SparkFun Edge?")
+        raise UserError(
+            f"{fw.name}'s vector table points outside the image at both 0xC000 (ASB) and 0x10000 "
+            "(SVL): is it built for the SparkFun Edge?"
+        )
     # Both fit only when every handler lies above 0x10000. An image linked at 0xC000 keeps its startup code
     # right after its vector table, below 0x10000, so "fits both" means linked for the SVL.
     return "svl" if "svl" in fits else fits[0]
@@ -102,7 +115,12 @@ def ambiguous(fw: Firmware) -> bool:
 def check_size(fw: Firmware, protocol: str) -> None:
     limit = MAX_SIZE[protocol]
     if len(fw.data) > limit:
-        where = ("staged at 0x20000 below the OTA descriptor page at 0xFE000" if protocol == "asb"
-                 else "from 0x10000 to the end of the 1 MB flash")
-        raise UserError(f"{fw.name} is {len(fw.data):,} bytes but only {limit:,} fit the Edge's flash with the "
-                        f"{protocol.upper()} ({where})")
+        where = (
+            "staged at 0x20000 below the OTA descriptor page at 0xFE000"
+            if protocol == "asb"
+            else "from 0x10000 to the end of the 1 MB flash"
+        )
+        raise UserError(
+            f"{fw.name} is {len(fw.data):,} bytes but only {limit:,} fit the Edge's flash with the "
+            f"{protocol.upper()} ({where})"
+        )

@@ -36,15 +36,25 @@ class FlashResult:
 def baud_order(protocol: str, baud: int | None) -> list[int]:
     allowed = ASB_BAUDS if protocol == "asb" else svl_protocol.BAUDS
     if baud is not None and baud not in allowed:
-        raise UserError(f"--baud {baud} is not a rate the {protocol.upper()} speaks: use one of "
-                        + ", ".join(map(str, allowed)))
+        raise UserError(
+            f"--baud {baud} is not a rate the {protocol.upper()} speaks: use one of " + ", ".join(map(str, allowed))
+        )
     first = baud or PREFERRED_BAUDS[0]
     return [first] + [b for b in PREFERRED_BAUDS if b != first]
 
 
-def flash(path: str | Path, port: str | None = None, protocol: str | None = None, baud: int | None = None,
-          wait: float = 6.0, timeout: float = 12.0, attempts: int = 3, settle: float = 0.15,
-          progress: bool = True, log: Callable[[str], None] | None = None) -> FlashResult:
+def flash(
+    path: str | Path,
+    port: str | None = None,
+    protocol: str | None = None,
+    baud: int | None = None,
+    wait: float = 6.0,
+    timeout: float = 12.0,
+    attempts: int = 3,
+    settle: float = 0.15,
+    progress: bool = True,
+    log: Callable[[str], None] | None = None,
+) -> FlashResult:
     """Flash a .bin/.elf onto the Edge; raises UserError (bad input) or DeviceError (board trouble)."""
     if log is None:
         log = _say
@@ -54,8 +64,10 @@ def flash(path: str | Path, port: str | None = None, protocol: str | None = None
     requested = None if protocol in (None, "auto") else protocol
     protocol = firmware.choose_protocol(fw, requested)
     if requested is None and fw.load_address is None and firmware.ambiguous(fw):
-        log(f"{fw.name} has no link address (a .bin); its vectors point above 0x10000, so it is taken as an "
-            "SVL image (pass --protocol asb if it is linked for 0xC000, or flash the .elf)")
+        log(
+            f"{fw.name} has no link address (a .bin); its vectors point above 0x10000, so it is taken as an "
+            "SVL image (pass --protocol asb if it is linked for 0xC000, or flash the .elf)"
+        )
     firmware.check_size(fw, protocol)
     bauds = baud_order(protocol, baud)
     if attempts < 1:
@@ -76,16 +88,25 @@ def flash(path: str | Path, port: str | None = None, protocol: str | None = None
                     tries = f"{attempts} attempts" if attempts > 1 else "1 attempt"
                     raise DeviceError(f"flashing failed after {tries}: {exc}") from None
                 log(f"transfer interrupted ({exc}); starting over (attempt {attempt + 1} of {attempts})")
-                connected = _connect(runner, link, name, [connected] + [b for b in bauds if b != connected],
-                                     wait, log)
+                connected = _connect(runner, link, name, [connected] + [b for b in bauds if b != connected], wait, log)
     except (serial.SerialException, OSError) as exc:  # unplugged, adapter reset, write timeout
         detail = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        raise DeviceError(f"lost serial port {name} during flashing ({detail}): check the cable and run again") \
-            from None
+        raise DeviceError(
+            f"lost serial port {name} during flashing ({detail}): check the cable and run again"
+        ) from None
     finally:
         link.close()
-    result = FlashResult(fw.name, protocol, name, connected, len(fw.data), firmware.LOAD_ADDRESS[protocol],
-                         time.monotonic() - started, attempt, runner.resends)
+    result = FlashResult(
+        fw.name,
+        protocol,
+        name,
+        connected,
+        len(fw.data),
+        firmware.LOAD_ADDRESS[protocol],
+        time.monotonic() - started,
+        attempt,
+        runner.resends,
+    )
     return result
 
 
@@ -140,8 +161,10 @@ class _AsbRun:
             # The bootloader holds less than upstream's default block: cut smaller (still whole flash pages).
             split = asb_image.split_for_storage(self.status.max_storage)
             if not split:
-                raise DeviceError(f"the bootloader reports only {self.status.max_storage} bytes of storage, "
-                                  "less than one flash page: cannot send a wired update")
+                raise DeviceError(
+                    f"the bootloader reports only {self.status.max_storage} bytes of storage, "
+                    "less than one flash page: cannot send a wired update"
+                )
             self.blocks = asb_image.build_wired_update(asb_image.build_image_blob(self.fw.data), split=split)
         return True
 
@@ -153,8 +176,10 @@ class _AsbRun:
 
 
 class _SvlRun:
-    hint = ("tap RST just before running this (the SVL listens ~200 ms after a reset); a board with only the "
-            "factory ASB needs the SVL installed or a build linked for 0xC000 (upload_protocol = asb)")
+    hint = (
+        "tap RST just before running this (the SVL listens ~200 ms after a reset); a board with only the "
+        "factory ASB needs the SVL installed or a build linked for 0xC000 (upload_protocol = asb)"
+    )
 
     def __init__(self, link, fw: firmware.Firmware, timeout: float, settle: float, log):
         self.link, self.fw, self.timeout, self.settle, self.log = link, fw, timeout, settle, log

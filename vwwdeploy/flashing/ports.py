@@ -34,8 +34,9 @@ def find_port() -> str:
 
 def open_port(name: str, baud: int, timeout: float) -> serial.SerialBase:
     try:
-        return serial.serial_for_url(name, baudrate=baud, timeout=timeout, write_timeout=max(timeout, 5.0),
-                                     exclusive=True)
+        return serial.serial_for_url(
+            name, baudrate=baud, timeout=timeout, write_timeout=max(timeout, 5.0), exclusive=True
+        )
     except serial.SerialException as exc:
         raise UserError(describe_open_error(name, exc)) from None
     except ValueError as exc:  # pyserial: unsupported baud / bad URL
@@ -46,11 +47,15 @@ def describe_open_error(name: str, exc: Exception) -> str:
     code = getattr(exc, "errno", None)
     text = str(exc)
     if code in (errno.EAGAIN, errno.EBUSY) or "exclusively lock" in text or "busy" in text.lower():
-        return (f"serial port {name} is busy: close the program holding it (a terminal, screen, a serial monitor, "
-                "vwwdeploy monitor) and try again")
+        return (
+            f"serial port {name} is busy: close the program holding it (a terminal, screen, a serial monitor, "
+            "vwwdeploy monitor) and try again"
+        )
     if code == errno.EACCES or "Permission denied" in text:
-        return (f"no permission to open {name}: add yourself to the dialout group "
-                "(sudo usermod -aG dialout $USER) and log in again")
+        return (
+            f"no permission to open {name}: add yourself to the dialout group "
+            "(sudo usermod -aG dialout $USER) and log in again"
+        )
     if code in (errno.ENOENT, errno.ENXIO, errno.ENODEV) or "No such file" in text or "could not open" in text:
         others = available()
         hint = f"ports present: {', '.join(others)}" if others else "no serial ports are present"

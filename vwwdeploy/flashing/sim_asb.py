@@ -14,14 +14,22 @@ DATA: no answer, state lost), `answer=False` (a board not in the bootloader).
 from __future__ import annotations
 
 import struct
-from collections import Counter
 from binascii import crc32 as _crc32
+from collections import Counter
 
 from vwwdeploy.flashing.sim_pty import PtyDevice
 
 HELLO, STATUS, OTADESC, UPDATE, ABORT, RECOVER, RESET, ACK, DATA = range(9)
-SUCCESS, FAILURE, CRC_ERROR, INVALID_ADDR, INVALID_OPERATION, INVALID_PARAM, SEQUENCE, TOO_MUCH = \
-    0, 1, 3, 7, 8, 9, 10, 11
+SUCCESS, FAILURE, CRC_ERROR, INVALID_ADDR, INVALID_OPERATION, INVALID_PARAM, SEQUENCE, TOO_MUCH = (
+    0,
+    1,
+    3,
+    7,
+    8,
+    9,
+    10,
+    11,
+)
 MSG_TOO_BIG = 5
 
 FLASH_SIZE = 0x100000
@@ -42,8 +50,16 @@ def _message(msg_type: int, payload: bytes) -> bytes:
 
 
 class SimAsb(PtyDevice):
-    def __init__(self, bauds: tuple[int, ...] | None = (921600,), max_storage: int = 0x4FFA0, version: int = 5,
-                 answer: bool = True, nack_data=(), corrupt_data=(), reset_after_data: int | None = None):
+    def __init__(
+        self,
+        bauds: tuple[int, ...] | None = (921600,),
+        max_storage: int = 0x4FFA0,
+        version: int = 5,
+        answer: bool = True,
+        nack_data=(),
+        corrupt_data=(),
+        reset_after_data: int | None = None,
+    ):
         super().__init__(bauds)
         self.max_storage, self.version, self.answer = max_storage, version, answer
         self.nack_data, self.corrupt_data = set(nack_data), set(corrupt_data)
@@ -114,8 +130,13 @@ class SimAsb(PtyDevice):
         if not self.greeted:
             self.errors.append(f"message type {msg_type} before HELLO")
             return self._nack(msg_type, INVALID_OPERATION)
-        handler = {OTADESC: self._otadesc, UPDATE: self._update, DATA: self._data, RESET: self._reset,
-                   ABORT: self._abort}.get(msg_type)
+        handler = {
+            OTADESC: self._otadesc,
+            UPDATE: self._update,
+            DATA: self._data,
+            RESET: self._reset,
+            ABORT: self._abort,
+        }.get(msg_type)
         if handler is None:
             self.errors.append(f"unexpected message type {msg_type}")
             return self._nack(msg_type, 6)
@@ -180,7 +201,7 @@ class SimAsb(PtyDevice):
         problems = check_wired_header(block, self.max_storage)
         if not problems:
             address, size = struct.unpack_from("<II", block, 88)
-            self.staged[address] = (block[96:96 + size], block[81])
+            self.staged[address] = (block[96 : 96 + size], block[81])
             self.staged_order.append(address)
             problems = self._try_assemble()
         if problems:
@@ -227,7 +248,7 @@ class SimAsb(PtyDevice):
             return
         length = struct.unpack_from("<I", self.image)[0] & 0x7FFFFF
         app = self.image[128:length]
-        self.flash[BOOT_ADDRESS:BOOT_ADDRESS + len(app)] = app
+        self.flash[BOOT_ADDRESS : BOOT_ADDRESS + len(app)] = app
         self.installed = app
         self.booted = True
         self.finished.set()
@@ -236,7 +257,7 @@ class SimAsb(PtyDevice):
 def check_wired_header(block: bytes, max_storage: int) -> list[str]:
     """Every field of a 96-byte wired-update block header, by its documented offset."""
     problems = []
-    w0, = struct.unpack_from("<I", block, 0)
+    (w0,) = struct.unpack_from("<I", block, 0)
     if w0 & 0xF or (w0 >> 16) & 0xF:
         problems.append(f"wired header @0: auth/enc algorithm set (0x{w0:08X}) on a board without keys")
     if not 8 <= (w0 >> 8) & 0xF <= 15 or not 8 <= (w0 >> 24) & 0xF <= 15:

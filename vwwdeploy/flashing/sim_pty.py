@@ -14,9 +14,11 @@ import threading
 import time
 import tty
 
-_SPEEDS = {getattr(termios, f"B{rate}"): rate for rate in
-           (9600, 19200, 38400, 57600, 115200, 230400, 460800, 500000, 921600, 1000000, 2000000)
-           if hasattr(termios, f"B{rate}")}
+_SPEEDS = {
+    getattr(termios, f"B{rate}"): rate
+    for rate in (9600, 19200, 38400, 57600, 115200, 230400, 460800, 500000, 921600, 1000000, 2000000)
+    if hasattr(termios, f"B{rate}")
+}
 
 
 class Stopped(Exception):
@@ -110,4 +112,4 @@ class PtyDevice:
                 raise Stopped
             _, ready, _ = select.select([], [self._master], [], 0.05)
             if ready:
-                view = view[os.write(self._master, view):]
+                view = view[os.write(self._master, view) :]

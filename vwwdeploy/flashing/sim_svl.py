@@ -47,8 +47,15 @@ def packet(command: int, data: bytes = b"") -> bytes:
 
 
 class SimSvl(PtyDevice):
-    def __init__(self, bauds: tuple[int, ...] | None = AUTOBAUD_RATES, version: int = 6, answer: bool = True,
-                 retry_frames=(), corrupt_frames=(), reset_after_frame: int | None = None):
+    def __init__(
+        self,
+        bauds: tuple[int, ...] | None = AUTOBAUD_RATES,
+        version: int = 6,
+        answer: bool = True,
+        retry_frames=(),
+        corrupt_frames=(),
+        reset_after_frame: int | None = None,
+    ):
         super().__init__(bauds)
         self.version, self.answer = version, answer
         self.retry_frames, self.corrupt_frames = set(retry_frames), set(corrupt_frames)
@@ -116,7 +123,7 @@ class SimSvl(PtyDevice):
                 continue
             command, data = body[0], bytes(body[1:-2])
             if command == DONE:
-                self.installed = bytes(self.flash[APP_ADDRESS:APP_ADDRESS + offset])
+                self.installed = bytes(self.flash[APP_ADDRESS : APP_ADDRESS + offset])
                 self.booted = True
                 self.finished.set()
                 return True
@@ -136,5 +143,5 @@ class SimSvl(PtyDevice):
                 self.errors.append("frame beyond the end of flash")
                 retry = True
                 continue
-            self.flash[APP_ADDRESS + offset:APP_ADDRESS + offset + len(data)] = data
+            self.flash[APP_ADDRESS + offset : APP_ADDRESS + offset + len(data)] = data
             offset += len(data)

@@ -23,7 +23,7 @@ VER, BL, NEXT, FRAME, RETRY, DONE = range(1, 7)
 COMMAND_NAMES = {VER: "VER", BL: "BL", NEXT: "NEXT", FRAME: "FRAME", RETRY: "RETRY", DONE: "DONE"}
 APP_ADDRESS = 0x10000
 FLASH_END = 0x100000
-MAX_APP_SIZE = FLASH_END - APP_ADDRESS   # 983,040 B, as PlatformIO's board file says
+MAX_APP_SIZE = FLASH_END - APP_ADDRESS  # 983,040 B, as PlatformIO's board file says
 FRAME_SIZE = 2048
 AUTOBAUD = b"U"
 BAUDS = (57600, 115200, 230400, 460800, 921600)  # the rates the SVL's auto-baud recognises
@@ -59,7 +59,7 @@ def read_packet(port, timeout: float) -> Packet:
 
 def frames(app: bytes) -> list[bytes]:
     padded = app + b"\xff" * (-len(app) % 4)  # 0xFF = erased flash
-    return [padded[i:i + FRAME_SIZE] for i in range(0, len(padded), FRAME_SIZE)]
+    return [padded[i : i + FRAME_SIZE] for i in range(0, len(padded), FRAME_SIZE)]
 
 
 def handshake(port, timeout: float) -> int:
@@ -73,8 +73,13 @@ def handshake(port, timeout: float) -> int:
     return int.from_bytes(packet.data, "big") if packet.data else 0
 
 
-def upload(port, app: bytes, timeout: float, on_bytes: Callable[[int], None] | None = None,
-           log: Callable[[str], None] | None = None) -> int:
+def upload(
+    port,
+    app: bytes,
+    timeout: float,
+    on_bytes: Callable[[int], None] | None = None,
+    log: Callable[[str], None] | None = None,
+) -> int:
     """Answer NEXT/RETRY requests until every frame is written; returns how many RETRYs the SVL asked for."""
     log = log or (lambda message: None)
     todo = frames(app)

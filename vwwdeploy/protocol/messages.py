@@ -300,9 +300,10 @@ class Result:
     def __eq__(self, other) -> bool:
         if not isinstance(other, Result):
             return NotImplemented
-        return (
-            np.array_equal(self.scores, other.scores)
-            and (self.latency_us, self.instructions, self.seq) == (other.latency_us, other.instructions, other.seq)
+        return np.array_equal(self.scores, other.scores) and (self.latency_us, self.instructions, self.seq) == (
+            other.latency_us,
+            other.instructions,
+            other.seq,
         )
 
 
@@ -371,8 +372,9 @@ class InferStaged:
             raise PayloadError(f"INFER_STAGED payload must be {_STAGED.size} bytes, got {len(payload)}")
         w, h, c, code, kind, _, crc = _STAGED.unpack(payload)
         if c not in (1, 3) or code not in _IMAGE_DTYPES or kind not in (0, 1):
-            raise PayloadError(f"INFER_STAGED image header has channels={c} dtype={code} kind={kind}",
-                               code=ErrorCode.BAD_SHAPE)
+            raise PayloadError(
+                f"INFER_STAGED image header has channels={c} dtype={code} kind={kind}", code=ErrorCode.BAD_SHAPE
+            )
         return cls(w, h, c, code, kind, crc)
 
 

@@ -113,8 +113,15 @@ class SimBoard:
             pipeline_mode=self.default_pipeline,
         )
         self.counters = {
-            "requests": 0, "inferences": 0, "resets": 0, "bad_crc": 0, "errors": 0, "groups": 0,
-            "staged_chunks": 0, "staged_inferences": 0, "stage_mismatches": 0,
+            "requests": 0,
+            "inferences": 0,
+            "resets": 0,
+            "bad_crc": 0,
+            "errors": 0,
+            "groups": 0,
+            "staged_chunks": 0,
+            "staged_inferences": 0,
+            "stage_mismatches": 0,
         }
         self._rx_faults = ByteFaults(self.faults, 1)
         self._tx_faults = ByteFaults(self.faults, 2)
@@ -340,11 +347,15 @@ class SimBoard:
             staged = self._parse(m.InferStaged.decode, frame.payload)
             if staged.kind != m.ImageKind.MODEL_INPUT or staged.dtype != 1 or staged.shape != self.input_hwc:
                 got = f"{'x'.join(map(str, staged.shape))} dtype {staged.dtype} kind {staged.kind}"
-                raise _Reply(m.ErrorCode.BAD_SHAPE, f"INFER_STAGED needs int8 {'x'.join(map(str, self.input_hwc))}, got {got}")
+                raise _Reply(
+                    m.ErrorCode.BAD_SHAPE, f"INFER_STAGED needs int8 {'x'.join(map(str, self.input_hwc))}, got {got}"
+                )
             pixels = bytes(self._staging[: staged.pixel_bytes])
             if crc32(pixels) != staged.pixel_crc32:
                 self.counters["stage_mismatches"] += 1
-                raise _Reply(m.ErrorCode.STAGE_MISMATCH, f"staged CRC-32 {crc32(pixels):08x} != {staged.pixel_crc32:08x}")
+                raise _Reply(
+                    m.ErrorCode.STAGE_MISMATCH, f"staged CRC-32 {crc32(pixels):08x} != {staged.pixel_crc32:08x}"
+                )
             self.counters["staged_inferences"] += 1
             x = np.frombuffer(pixels, dtype=np.int8).reshape(self.input_hwc)
             return [(T.RESULT, seq, self._infer(x).encode())]
@@ -506,6 +517,7 @@ def start_sim_in_thread(
     except BaseException:
         board.stop()
         raise
+
     def stop() -> None:
         board.stop()
 

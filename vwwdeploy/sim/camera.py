@@ -47,7 +47,9 @@ class Camera:
             suffixes = image_suffixes()
             self.files = sorted(p for p in folder.iterdir() if p.suffix.lower() in suffixes and p.is_file())
             if not self.files:
-                raise UserError(f"camera folder {folder} holds no pictures Pillow can read ({', '.join(COMMON_SUFFIXES)}, ...)")
+                raise UserError(
+                    f"camera folder {folder} holds no pictures Pillow can read ({', '.join(COMMON_SUFFIXES)}, ...)"
+                )
         self._index = 0
         self._cache: dict[int, np.ndarray] = {}
         self._lock = threading.Lock()

@@ -158,7 +158,9 @@ def _check_shape(report: dict) -> None:
         raise UserError("the model output is a scalar; expected one score per class")
     for kind in ("inputs", "outputs"):
         if report[kind][0]["scale"] is None or report[kind][0]["zero_point"] is None:
-            raise UserError(f"the model's {kind[:-1]} has no quantization parameters; re-export it as full-integer int8")
+            raise UserError(
+                f"the model's {kind[:-1]} has no quantization parameters; re-export it as full-integer int8"
+            )
 
 
 def _write(out_dir: Path, texts: dict[str, str]) -> list[Path]:

@@ -78,7 +78,9 @@ def _static_problems(model: Model, sg) -> list[dict]:
 
     float_io = [t for t in ins + outs if t.dtype != "int8"]
     float_inside = [
-        t for t in sg.tensors if t.dtype in ("float32", "float16") and (t.buffer == 0 or model.buffer_sizes[t.buffer] == 0)
+        t
+        for t in sg.tensors
+        if t.dtype in ("float32", "float16") and (t.buffer == 0 or model.buffer_sizes[t.buffer] == 0)
     ]
     if float_io or float_inside:
         what = (
@@ -87,7 +89,12 @@ def _static_problems(model: Model, sg) -> list[dict]:
             else f"tensor {float_inside[0].name!r} is computed in {float_inside[0].dtype}"
         )
         problems.append(
-            _problem("float_model", "error", f"not a full-integer int8 model: {what}; the board needs int8 in and out", EXPORT_HINT)
+            _problem(
+                "float_model",
+                "error",
+                f"not a full-integer int8 model: {what}; the board needs int8 in and out",
+                EXPORT_HINT,
+            )
         )
 
     if ins and ins[0].dtype == "int8":
@@ -118,7 +125,12 @@ def _static_problems(model: Model, sg) -> list[dict]:
     for name in op_names:
         if name not in RESOLVER_METHODS:
             problems.append(
-                _problem("unsupported_op", "error", f"op {name} is not supported by TFLM in our Edge build", unsupported_hint(name))
+                _problem(
+                    "unsupported_op",
+                    "error",
+                    f"op {name} is not supported by TFLM in our Edge build",
+                    unsupported_hint(name),
+                )
             )
 
     for op in sg.operators:
@@ -254,7 +266,8 @@ def inspect_model(
                 "too_big_ram",
                 "error",
                 f"the tensor arena ({arena['size_bytes']:,} B with margin) does not fit the {ram_avail:,} B of RAM "
-                f"left on the {board.BOARD_NAME} ({board.RAM_BYTES:,} B minus a {firmware_budget_ram:,} B firmware budget)",
+                f"left on the {board.BOARD_NAME} "
+                f"({board.RAM_BYTES:,} B minus a {firmware_budget_ram:,} B firmware budget)",
                 "use a model with smaller activations (lower input resolution or width)",
             )
         )

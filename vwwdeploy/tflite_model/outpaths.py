@@ -11,9 +11,11 @@ def _dataset_root(path: Path) -> Path | None:
     """The dataset folder `path` is in (or is): a split folder has dataset.json, a dataset folder
     from --coco-dir holds train/ and val/ split folders."""
     for p in [path, *path.parents]:
-        if (p / "dataset.json").is_file() or (p / "train" / "dataset.json").is_file() or (
-            p / "val" / "dataset.json"
-        ).is_file():
+        if (
+            (p / "dataset.json").is_file()
+            or (p / "train" / "dataset.json").is_file()
+            or (p / "val" / "dataset.json").is_file()
+        ):
             return p
     return None
 

@@ -17,7 +17,6 @@ import numpy as np
 
 from vwwdeploy.tflm_twin import TflmAbort, TflmTwin, _child_env
 
-
 LARGE_ARENA = 64 << 20
 
 

@@ -45,10 +45,15 @@ def tiny_models_dir() -> Path:
         return out
     out.mkdir(parents=True, exist_ok=True)
     env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3", CUDA_VISIBLE_DEVICES="")
-    env["PYTHONPATH"] = os.pathsep.join(p for p in (str(Path(__file__).resolve().parents[2]), env.get("PYTHONPATH")) if p)
+    env["PYTHONPATH"] = os.pathsep.join(
+        p for p in (str(Path(__file__).resolve().parents[2]), env.get("PYTHONPATH")) if p
+    )
     proc = subprocess.run(
         [sys.executable, "-m", "vwwdeploy.tflite_model.tiny_models", str(out)],
-        env=env, timeout=900, capture_output=True, text=True,
+        env=env,
+        timeout=900,
+        capture_output=True,
+        text=True,
     )
     if proc.returncode != 0:  # TensorFlow is chatty; show its output only when the build failed
         raise RuntimeError(f"building tiny models failed:\n{proc.stdout[-2000:]}\n{proc.stderr[-4000:]}")
@@ -91,6 +96,7 @@ def _mobilenet_like(keras, size: int):
 def _convert(tf, model, calib, int8: bool) -> bytes:
     conv = tf.lite.TFLiteConverter.from_keras_model(model)
     if int8:
+
         def rep():
             for i in range(len(calib)):
                 yield [calib[i : i + 1]]
@@ -123,7 +129,9 @@ def _build_all(out: Path) -> None:
 
     big, _ = _toy_data(16, 96, seed=1)
     inp = keras.Input((96, 96, 1), batch_size=1)
-    h = keras.layers.Dense(2, activation="softmax")(keras.layers.Dense(96, activation="relu")(keras.layers.Flatten()(inp)))
+    h = keras.layers.Dense(2, activation="softmax")(
+        keras.layers.Dense(96, activation="relu")(keras.layers.Flatten()(inp))
+    )
     results["big_flash"] = _convert(tf, keras.Model(inp, h), big, True)
 
     inp = keras.Input((96, 96, 1), batch_size=1)

@@ -63,12 +63,16 @@ def _group(arrays: dict[str, np.ndarray], prefix: str) -> list[np.ndarray]:
 
 def _assign(variables, values, what: str, path: Path) -> None:
     if len(variables) != len(values):
-        raise UserError(f"{path}: checkpoint has {len(values)} {what} arrays, this model has {len(variables)}; "
-                        "it belongs to another model configuration")
+        raise UserError(
+            f"{path}: checkpoint has {len(values)} {what} arrays, this model has {len(variables)}; "
+            "it belongs to another model configuration"
+        )
     for var, value in zip(variables, values):
         if tuple(var.shape) != tuple(value.shape):
-            raise UserError(f"{path}: {what} {var.path if hasattr(var, 'path') else var.name} has shape "
-                            f"{tuple(value.shape)} in the checkpoint, {tuple(var.shape)} in the model")
+            raise UserError(
+                f"{path}: {what} {var.path if hasattr(var, 'path') else var.name} has shape "
+                f"{tuple(value.shape)} in the checkpoint, {tuple(var.shape)} in the model"
+            )
         var.assign(value)
 
 
@@ -111,8 +115,9 @@ def load_float_model(train_dir, batch_size: int | None = None):
     path = latest_checkpoint(train_dir)
     if path is None:
         raise UserError(f"{train_dir} has no checkpoint yet; train first (`vwwdeploy train`)")
-    model = build_mobilenet_v1(config.width, config.image_size, config.channels, config.num_classes,
-                               weight_decay=0.0, batch_size=batch_size)
+    model = build_mobilenet_v1(
+        config.width, config.image_size, config.channels, config.num_classes, weight_decay=0.0, batch_size=batch_size
+    )
     arrays = read_checkpoint(path)
     _assign(model.weights, _group(arrays, "ema"), "moving-average", path)
     return model, config

@@ -49,8 +49,10 @@ class TrainConfig:
         return {name: getattr(self, name) for name in MODEL_FIELDS}
 
     def describe_model(self) -> str:
-        return (f"MobileNetV1 width {self.width:g}, {self.image_size}x{self.image_size}x{self.channels}, "
-                f"{self.num_classes} classes")
+        return (
+            f"MobileNetV1 width {self.width:g}, {self.image_size}x{self.image_size}x{self.channels}, "
+            f"{self.num_classes} classes"
+        )
 
     def decay_steps(self) -> int:
         """slim: int(num_samples_per_epoch * num_epochs_per_decay / batch_size), at least 1."""
@@ -66,7 +68,9 @@ class TrainConfig:
         if not Path(train_dir).is_dir():
             raise UserError(f"{train_dir}: no such train dir")
         if not path.is_file():
-            raise UserError(f"{train_dir} is not a vwwdeploy train dir (no {CONFIG_FILE}); train one with `vwwdeploy train`")
+            raise UserError(
+                f"{train_dir} is not a vwwdeploy train dir (no {CONFIG_FILE}); train one with `vwwdeploy train`"
+            )
         try:
             data = json.loads(path.read_text(encoding="utf-8"))
         except (OSError, ValueError) as exc:

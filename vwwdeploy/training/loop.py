@@ -54,24 +54,31 @@ class Trainer:
         # Seeded initial weights: two runs of one config are the same run (and a resumed one equals both).
         keras.utils.set_random_seed(config.seed)
         with self.strategy.scope():
-            self.model = build_mobilenet_v1(config.width, config.image_size, config.channels,
-                                            config.num_classes, config.weight_decay)
+            self.model = build_mobilenet_v1(
+                config.width, config.image_size, config.channels, config.num_classes, config.weight_decay
+            )
             self.logits_model = logits_model(self.model)
             self.schedule = keras.optimizers.schedules.ExponentialDecay(
-                config.learning_rate, config.decay_steps(), config.learning_rate_decay_factor, staircase=True)
+                config.learning_rate, config.decay_steps(), config.learning_rate_decay_factor, staircase=True
+            )
             # TF1's RMSPropOptimizer (slim's) is this update with decay=rho; it starts the mean square at
             # 1.0 where Keras starts at 0, which epsilon=1.0 makes a small early difference.
             self.optimizer = keras.optimizers.RMSprop(
-                learning_rate=self.schedule, rho=config.rmsprop_decay, momentum=config.rmsprop_momentum,
-                epsilon=config.rmsprop_epsilon)
+                learning_rate=self.schedule,
+                rho=config.rmsprop_decay,
+                momentum=config.rmsprop_momentum,
+                epsilon=config.rmsprop_epsilon,
+            )
             self.optimizer.build(self.model.trainable_variables)
-            self.ema = [tf.Variable(w.numpy(), trainable=False, name=f"ema_{i}")
-                        for i, w in enumerate(self.model.weights)]
+            self.ema = [
+                tf.Variable(w.numpy(), trainable=False, name=f"ema_{i}") for i, w in enumerate(self.model.weights)
+            ]
             self.bn_momentum = tf.Variable(BN_DECAY, trainable=False, dtype=tf.float32, name="bn_momentum")
         for layer in batch_norm_layers(self.model):
             layer.momentum = self.bn_momentum  # read at run time by the compiled step
         self._loss = keras.losses.CategoricalCrossentropy(
-            from_logits=True, label_smoothing=config.label_smoothing, reduction="none")
+            from_logits=True, label_smoothing=config.label_smoothing, reduction="none"
+        )
         self._bn_decay = BN_DECAY
         self.train_step = tf.function(self._train_step)
 
@@ -121,8 +128,11 @@ class Trainer:
         n = self.replicas
         per = self.config.batch_size // n
         return self.strategy.experimental_distribute_values_from_function(
-            lambda ctx: (x[ctx.replica_id_in_sync_group * per:(ctx.replica_id_in_sync_group + 1) * per],
-                         y[ctx.replica_id_in_sync_group * per:(ctx.replica_id_in_sync_group + 1) * per]))
+            lambda ctx: (
+                x[ctx.replica_id_in_sync_group * per : (ctx.replica_id_in_sync_group + 1) * per],
+                y[ctx.replica_id_in_sync_group * per : (ctx.replica_id_in_sync_group + 1) * per],
+            )
+        )
 
     def save(self, train_dir: Path) -> Path:
         return save_checkpoint(train_dir, self.step, self.model.weights, self.optimizer_variables, self.ema)
@@ -136,28 +146,38 @@ def _resolve_config(dataset_split, train_dir: Path, requested: dict, log) -> tup
     existing = (train_dir / CONFIG_FILE).is_file()
     if existing:
         config = TrainConfig.load(train_dir)
-        clashes = [f"{name} {getattr(config, name)} (asked {requested[name]})" for name in MODEL_FIELDS
-                   if requested.get(name) is not None and requested[name] != getattr(config, name)]
+        clashes = [
+            f"{name} {getattr(config, name)} (asked {requested[name]})"
+            for name in MODEL_FIELDS
+            if requested.get(name) is not None and requested[name] != getattr(config, name)
+        ]
         if clashes:
-            raise UserError(f"{train_dir} holds another model configuration ({', '.join(clashes)}); "
-                            "use a new --train-dir")
-        changed = {k: v for k, v in requested.items()
-                   if v is not None and k not in MODEL_FIELDS and getattr(config, k) != v}
+            raise UserError(
+                f"{train_dir} holds another model configuration ({', '.join(clashes)}); use a new --train-dir"
+            )
+        changed = {
+            k: v for k, v in requested.items() if v is not None and k not in MODEL_FIELDS and getattr(config, k) != v
+        }
         if changed:
             log(f"resuming with changed settings: {', '.join(f'{k}={v}' for k, v in changed.items())}")
             config = replace(config, **changed)
     else:
         if train_dir.exists() and any(train_dir.iterdir()):
-            raise UserError(f"{train_dir} is not empty and is not a vwwdeploy train dir (no {CONFIG_FILE}); "
-                            "choose another --train-dir")
+            raise UserError(
+                f"{train_dir} is not empty and is not a vwwdeploy train dir (no {CONFIG_FILE}); "
+                "choose another --train-dir"
+            )
         config = TrainConfig(**{k: v for k, v in requested.items() if v is not None})
     if dataset_split.channels != config.channels:
         kinds = {1: "grayscale", 3: "RGB"}
-        raise UserError(f"{dataset_split.path} holds {kinds[dataset_split.channels]} images but the model is "
-                        f"{kinds.get(config.channels, config.channels)}; rebuild the dataset or change --rgb/--grayscale")
+        raise UserError(
+            f"{dataset_split.path} holds {kinds[dataset_split.channels]} images but the model is "
+            f"{kinds.get(config.channels, config.channels)}; rebuild the dataset or change --rgb/--grayscale"
+        )
     if len(dataset_split.label_names) != config.num_classes:
-        raise UserError(f"{dataset_split.path} has {len(dataset_split.label_names)} classes, the model "
-                        f"{config.num_classes}")
+        raise UserError(
+            f"{dataset_split.path} has {len(dataset_split.label_names)} classes, the model {config.num_classes}"
+        )
     return config, existing
 
 
@@ -199,14 +219,26 @@ def train(
         raise UserError(f"batch size must be at least 1, not {batch_size}")
     if max_steps is not None and max_steps < 0:
         raise UserError(f"max steps must be >= 0, not {max_steps}")
-    requested = dict(width=width, image_size=image_size,
-                     channels=channels if channels is not None else split.channels,
-                     num_classes=len(split.label_names), max_steps=max_steps, batch_size=batch_size,
-                     learning_rate=learning_rate, seed=seed, **(hparams or {}))
+    requested = dict(
+        width=width,
+        image_size=image_size,
+        channels=channels if channels is not None else split.channels,
+        num_classes=len(split.label_names),
+        max_steps=max_steps,
+        batch_size=batch_size,
+        learning_rate=learning_rate,
+        seed=seed,
+        **(hparams or {}),
+    )
     config, resuming = _resolve_config(split, train_dir, requested, log)
     if not resuming:
-        config = replace(config, label_names=list(split.label_names), dataset=str(split.path),
-                         train_examples=len(split), synthetic=split.synthetic)
+        config = replace(
+            config,
+            label_names=list(split.label_names),
+            dataset=str(split.path),
+            train_examples=len(split),
+            synthetic=split.synthetic,
+        )
     if config.image_size > split.size:
         raise UserError(f"model input {config.image_size} is larger than the dataset's stored size {split.size}")
 
@@ -224,18 +256,28 @@ def train(
         trainer.restore(ckpt)
         log(f"resumed from {ckpt.name} at global step {trainer.step}")
     start_step = trainer.step
-    summary = {"train_dir": str(train_dir), "start_step": start_step, "step": start_step, "loss": None,
-               "accuracy": None, "history": [], "checkpoint": str(ckpt) if ckpt else None,
-               "interrupted": False, "synthetic": config.synthetic}
+    summary = {
+        "train_dir": str(train_dir),
+        "start_step": start_step,
+        "step": start_step,
+        "loss": None,
+        "accuracy": None,
+        "history": [],
+        "checkpoint": str(ckpt) if ckpt else None,
+        "interrupted": False,
+        "synthetic": config.synthetic,
+    }
     if start_step >= config.max_steps:
         log(f"global step {start_step} already reached max steps {config.max_steps}; nothing to do")
         if ckpt is None:
             summary["checkpoint"] = str(trainer.save(train_dir))
         return summary
 
-    log(f"training {config.describe_model()} on {len(split)} images from {split.path}"
+    log(
+        f"training {config.describe_model()} on {len(split)} images from {split.path}"
         + (" [SYNTHETIC images]" if config.synthetic else "")
-        + f"; batch {config.batch_size}, steps {start_step}..{config.max_steps}")
+        + f"; batch {config.batch_size}, steps {start_step}..{config.max_steps}"
+    )
     data = iter(_pipeline(split, config, start_step))
     writer = tf.summary.create_file_writer(str(train_dir))
 
@@ -293,5 +335,6 @@ def train(
 def _pipeline(split, config: TrainConfig, start_step: int):
     from vwwdeploy.training.pipeline import train_dataset
 
-    return train_dataset(split, config.batch_size, config.seed, config.image_size, start_step, config.max_steps,
-                         config.augment)
+    return train_dataset(
+        split, config.batch_size, config.seed, config.image_size, start_step, config.max_steps, config.augment
+    )

@@ -20,8 +20,19 @@ from keras import layers
 
 # (stride, output channels at width 1.0) of each depthwise-separable block, as slim's MOBILENETV1_CONV_DEFS.
 SEPARABLE_BLOCKS = [
-    (1, 64), (2, 128), (1, 128), (2, 256), (1, 256), (2, 512),
-    (1, 512), (1, 512), (1, 512), (1, 512), (1, 512), (2, 1024), (1, 1024),
+    (1, 64),
+    (2, 128),
+    (1, 128),
+    (2, 256),
+    (1, 256),
+    (2, 512),
+    (1, 512),
+    (1, 512),
+    (1, 512),
+    (1, 512),
+    (1, 512),
+    (2, 1024),
+    (1, 1024),
 ]
 FIRST_CONV_CHANNELS = 32
 MIN_DEPTH = 8
@@ -63,8 +74,9 @@ def build_mobilenet_v1(
     reg = keras.regularizers.L2(weight_decay / 2) if weight_decay else None
 
     def conv_bn(x, filters, kernel, stride, name):
-        x = layers.Conv2D(filters, kernel, strides=stride, padding="same", use_bias=False,
-                          kernel_regularizer=reg, name=name)(x)
+        x = layers.Conv2D(
+            filters, kernel, strides=stride, padding="same", use_bias=False, kernel_regularizer=reg, name=name
+        )(x)
         x = layers.BatchNormalization(epsilon=BN_EPSILON, momentum=BN_DECAY, name=f"{name}_bn")(x)
         return layers.ReLU(6.0, name=f"{name}_relu6")(x)
 

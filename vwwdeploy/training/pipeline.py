@@ -51,8 +51,15 @@ class BatchIndexer:
         return out
 
 
-def train_dataset(split: DatasetSplit, batch_size: int, seed: int, image_size: int,
-                  start_step: int, end_step: int, augment: bool = True):
+def train_dataset(
+    split: DatasetSplit,
+    batch_size: int,
+    seed: int,
+    image_size: int,
+    start_step: int,
+    end_step: int,
+    augment: bool = True,
+):
     """tf.data.Dataset of (float images [B, H, W, C], int64 labels [B]) for steps start_step..end_step-1.
 
     augment=False feeds the eval preprocessing (central crop) instead of the random augmentation."""

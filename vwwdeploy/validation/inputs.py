@@ -104,7 +104,10 @@ def read_labels_csv(path: Path) -> list[tuple[Path, int, int]]:
             reader = csv.DictReader(fh)
             fields = [f.strip() for f in (reader.fieldnames or [])]
             if "file" not in fields or "label" not in fields:
-                raise UserError(f"{path}: a labels CSV needs a header with columns file,label (found {','.join(fields) or 'nothing'})")
+                raise UserError(
+                    f"{path}: a labels CSV needs a header with columns file,label "
+                    f"(found {','.join(fields) or 'nothing'})"
+                )
             reader.fieldnames = fields
             rows = []
             for line_no, row in enumerate(reader, start=2):
@@ -169,8 +172,11 @@ def _from_csv(path: Path, shape: tuple[int, int, int], limit: int | None, pipeli
     return ValidationInputs(
         source="csv",
         data_path=str(path),
-        preprocessing=CSV_PREPROCESSING if pipeline_mode == 0 else CSV_PREPROCESSING.replace(
-            "crop_decimate (centre 192x192, every second pixel)", "crop_box_average (centre 192x192, 2x2 means)"),
+        preprocessing=CSV_PREPROCESSING
+        if pipeline_mode == 0
+        else CSV_PREPROCESSING.replace(
+            "crop_decimate (centre 192x192, every second pixel)", "crop_box_average (centre 192x192, 2x2 means)"
+        ),
         names=[str(r[0]) for r in rows],
         labels=np.array([r[1] for r in rows], dtype=np.int64),
         pixels=pixels,
@@ -194,7 +200,9 @@ def _from_dataset(path: Path, shape: tuple[int, int, int], limit: int | None) ->
     try:
         from vwwdeploy.training.preprocess import eval_images
     except ImportError:
-        raise UserError("validating on a dataset folder needs vwwdeploy.training.preprocess (not installed); use a labels CSV") from None
+        raise UserError(
+            "validating on a dataset folder needs vwwdeploy.training.preprocess (not installed); use a labels CSV"
+        ) from None
     stored = split.images(np.arange(n))
     pixels = np.asarray(eval_images(stored, image_size=h), dtype=np.uint8).reshape(n, h, w, c)
     return ValidationInputs(

@@ -52,8 +52,15 @@ def int8_agreement(a: np.ndarray, b: np.ndarray) -> dict:
         raise ValueError(f"score shapes differ: {a.shape} vs {b.shape}")
     n = len(a)
     if n == 0:
-        return {"count": 0, "bit_exact_rate": None, "max_abs_delta": None, "mean_abs_delta": None,
-                "top1_agreement": None, "off_by_one_rate": None, "delta_histogram": {}}
+        return {
+            "count": 0,
+            "bit_exact_rate": None,
+            "max_abs_delta": None,
+            "mean_abs_delta": None,
+            "top1_agreement": None,
+            "off_by_one_rate": None,
+            "delta_histogram": {},
+        }
     delta = np.abs(a - b)
     per_image = delta.max(axis=1)
     values, counts = np.unique(per_image, return_counts=True)

@@ -75,9 +75,11 @@ def _fix_for_litert(model_bytes: bytes) -> tuple[bytes | None, str]:
         fixed, names, proof = fix_model_bytes(model_bytes, "the model")
     except Exception as exc:  # the fixer's refusal becomes the reason
         return None, f"the model tools could not repair it: {_one_line(exc)}"
-    return bytes(fixed), (f"LiteRT refused the model as is; ran a copy repaired in memory by fix_model_bytes "
-                          f"({len(names)} tensors' quantized_dimension set to 0, TFLM outputs proven identical "
-                          f"on {proof} inputs)")
+    return bytes(fixed), (
+        f"LiteRT refused the model as is; ran a copy repaired in memory by fix_model_bytes "
+        f"({len(names)} tensors' quantized_dimension set to 0, TFLM outputs proven identical "
+        f"on {proof} inputs)"
+    )
 
 
 def _fix_via_files(model_bytes: bytes) -> tuple[bytes | None, str]:
@@ -113,13 +115,18 @@ def run_litert(model_bytes: bytes, x: np.ndarray, progress: Progress | None = No
         try:
             interp = _litert_interpreter(fixed)
         except Exception as second:
-            return PathOutput.unavailable("litert", f"LiteRT refused the model even after fixing it: {_one_line(second)}")
+            return PathOutput.unavailable(
+                "litert", f"LiteRT refused the model even after fixing it: {_one_line(second)}"
+            )
         note = why
     try:
         inp = interp.get_input_details()[0]
         out = interp.get_output_details()[0]
         if np.dtype(inp["dtype"]) != np.int8 or np.dtype(out["dtype"]) != np.int8:
-            return PathOutput.unavailable("litert", f"the model is not int8 in/out ({np.dtype(inp['dtype']).name} -> {np.dtype(out['dtype']).name})")
+            return PathOutput.unavailable(
+                "litert",
+                f"the model is not int8 in/out ({np.dtype(inp['dtype']).name} -> {np.dtype(out['dtype']).name})",
+            )
         scale, zp = out["quantization"]
         rows = []
         for i in range(len(x)):
@@ -160,7 +167,9 @@ def run_twin(twin, x: np.ndarray, progress: Progress | None = None, chunk: int =
 # ------------------------------------------------------------------ Keras float model
 
 
-def run_float(checkpoint, x: np.ndarray, input_scale: float, input_zero_point: int, progress: Progress | None = None) -> PathOutput:
+def run_float(
+    checkpoint, x: np.ndarray, input_scale: float, input_zero_point: int, progress: Progress | None = None
+) -> PathOutput:
     """The float model on the dequantized int8 input, (q - zp) * scale, so it sees the very same image."""
     if checkpoint is None:
         return PathOutput.unavailable("float", "no --checkpoint given")

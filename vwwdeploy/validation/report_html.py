@@ -52,45 +52,63 @@ def svg_confusion(cm: list[list[int]], label_names: list[str], title: str) -> st
     k = len(cm)
     cell, left, top = 56, 110, 44
     w, h = left + k * cell + 10, top + k * cell + 40
-    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{w}" height="{h}" role="img">',
-             f'<text x="{w / 2}" y="16" text-anchor="middle" font-weight="bold" font-size="13">{escape(title)}</text>',
-             f'<text x="{left + k * cell / 2}" y="34" text-anchor="middle" font-size="11">predicted</text>']
+    parts = [
+        f'<svg xmlns="http://www.w3.org/2000/svg" width="{w}" height="{h}" role="img">',
+        f'<text x="{w / 2}" y="16" text-anchor="middle" font-weight="bold" font-size="13">{escape(title)}</text>',
+        f'<text x="{left + k * cell / 2}" y="34" text-anchor="middle" font-size="11">predicted</text>',
+    ]
     for t in range(k):
         total = sum(cm[t]) or 1
-        parts.append(f'<text x="{left - 6}" y="{top + t * cell + cell / 2 + 4}" text-anchor="end" font-size="11">'
-                     f'{escape(label_names[t])}</text>')
+        parts.append(
+            f'<text x="{left - 6}" y="{top + t * cell + cell / 2 + 4}" text-anchor="end" font-size="11">'
+            f"{escape(label_names[t])}</text>"
+        )
         for p in range(k):
             frac = cm[t][p] / total
             shade = int(255 - 170 * frac)
             fill = f"rgb({shade},{shade},255)" if t == p else f"rgb(255,{shade},{shade})"
             x, y = left + p * cell, top + t * cell
-            parts.append(f'<rect x="{x}" y="{y}" width="{cell}" height="{cell}" fill="{fill}" stroke="#999"/>'
-                         f'<text x="{x + cell / 2}" y="{y + cell / 2 + 4}" text-anchor="middle" font-size="12">{cm[t][p]}</text>')
+            parts.append(
+                f'<rect x="{x}" y="{y}" width="{cell}" height="{cell}" fill="{fill}" stroke="#999"/>'
+                f'<text x="{x + cell / 2}" y="{y + cell / 2 + 4}" text-anchor="middle" font-size="12">{cm[t][p]}</text>'
+            )
     for p in range(k):
-        parts.append(f'<text x="{left + p * cell + cell / 2}" y="{top + k * cell + 14}" text-anchor="middle" '
-                     f'font-size="11">{escape(label_names[p])}</text>')
-    parts.append(f'<text x="12" y="{top + k * cell / 2}" font-size="11" transform="rotate(-90 12 {top + k * cell / 2})" '
-                 'text-anchor="middle">true</text></svg>')
+        parts.append(
+            f'<text x="{left + p * cell + cell / 2}" y="{top + k * cell + 14}" text-anchor="middle" '
+            f'font-size="11">{escape(label_names[p])}</text>'
+        )
+    parts.append(
+        f'<text x="12" y="{top + k * cell / 2}" font-size="11" transform="rotate(-90 12 {top + k * cell / 2})" '
+        'text-anchor="middle">true</text></svg>'
+    )
     return "".join(parts)
 
 
 def svg_scatter(x: np.ndarray, y: np.ndarray, xlabel: str, ylabel: str, title: str, size: int = 300) -> str:
     pad = 44
     inner = size - pad - 12
-    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{size}" height="{size + 10}" role="img">',
-             f'<text x="{size / 2}" y="14" text-anchor="middle" font-weight="bold" font-size="13">{escape(title)}</text>',
-             f'<rect x="{pad}" y="20" width="{inner}" height="{inner}" fill="#fafafa" stroke="#999"/>',
-             f'<line x1="{pad}" y1="{20 + inner}" x2="{pad + inner}" y2="20" stroke="#bbb" stroke-dasharray="4 3"/>']
+    parts = [
+        f'<svg xmlns="http://www.w3.org/2000/svg" width="{size}" height="{size + 10}" role="img">',
+        f'<text x="{size / 2}" y="14" text-anchor="middle" font-weight="bold" font-size="13">{escape(title)}</text>',
+        f'<rect x="{pad}" y="20" width="{inner}" height="{inner}" fill="#fafafa" stroke="#999"/>',
+        f'<line x1="{pad}" y1="{20 + inner}" x2="{pad + inner}" y2="20" stroke="#bbb" stroke-dasharray="4 3"/>',
+    ]
     for v in (0.0, 0.5, 1.0):
-        parts.append(f'<text x="{pad + v * inner}" y="{20 + inner + 14}" text-anchor="middle" font-size="10">{v:g}</text>'
-                     f'<text x="{pad - 4}" y="{20 + inner - v * inner + 3}" text-anchor="end" font-size="10">{v:g}</text>')
+        parts.append(
+            f'<text x="{pad + v * inner}" y="{20 + inner + 14}" text-anchor="middle" font-size="10">{v:g}</text>'
+            f'<text x="{pad - 4}" y="{20 + inner - v * inner + 3}" text-anchor="end" font-size="10">{v:g}</text>'
+        )
     for xi, yi in zip(np.clip(x, 0, 1), np.clip(y, 0, 1)):
         same = abs(xi - yi) < 1e-9
-        parts.append(f'<circle cx="{pad + xi * inner:.1f}" cy="{20 + inner - yi * inner:.1f}" r="3" '
-                     f'fill="{"#2a6fdb" if same else "#d33"}" fill-opacity="0.55"/>')
-    parts.append(f'<text x="{pad + inner / 2}" y="{size + 6}" text-anchor="middle" font-size="11">{escape(xlabel)}</text>'
-                 f'<text x="11" y="{20 + inner / 2}" font-size="11" text-anchor="middle" '
-                 f'transform="rotate(-90 11 {20 + inner / 2})">{escape(ylabel)}</text></svg>')
+        parts.append(
+            f'<circle cx="{pad + xi * inner:.1f}" cy="{20 + inner - yi * inner:.1f}" r="3" '
+            f'fill="{"#2a6fdb" if same else "#d33"}" fill-opacity="0.55"/>'
+        )
+    parts.append(
+        f'<text x="{pad + inner / 2}" y="{size + 6}" text-anchor="middle" font-size="11">{escape(xlabel)}</text>'
+        f'<text x="11" y="{20 + inner / 2}" font-size="11" text-anchor="middle" '
+        f'transform="rotate(-90 11 {20 + inner / 2})">{escape(ylabel)}</text></svg>'
+    )
     return "".join(parts)
 
 
@@ -102,17 +120,23 @@ def svg_histogram(values, title: str, xlabel: str, width: int = 420, height: int
     iw, ih = width - pad_l - 10, height - pad_b - top
     peak = max(counts) or 1
     bw = iw / len(counts)
-    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" role="img">',
-             f'<text x="{width / 2}" y="14" text-anchor="middle" font-weight="bold" font-size="13">{escape(title)}</text>',
-             f'<line x1="{pad_l}" y1="{top + ih}" x2="{pad_l + iw}" y2="{top + ih}" stroke="#999"/>',
-             f'<text x="{pad_l - 4}" y="{top + 8}" text-anchor="end" font-size="10">{peak}</text>']
+    parts = [
+        f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" role="img">',
+        f'<text x="{width / 2}" y="14" text-anchor="middle" font-weight="bold" font-size="13">{escape(title)}</text>',
+        f'<line x1="{pad_l}" y1="{top + ih}" x2="{pad_l + iw}" y2="{top + ih}" stroke="#999"/>',
+        f'<text x="{pad_l - 4}" y="{top + 8}" text-anchor="end" font-size="10">{peak}</text>',
+    ]
     for i, c in enumerate(counts):
         bh = ih * c / peak
-        parts.append(f'<rect x="{pad_l + i * bw + 1:.1f}" y="{top + ih - bh:.1f}" width="{max(bw - 2, 1):.1f}" '
-                     f'height="{bh:.1f}" fill="#2a6fdb"><title>{edges[i]:.0f}–{edges[i + 1]:.0f}: {c}</title></rect>')
-    parts.append(f'<text x="{pad_l}" y="{top + ih + 14}" font-size="10">{edges[0]:.0f}</text>'
-                 f'<text x="{pad_l + iw}" y="{top + ih + 14}" text-anchor="end" font-size="10">{edges[-1]:.0f}</text>'
-                 f'<text x="{pad_l + iw / 2}" y="{height - 6}" text-anchor="middle" font-size="11">{escape(xlabel)}</text></svg>')
+        parts.append(
+            f'<rect x="{pad_l + i * bw + 1:.1f}" y="{top + ih - bh:.1f}" width="{max(bw - 2, 1):.1f}" '
+            f'height="{bh:.1f}" fill="#2a6fdb"><title>{edges[i]:.0f}–{edges[i + 1]:.0f}: {c}</title></rect>'
+        )
+    parts.append(
+        f'<text x="{pad_l}" y="{top + ih + 14}" font-size="10">{edges[0]:.0f}</text>'
+        f'<text x="{pad_l + iw}" y="{top + ih + 14}" text-anchor="end" font-size="10">{edges[-1]:.0f}</text>'
+        f'<text x="{pad_l + iw / 2}" y="{height - 6}" text-anchor="middle" font-size="11">{escape(xlabel)}</text></svg>'
+    )
     return "".join(parts)
 
 
@@ -135,8 +159,11 @@ def _positive_column(probs: np.ndarray) -> np.ndarray:
 
 
 def _preds(run) -> dict:
-    return {name: metrics.predictions(p.q if p.q is not None else p.probs)
-            for name, p in run.paths.items() if p is not None and p.available}
+    return {
+        name: metrics.predictions(p.q if p.q is not None else p.probs)
+        for name, p in run.paths.items()
+        if p is not None and p.available
+    }
 
 
 def disagreeing_images(run) -> list[int]:
@@ -159,14 +186,18 @@ def _thumbnails(run, idx: list[int]) -> str:
     names = run.label_names
     parts = ["<div class='thumbs'>"]
     for i in idx:
-        caption = [f"<b>{escape(names[int(run.inputs.labels[i])])}</b> {escape(str(run.inputs.names[i]).rsplit('/', 1)[-1])}"]
+        caption = [
+            f"<b>{escape(names[int(run.inputs.labels[i])])}</b> {escape(str(run.inputs.names[i]).rsplit('/', 1)[-1])}"
+        ]
         for name, p in run.paths.items():
             if p is None or not p.available:
                 continue
             s = p.q[i] if p.q is not None else np.round(p.probs[i], 3)
             caption.append(f"{escape(name)}: {escape(' '.join(str(v) for v in np.ravel(s)))}")
-        parts.append(f"<figure><img src='{png_data_uri(run.inputs.pixels[i])}' alt='image {i}'>"
-                     f"<figcaption>{'<br>'.join(caption)}</figcaption></figure>")
+        parts.append(
+            f"<figure><img src='{png_data_uri(run.inputs.pixels[i])}' alt='image {i}'>"
+            f"<figcaption>{'<br>'.join(caption)}</figcaption></figure>"
+        )
     parts.append("</div>")
     return "".join(parts)
 
@@ -174,16 +205,24 @@ def _thumbnails(run, idx: list[int]) -> str:
 def render_html(report: dict, run) -> str:
     names = run.label_names
     paths = report["paths"]
-    h = ["<!doctype html><html><head><meta charset='utf-8'><title>vwwdeploy validation report</title>",
-         f"<style>{_STYLE}</style></head><body>", "<h1>vwwdeploy validation report</h1>"]
+    h = [
+        "<!doctype html><html><head><meta charset='utf-8'><title>vwwdeploy validation report</title>",
+        f"<style>{_STYLE}</style></head><body>",
+        "<h1>vwwdeploy validation report</h1>",
+    ]
     dvt = report["device_vs_twin"]
     verdict_ok = dvt.get("bit_exact_rate") == 1.0
-    h.append(f"<p>Model <code>{escape(str(report['model'].get('path')))}</code> "
-             f"(sha256 <code>{escape(str(report['model'].get('sha256')))}</code>), "
-             f"{report['data']['count']} images from <code>{escape(report['data']['path'])}</code> "
-             f"({escape(report['data']['source'])}). Created {escape(report['created'])}.</p>")
-    h.append(f"<p>Device vs TFLM twin: <span class='{'ok' if verdict_ok else 'bad'}'>"
-             f"{_pct(dvt.get('bit_exact_rate'))} bit-exact</span>, max |delta| {_fmt(dvt.get('max_abs_delta'))} int8 units.</p>")
+    h.append(
+        f"<p>Model <code>{escape(str(report['model'].get('path')))}</code> "
+        f"(sha256 <code>{escape(str(report['model'].get('sha256')))}</code>), "
+        f"{report['data']['count']} images from <code>{escape(report['data']['path'])}</code> "
+        f"({escape(report['data']['source'])}). Created {escape(report['created'])}.</p>"
+    )
+    h.append(
+        f"<p>Device vs TFLM twin: <span class='{'ok' if verdict_ok else 'bad'}'>"
+        f"{_pct(dvt.get('bit_exact_rate'))} bit-exact</span>, "
+        f"max |delta| {_fmt(dvt.get('max_abs_delta'))} int8 units.</p>"
+    )
     if report["forced"]:
         h.append("<p class='bad'>--force: the board's model sha256 differs from the model file.</p>")
     for w in report["warnings"]:
@@ -193,9 +232,14 @@ def render_html(report: dict, run) -> str:
     rows = []
     for name in ("ground_truth", "device", "twin", "litert", "float"):
         p = paths[name]
-        rows.append([escape(name), _pct(p.get("accuracy")),
-                     "yes" if p.get("available") else "no",
-                     escape(p.get("reason") or p.get("note") or "")])
+        rows.append(
+            [
+                escape(name),
+                _pct(p.get("accuracy")),
+                "yes" if p.get("available") else "no",
+                escape(p.get("reason") or p.get("note") or ""),
+            ]
+        )
     h.append(_table(["path", "accuracy", "available", "note"], rows, left_cols=1, left_last=True))
     h.append(f"<p class='muted'>Preprocessing: {escape(report['data']['preprocessing'])}</p>")
 
@@ -203,12 +247,27 @@ def render_html(report: dict, run) -> str:
     rows = []
     for key in ("device_vs_twin", "device_vs_litert", "twin_vs_litert"):
         c = report[key]
-        rows.append([key.replace("_", " "), _pct(c.get("bit_exact_rate")), _fmt(c.get("max_abs_delta")),
-                     _pct(c.get("top1_agreement")), _pct(c.get("off_by_one_rate")),
-                     escape(c.get("reason") or "")])
+        rows.append(
+            [
+                key.replace("_", " "),
+                _pct(c.get("bit_exact_rate")),
+                _fmt(c.get("max_abs_delta")),
+                _pct(c.get("top1_agreement")),
+                _pct(c.get("off_by_one_rate")),
+                escape(c.get("reason") or ""),
+            ]
+        )
     h.append(_table(["pair", "bit-exact", "max |delta|", "top-1 agree", "off by one", "note"], rows, left_last=True))
-    rows = [[k.replace("_", " "), _fmt(v.get("rmse"), 6), _fmt(v.get("mae"), 6), _fmt(v.get("cosine"), 6), _fmt(v.get("l2r"), 6)]
-            for k, v in report["cross_metrics"].items()]
+    rows = [
+        [
+            k.replace("_", " "),
+            _fmt(v.get("rmse"), 6),
+            _fmt(v.get("mae"), 6),
+            _fmt(v.get("cosine"), 6),
+            _fmt(v.get("l2r"), 6),
+        ]
+        for k, v in report["cross_metrics"].items()
+    ]
     h.append("<h3>Cross metrics on dequantized scores</h3>")
     h.append(_table(["pair (reference vs device)", "rmse", "mae", "cosine", "l2r"], rows))
 
@@ -217,18 +276,54 @@ def render_html(report: dict, run) -> str:
     for b in report["boards"]:
         lat = b["latency_us"]
         link = b.get("link") or {}
-        rows.append([f"<code>{escape(b['port'])}</code>", escape(str(b.get("board"))), escape(str(b.get("firmware_name"))),
-                     escape(str(b.get("firmware_version"))), escape(str(b.get("kernels"))),
-                     "yes" if b.get("sha256_matches") else "<span class='bad'>NO</span>",
-                     str(b["images"]), _pct(b.get("accuracy")), _pct(b.get("bit_exact_rate_vs_twin")),
-                     _fmt(lat.get("median_us"), 0), _fmt(lat.get("p90_us"), 0),
-                     _fmt(b.get("images_per_s"), 2), _fmt(link.get("retries")), _fmt(link.get("crc_errors"))])
-    h.append(_table(["port", "board", "firmware", "version", "kernels", "sha ok", "images", "accuracy",
-                     "bit-exact", "median µs", "p90 µs", "img/s", "retries", "crc errors"], rows, left_cols=5))
+        rows.append(
+            [
+                f"<code>{escape(b['port'])}</code>",
+                escape(str(b.get("board"))),
+                escape(str(b.get("firmware_name"))),
+                escape(str(b.get("firmware_version"))),
+                escape(str(b.get("kernels"))),
+                "yes" if b.get("sha256_matches") else "<span class='bad'>NO</span>",
+                str(b["images"]),
+                _pct(b.get("accuracy")),
+                _pct(b.get("bit_exact_rate_vs_twin")),
+                _fmt(lat.get("median_us"), 0),
+                _fmt(lat.get("p90_us"), 0),
+                _fmt(b.get("images_per_s"), 2),
+                _fmt(link.get("retries")),
+                _fmt(link.get("crc_errors")),
+            ]
+        )
+    h.append(
+        _table(
+            [
+                "port",
+                "board",
+                "firmware",
+                "version",
+                "kernels",
+                "sha ok",
+                "images",
+                "accuracy",
+                "bit-exact",
+                "median µs",
+                "p90 µs",
+                "img/s",
+                "retries",
+                "crc errors",
+            ],
+            rows,
+            left_cols=5,
+        )
+    )
     lat = report["latency_us"]
-    h.append(f"<p>Device latency (board timer): min {_fmt(lat.get('min_us'), 0)} µs, median {_fmt(lat.get('median_us'), 0)} µs, "
-             f"p90 {_fmt(lat.get('p90_us'), 0)} µs, max {_fmt(lat.get('max_us'), 0)} µs. "
-             f"Link: {_fmt(report['link'].get('bytes_per_s'), 0)} bytes/s, {_fmt(report['link'].get('images_per_s'), 2)} images/s overall.</p>")
+    h.append(
+        f"<p>Device latency (board timer): min {_fmt(lat.get('min_us'), 0)} µs, "
+        f"median {_fmt(lat.get('median_us'), 0)} µs, "
+        f"p90 {_fmt(lat.get('p90_us'), 0)} µs, max {_fmt(lat.get('max_us'), 0)} µs. "
+        f"Link: {_fmt(report['link'].get('bytes_per_s'), 0)} bytes/s, "
+        f"{_fmt(report['link'].get('images_per_s'), 2)} images/s overall.</p>"
+    )
 
     h.append("<h2>Plots</h2><div class='plots'>")
     for name in ("device", "twin", "litert", "float"):
@@ -240,21 +335,37 @@ def render_html(report: dict, run) -> str:
         for ref in ("twin", "litert", "float"):
             p = run.paths.get(ref)
             if p is not None and p.available:
-                h.append(svg_scatter(_positive_column(p.probs), _positive_column(dev.probs),
-                                     f"{ref} score ({names[-1]})", f"device score ({names[-1]})", f"{ref} vs device"))
+                h.append(
+                    svg_scatter(
+                        _positive_column(p.probs),
+                        _positive_column(dev.probs),
+                        f"{ref} score ({names[-1]})",
+                        f"device score ({names[-1]})",
+                        f"{ref} vs device",
+                    )
+                )
         if len(run.latency_us):
             h.append(svg_histogram(run.latency_us, "device latency", "µs per inference (board timer)"))
     h.append("</div>")
 
     idx = disagreeing_images(run)
     h.append("<h2>Where the paths disagree</h2>")
-    h.append("<p>Top-1 differs between paths on these images (label in bold; raw int8 scores per path).</p>"
-             + _thumbnails(run, idx) if idx else "<p>Nowhere: every path has the same top-1 on every image.</p>")
+    h.append(
+        "<p>Top-1 differs between paths on these images (label in bold; raw int8 scores per path).</p>"
+        + _thumbnails(run, idx)
+        if idx
+        else "<p>Nowhere: every path has the same top-1 on every image.</p>"
+    )
     idx = device_mistakes(run)
     h.append("<h2>Device mistakes</h2>")
-    h.append((f"<p>The board's top-1 differs from the label on these images"
-              f"{f' (first {MAX_THUMBNAILS})' if len(idx) == MAX_THUMBNAILS else ''}.</p>" + _thumbnails(run, idx))
-             if idx else "<p>None.</p>")
+    h.append(
+        (
+            f"<p>The board's top-1 differs from the label on these images"
+            f"{f' (first {MAX_THUMBNAILS})' if len(idx) == MAX_THUMBNAILS else ''}.</p>" + _thumbnails(run, idx)
+        )
+        if idx
+        else "<p>None.</p>"
+    )
 
     h.append("<h2>Boards' HELLO</h2>")
     for b in report["boards"]:

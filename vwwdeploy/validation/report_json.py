@@ -47,8 +47,13 @@ def jsonable(obj):
 
 def path_entry(out, labels: np.ndarray, num_classes: int) -> dict:
     if out is None or not out.available:
-        return {"available": False, "reason": getattr(out, "reason", None), "accuracy": None,
-                "confusion_matrix": None, "predictions": None}
+        return {
+            "available": False,
+            "reason": getattr(out, "reason", None),
+            "accuracy": None,
+            "confusion_matrix": None,
+            "predictions": None,
+        }
     scores = out.q if out.q is not None else out.probs
     pred = metrics.predictions(scores)
     entry = {
@@ -116,7 +121,12 @@ def build_report(run) -> dict:
     link_totals = {}
     for b in run.boards:
         for key, val in (b.link or {}).items():
-            if isinstance(val, (int, float)) and not isinstance(val, bool) and not key.endswith("_per_s") and key != "baud":
+            if (
+                isinstance(val, (int, float))
+                and not isinstance(val, bool)
+                and not key.endswith("_per_s")
+                and key != "baud"
+            ):
                 link_totals[key] = link_totals.get(key, 0) + val
     wall = max((b.wall_s for b in run.boards if b.wall_s), default=None)
     link_totals["wall_s"] = wall
@@ -124,41 +134,47 @@ def build_report(run) -> dict:
     link_totals["bytes_per_s"] = (moved / wall) if wall else None
     link_totals["images_per_s"] = (len(labels) / wall) if wall else None
 
-    return jsonable({
-        "format": FORMAT,
-        "format_version": FORMAT_VERSION,
-        "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-        "vwwdeploy_version": run.version,
-        "model": run.model,
-        "data": {
-            "path": inputs.data_path,
-            "source": inputs.source,
-            "preprocessing": inputs.preprocessing,
-            "count": len(labels),
-            "available": inputs.total_available,
-            "limit": run.limit,
-            "per_class": [int(np.sum(labels == c)) for c in range(k)],
-            "label_names": run.label_names,
-            "notes": inputs.notes,
-        },
-        "paths": {
-            "ground_truth": {"available": True, "accuracy": 1.0 if len(labels) else None},
-            **{name: path_entry(paths.get(name), labels, k) for name in PATH_NAMES},
-        },
-        "device_vs_twin": int8_comparison(device, twin),
-        "device_vs_litert": int8_comparison(device, litert),
-        "twin_vs_litert": int8_comparison(twin, litert),
-        "cross_metrics": {
-            "device_vs_twin": cross(twin, device),
-            "device_vs_litert": cross(litert, device),
-            "device_vs_float": cross(flt, device),
-        },
-        "latency_us": metrics.latency_summary(run.latency_us) if device and device.available else metrics.latency_summary([]),
-        "instructions": {
-            "median": float(np.median(run.instructions)) if len(run.instructions) and np.any(run.instructions) else None,
-        },
-        "link": link_totals,
-        "boards": boards,
-        "forced": run.forced,
-        "warnings": run.warnings,
-    })
+    return jsonable(
+        {
+            "format": FORMAT,
+            "format_version": FORMAT_VERSION,
+            "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+            "vwwdeploy_version": run.version,
+            "model": run.model,
+            "data": {
+                "path": inputs.data_path,
+                "source": inputs.source,
+                "preprocessing": inputs.preprocessing,
+                "count": len(labels),
+                "available": inputs.total_available,
+                "limit": run.limit,
+                "per_class": [int(np.sum(labels == c)) for c in range(k)],
+                "label_names": run.label_names,
+                "notes": inputs.notes,
+            },
+            "paths": {
+                "ground_truth": {"available": True, "accuracy": 1.0 if len(labels) else None},
+                **{name: path_entry(paths.get(name), labels, k) for name in PATH_NAMES},
+            },
+            "device_vs_twin": int8_comparison(device, twin),
+            "device_vs_litert": int8_comparison(device, litert),
+            "twin_vs_litert": int8_comparison(twin, litert),
+            "cross_metrics": {
+                "device_vs_twin": cross(twin, device),
+                "device_vs_litert": cross(litert, device),
+                "device_vs_float": cross(flt, device),
+            },
+            "latency_us": metrics.latency_summary(run.latency_us)
+            if device and device.available
+            else metrics.latency_summary([]),
+            "instructions": {
+                "median": float(np.median(run.instructions))
+                if len(run.instructions) and np.any(run.instructions)
+                else None,
+            },
+            "link": link_totals,
+            "boards": boards,
+            "forced": run.forced,
+            "warnings": run.warnings,
+        }
+    )

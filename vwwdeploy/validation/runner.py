@@ -56,7 +56,9 @@ def _check_arguments(ports, model: Path, data: Path, report: Path, checkpoint) -
     from vwwdeploy.atomic import check_writable_dir
 
     if not ports:
-        raise UserError("give at least one --port (a serial device, socket://HOST:PORT or the path `vwwdeploy sim` prints)")
+        raise UserError(
+            "give at least one --port (a serial device, socket://HOST:PORT or the path `vwwdeploy sim` prints)"
+        )
     if len(set(ports)) != len(ports):
         raise UserError("the same --port is given twice")
     if not model.exists():
@@ -70,7 +72,9 @@ def _check_arguments(ports, model: Path, data: Path, report: Path, checkpoint) -
     check_writable_dir(report)
     if report.is_dir() and any(report.iterdir()) and not (report / "report.json").is_file():
         # The report folder is replaced whole: never do that to a folder that is not an earlier report.
-        raise UserError(f"{report} exists and is not a validate report folder (no report.json); choose another --report")
+        raise UserError(
+            f"{report} exists and is not a validate report folder (no report.json); choose another --report"
+        )
 
 
 def _read_model(model: Path) -> bytes:
@@ -97,8 +101,16 @@ def _link_stats(dev, wall_s: float | None, baud: int | None) -> dict:
     return stats
 
 
-def connect(ports: list[str], baud: int, sha256: str, force: bool, model_name: str,
-            timeout: float = 2.0, retries: int = 5, device_factory=None) -> tuple[list, list[BoardRun], list[str]]:
+def connect(
+    ports: list[str],
+    baud: int,
+    sha256: str,
+    force: bool,
+    model_name: str,
+    timeout: float = 2.0,
+    retries: int = 5,
+    device_factory=None,
+) -> tuple[list, list[BoardRun], list[str]]:
     """Open and greet every board; refuse a board whose model differs unless forced."""
     if device_factory is None:
         from vwwdeploy.device.client import Device as device_factory
@@ -116,7 +128,9 @@ def connect(ports: list[str], baud: int, sha256: str, force: bool, model_name: s
                     f"({sha256[:16]}...); flash that model or pass --force"
                 )
             if not match:
-                warnings.append(f"{port}: the board's model sha256 {info.model_sha256} differs from {model_name}'s (--force)")
+                warnings.append(
+                    f"{port}: the board's model sha256 {info.model_sha256} differs from {model_name}'s (--force)"
+                )
             boards.append(BoardRun(port=port, info=info, sha_match=match))
     except BaseException:
         for dev in devices:
@@ -132,16 +146,27 @@ def _model_specs(twin, boards: list[BoardRun]):
         i, o = twin.inputs[0], twin.outputs[0]
         return tuple(i.shape), i.scale, i.zero_point, o.scale, o.zero_point, int(np.prod(o.shape))
     info = boards[0].info
-    return (tuple(info.input.shape), info.input.scale, info.input.zero_point, info.output.scale,
-            info.output.zero_point, int(np.prod(info.output.shape)))
+    return (
+        tuple(info.input.shape),
+        info.input.scale,
+        info.input.zero_point,
+        info.output.scale,
+        info.output.zero_point,
+        int(np.prod(info.output.shape)),
+    )
 
 
 def _results_csv(run: ValidationRun) -> str:
     buf = io.StringIO()
     writer = csv.writer(buf, lineterminator="\n")
-    names = [n for n in ("device", "twin", "litert", "float") if run.paths.get(n) is not None and run.paths[n].available]
-    writer.writerow(["index", "image", "label", "board", "latency_us"] + [f"{n}_scores" for n in names]
-                    + [f"{n}_pred" for n in names])
+    names = [
+        n for n in ("device", "twin", "litert", "float") if run.paths.get(n) is not None and run.paths[n].available
+    ]
+    writer.writerow(
+        ["index", "image", "label", "board", "latency_us"]
+        + [f"{n}_scores" for n in names]
+        + [f"{n}_pred" for n in names]
+    )
     from vwwdeploy.validation.metrics import predictions
 
     preds = {n: predictions(run.paths[n].q if run.paths[n].q is not None else run.paths[n].probs) for n in names}
@@ -152,8 +177,11 @@ def _results_csv(run: ValidationRun) -> str:
             p = run.paths[n]
             s = p.q[i] if p.q is not None else np.round(p.probs[i], 6)
             scores.append(" ".join(str(v) for v in np.ravel(s)))
-        writer.writerow([i, run.inputs.names[i], int(run.inputs.labels[i]), board, int(run.latency_us[i])]
-                        + scores + [int(preds[n][i]) for n in names])
+        writer.writerow(
+            [i, run.inputs.names[i], int(run.inputs.labels[i]), board, int(run.latency_us[i])]
+            + scores
+            + [int(preds[n][i]) for n in names]
+        )
     return buf.getvalue()
 
 
@@ -214,12 +242,16 @@ def validate(
         in_shape, in_scale, in_zp, out_scale, out_zp, k = _model_specs(twin, boards)
         for b in boards:
             if tuple(b.info.input.shape[-3:]) != tuple(in_shape[-3:]):
-                raise UserError(f"the board on {b.port} expects input {b.info.input.shape}, {model.name} has {in_shape}")
+                raise UserError(
+                    f"the board on {b.port} expects input {b.info.input.shape}, {model.name} has {in_shape}"
+                )
             if int(np.prod(b.info.output.shape)) != k:
                 raise UserError(f"the board on {b.port} outputs {b.info.output.shape}, {model.name} has {k} classes")
         if abs(in_scale * 255 / 2 - 1) > 0.01 or in_zp != -1:
-            warnings.append(f"the model input is quantized with scale {in_scale:.6g}, zero point {in_zp}, not 2/255 and -1:"
-                            " the device's pixel - 128 input does not match the model's own quantization")
+            warnings.append(
+                f"the model input is quantized with scale {in_scale:.6g}, zero point {in_zp}, not 2/255 and -1:"
+                " the device's pixel - 128 input does not match the model's own quantization"
+            )
         modes = {int(b.info.pipeline_mode) for b in boards}
         if len(modes) > 1:
             warnings.append("the boards use different camera pipeline modes; CSV images follow the first board's")
@@ -230,24 +262,37 @@ def validate(
 
         x = inputs.int8
         host_jobs = [
-            ("twin", "TFLM twin", (lambda adv: vpaths.run_twin(twin, x, adv)) if twin is not None
-             else (lambda adv: vpaths.PathOutput.unavailable("twin", twin_failure or "the TFLM twin did not start"))),
+            (
+                "twin",
+                "TFLM twin",
+                (lambda adv: vpaths.run_twin(twin, x, adv))
+                if twin is not None
+                else (lambda adv: vpaths.PathOutput.unavailable("twin", twin_failure or "the TFLM twin did not start")),
+            ),
             ("litert", "LiteRT", lambda adv: vpaths.run_litert(model_bytes, x, adv)),
-            ("float", "float model" if checkpoint is not None else None,
-             lambda adv: vpaths.run_float(checkpoint, x, in_scale, in_zp, adv)),
+            (
+                "float",
+                "float model" if checkpoint is not None else None,
+                lambda adv: vpaths.run_float(checkpoint, x, in_scale, in_zp, adv),
+            ),
         ]
         scores, host = run_parallel(devices, boards, x, k, host_jobs, show_progress)
         for bi, dev in enumerate(devices):
             boards[bi].link = _link_stats(dev, boards[bi].wall_s, baud)
 
         dev_spec = boards[0].info.output
-        device_out = vpaths.PathOutput("device", True, q=scores.q,
-                                       probs=dequantize(scores.q, dev_spec.scale, dev_spec.zero_point))
+        device_out = vpaths.PathOutput(
+            "device", True, q=scores.q, probs=dequantize(scores.q, dev_spec.scale, dev_spec.zero_point)
+        )
         run = ValidationRun(
             version=__version__,
-            model={"path": str(model), "sha256": sha256, "bytes": len(model_bytes),
-                   "input": {"shape": list(in_shape), "scale": in_scale, "zero_point": in_zp},
-                   "output": {"classes": k, "scale": out_scale, "zero_point": out_zp}},
+            model={
+                "path": str(model),
+                "sha256": sha256,
+                "bytes": len(model_bytes),
+                "input": {"shape": list(in_shape), "scale": in_scale, "zero_point": in_zp},
+                "output": {"classes": k, "scale": out_scale, "zero_point": out_zp},
+            },
             inputs=inputs,
             label_names=label_names,
             num_classes=k,

@@ -30,13 +30,16 @@ class DeviceScores:
     board_of: np.ndarray  # int64 [N], index into the boards list
 
 
-def run_parallel(devices: list, boards: list, x: np.ndarray, k: int, host_jobs: list[HostJob],
-                 show_progress: bool = True) -> tuple[DeviceScores, dict]:
+def run_parallel(
+    devices: list, boards: list, x: np.ndarray, k: int, host_jobs: list[HostJob], show_progress: bool = True
+) -> tuple[DeviceScores, dict]:
     """devices[i] serves boards[i] (a runner.BoardRun: .port, .indices and .wall_s are filled in here)."""
     from vwwdeploy.progress import progress_bar
 
     n = len(x)
-    out = DeviceScores(np.zeros((n, k), np.int8), np.zeros(n, np.int64), np.zeros(n, np.int64), np.full(n, -1, np.int64))
+    out = DeviceScores(
+        np.zeros((n, k), np.int8), np.zeros(n, np.int64), np.zeros(n, np.int64), np.full(n, -1, np.int64)
+    )
     host: dict = {}
     errors: list[BaseException] = []
     stop = threading.Event()
@@ -70,7 +73,12 @@ def run_parallel(devices: list, boards: list, x: np.ndarray, k: int, host_jobs: 
                 scores = np.asarray(r.scores).astype(np.int8).reshape(-1)
                 if scores.size != k:
                     raise DeviceError(f"the board on {b.port} answered {scores.size} scores; the model has {k}")
-                out.q[i], out.latency_us[i], out.instructions[i], out.board_of[i] = scores, r.latency_us, r.instructions, bi
+                out.q[i], out.latency_us[i], out.instructions[i], out.board_of[i] = (
+                    scores,
+                    r.latency_us,
+                    r.instructions,
+                    bi,
+                )
                 b.indices.append(i)
                 advance()
         except BaseException as exc:  # noqa: BLE001 - raised again in the caller's thread
@@ -88,14 +96,22 @@ def run_parallel(devices: list, boards: list, x: np.ndarray, k: int, host_jobs: 
             fail(exc)
 
     with progress_bar() if show_progress else nullcontext() as bar:
+
         def task(label: str | None) -> Advance:
             if bar is None or label is None:
                 return lambda step=1: None
             t = bar.add_task(label, total=n)
             return lambda step=1: bar.advance(t, step)
 
-        threads = [threading.Thread(target=board_worker, args=(bi, dev, task(f"board {boards[bi].port}")),
-                                    name=f"validate-board-{bi}", daemon=True) for bi, dev in enumerate(devices)]
+        threads = [
+            threading.Thread(
+                target=board_worker,
+                args=(bi, dev, task(f"board {boards[bi].port}")),
+                name=f"validate-board-{bi}",
+                daemon=True,
+            )
+            for bi, dev in enumerate(devices)
+        ]
         jobs = [(key, task(label), job) for key, label, job in host_jobs]
         threads.append(threading.Thread(target=host_worker, args=(jobs,), name="validate-host", daemon=True))
         for t in threads:

@@ -11,16 +11,16 @@ namespace {
 
 // Register blocks (AN386 memory map; CMSDK peripheral layouts).
 struct CmsdkUart {
-  volatile uint32_t data;      // 0x00
-  volatile uint32_t state;     // 0x04: bit0 TX full, bit1 RX full
-  volatile uint32_t ctrl;      // 0x08: bit0 TX enable, bit1 RX enable
-  volatile uint32_t intstatus; // 0x0C
-  volatile uint32_t bauddiv;   // 0x10
+  volatile uint32_t data;       // 0x00
+  volatile uint32_t state;      // 0x04: bit0 TX full, bit1 RX full
+  volatile uint32_t ctrl;       // 0x08: bit0 TX enable, bit1 RX enable
+  volatile uint32_t intstatus;  // 0x0C
+  volatile uint32_t bauddiv;    // 0x10
 };
 struct CmsdkTimer {
-  volatile uint32_t ctrl;   // 0x00: bit0 enable
-  volatile uint32_t value;  // 0x04: counts down at the peripheral clock
-  volatile uint32_t reload; // 0x08
+  volatile uint32_t ctrl;    // 0x00: bit0 enable
+  volatile uint32_t value;   // 0x04: counts down at the peripheral clock
+  volatile uint32_t reload;  // 0x08
   volatile uint32_t intstatus;
 };
 
@@ -81,7 +81,7 @@ namespace vww::board {
 
 void init() {
   kUart0->bauddiv = kPeripheralClockHz / 115200u;  // QEMU ignores the rate but wants a valid divider
-  kUart0->ctrl = 0x3;                               // TX and RX enabled, no interrupts
+  kUart0->ctrl = 0x3;                              // TX and RX enabled, no interrupts
   kTimer0->ctrl = 0;
   kTimer0->reload = 0xFFFFFFFFu;
   kTimer0->value = 0xFFFFFFFFu;

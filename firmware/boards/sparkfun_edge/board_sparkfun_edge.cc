@@ -2,7 +2,6 @@
 // glue to the UART, timer and camera drivers next to this file. Hardware access goes through the
 // AmbiqSuite HAL (am_hal_*), pin numbers come from the Edge BSP (am_bsp_pins.h).
 #include "board.h"
-
 #include "edge.h"
 #include "sdk.h"
 

@@ -14,13 +14,13 @@ constexpr uint32_t kI2cAddress = 0x24;
 constexpr uint32_t kIomModule = AM_BSP_CAMERA_HM01B0_I2C_IOM;  // 1
 
 // HM01B0 registers used here (datasheet names).
-constexpr uint16_t kModelIdH = 0x0000;            // reads 0x01
-constexpr uint16_t kModelIdL = 0x0001;            // reads 0xB0
-constexpr uint16_t kModeSelect = 0x0100;          // 0 standby, 1 stream, 3 stream N frames on request
+constexpr uint16_t kModelIdH = 0x0000;    // reads 0x01
+constexpr uint16_t kModelIdL = 0x0001;    // reads 0xB0
+constexpr uint16_t kModeSelect = 0x0100;  // 0 standby, 1 stream, 3 stream N frames on request
 constexpr uint16_t kImageOrientation = 0x0101;
-constexpr uint16_t kQvgaWinEn = 0x3010;           // 1: 324 x 244 window instead of 324 x 324
-constexpr uint16_t kPmuFrameCount = 0x3020;       // frames per mode-3 request
-constexpr uint16_t kBitControl = 0x3059;          // 0x02: 8-bit parallel output
+constexpr uint16_t kQvgaWinEn = 0x3010;      // 1: 324 x 244 window instead of 324 x 324
+constexpr uint16_t kPmuFrameCount = 0x3020;  // frames per mode-3 request
+constexpr uint16_t kBitControl = 0x3059;     // 0x02: 8-bit parallel output
 constexpr uint8_t kModeStandby = 0x00;
 constexpr uint8_t kModeNFrames = 0x03;
 
