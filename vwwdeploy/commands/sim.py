@@ -1,7 +1,8 @@
 """Run a simulated SparkFun Edge: the device side of the vwwdeploy protocol on a pty (default) or a
 TCP port, the model on the TFLM host twin (reference kernels), a camera made from a folder of
 pictures (or a procedural scene), optional line pacing and fault injection. The first line on stdout
-is the port URL to give `--port` (e.g. `vwwdeploy validate --port /dev/pts/3`); serves until Ctrl-C."""
+is the port URL to give `--port` (e.g. `vwwdeploy validate --port /dev/pts/3`); serves until Ctrl-C.
+With --mlperf it is instead an MLPerf Tiny device under test (text protocol, for `vwwdeploy mlperf`)."""
 
 from __future__ import annotations
 
@@ -62,6 +63,13 @@ def configure(parser: argparse.ArgumentParser) -> None:
         action="store_true",
         help="play a firmware without staged transfer (STAGE/INFER_STAGED unknown, INFO capability bit 3 clear)",
     )
+    mlperf = parser.add_argument_group("MLPerf Tiny DUT (--mlperf; --reset-every counts commands)")
+    mlperf.add_argument("--mlperf", action="store_true", help="serve the MLPerf Tiny DUT protocol instead")
+    mlperf.add_argument("--slow", type=float, default=0.0, metavar="S", help="add S seconds to every inference")
+    mlperf.add_argument(
+        "--drop-terminator-every", type=int, default=0, metavar="N", help="lose the %% of every Nth command"
+    )
+    mlperf.add_argument("--error-every", type=int, default=0, metavar="N", help="answer every Nth command e-[...]")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -80,6 +88,8 @@ def run(args: argparse.Namespace) -> int:
         raise UserError(f"camera folder {args.camera_dir} does not exist or is not a folder")
     if not args.model.is_file():
         raise UserError(f"model {args.model} does not exist")
+    if args.mlperf:
+        return _run_mlperf(args)
     faults = FaultConfig.uniform(args.fault_rate, args.reset_every, args.seed)
     board = SimBoard(
         args.model,
@@ -115,3 +125,15 @@ def run(args: argparse.Namespace) -> int:
     c = board.counters
     print(f"vwwdeploy sim: stopped after {c['requests']} requests, {c['inferences']} inferences", file=sys.stderr)
     return 0
+
+
+def _run_mlperf(args: argparse.Namespace) -> int:
+    from vwwdeploy.errors import UserError
+    from vwwdeploy.mlperf.dut import DutFaults, serve_forever
+
+    if args.fault_rate or args.camera_dir is not None or args.no_staging:
+        raise UserError("--fault-rate, --camera-dir and --no-staging are for the binary protocol, not --mlperf")
+    if args.slow < 0 or args.drop_terminator_every < 0 or args.error_every < 0:
+        raise UserError("--slow, --drop-terminator-every and --error-every must be 0 or more")
+    faults = DutFaults(args.slow, args.drop_terminator_every, args.error_every, args.reset_every)
+    return serve_forever(args.model, args.tcp, args.baud, faults)
