@@ -20,6 +20,7 @@ COMMANDS: list[tuple[str, str, str]] = [
     ("quickstart", "quickstart", "run the whole pipeline offline on a built-in synthetic dataset"),
     ("dataset", "dataset", "download COCO 2014 and build the Visual Wake Words dataset from it"),
     ("train", "train", "train MobileNetV1 on a VWW dataset (slim defaults; resumes; Ctrl-C saves)"),
+    ("import", "import_model", "float Keras train dir from an int8 MobileNetV1 .tflite (checked layer by layer)"),
     ("evaluate", "evaluate", "accuracy of a checkpoint or a .tflite on a dataset split (eval/Accuracy[...])"),
     ("export", "export", "int8 .tflite from a checkpoint: calibrated, upstream op set, float vs int8 accuracy"),
     ("inspect", "inspect", "check a .tflite against TFLM and the SparkFun Edge; --fix repairs metadata"),
