@@ -81,6 +81,24 @@ def configure(parser: argparse.ArgumentParser) -> None:
     b.add_argument("--shard-size", type=int, default=4096, help="images per .npy shard")
     b.set_defaults(_action="build")
 
+    mv = sub.add_parser(
+        "mlperf-vww",
+        help="write an MLPerf Tiny VWW accuracy set (y_labels.csv + 96x96x3 .bin) for `vwwdeploy mlperf`",
+        formatter_class=fmt,
+        description="From COCO annotations + images by the MLPerf Tiny rule (person: a non-crowd person box over "
+        "2.5%% of the image; no person: no person annotation; others left out), or from a `dataset build --rgb` "
+        "split with its own labels; images resized to 96x96 without keeping the aspect ratio; balanced, seeded.",
+    )
+    mv_src = mv.add_mutually_exclusive_group(required=True)
+    mv_src.add_argument("--annotations", type=Path, help="COCO instances JSON (with --images)")
+    mv_src.add_argument("--vww", type=Path, help="a split folder of `vwwdeploy dataset build --rgb`")
+    mv.add_argument("--images", type=Path, help="image folder of that JSON")
+    mv.add_argument("--out", type=Path, required=True, help="output folder (replaced atomically)")
+    mv.add_argument("--count", type=int, default=None, help="files, half per class (default: all a balance allows)")
+    mv.add_argument("--seed", type=int, default=0, help="seed of the selection and order")
+    mv.add_argument("--area-ratio", type=float, default=0.025, help="person box area over image area")
+    mv.set_defaults(_action="mlperf-vww")
+
     i = sub.add_parser(
         "info",
         help="summarise a built dataset (splits, counts, build report)",
@@ -104,6 +122,9 @@ def run(args: argparse.Namespace) -> int:
             args.out, base_url=args.base_url, split=args.split, keep_zips=args.keep_zips, retries=args.retries
         )
         return 0
+
+    if args._action == "mlperf-vww":
+        return _mlperf_vww(args)
 
     from vwwdeploy.dataset.build import BuildOptions, build_coco_dir, build_split, summary_line
     from vwwdeploy.progress import say
@@ -164,4 +185,31 @@ def _info(path: Path, as_json: bool) -> int:
             )
     if as_json:
         print(json.dumps(manifests, indent=2))
+    return 0
+
+
+def _mlperf_vww(args: argparse.Namespace) -> int:
+    from vwwdeploy.atomic import check_writable_dir
+    from vwwdeploy.errors import UserError
+    from vwwdeploy.mlperf import dataset as ds
+    from vwwdeploy.progress import say, track
+
+    if args.count is not None and (args.count < 2 or args.count % 2):
+        raise UserError(f"--count must be an even number of 2 or more (half per class), not {args.count}")
+    if not 0 < args.area_ratio < 1:
+        raise UserError(f"--area-ratio is a fraction of the image in (0, 1), not {args.area_ratio}")
+    check_writable_dir(args.out)
+
+    def bar(items):
+        return track(items, "writing 96x96x3 files")
+
+    if args.annotations is not None:
+        if args.images is None:
+            raise UserError("--annotations needs --images (the folder holding its images)")
+        pos, neg = ds.from_coco(args.annotations, args.images, args.out, args.count, args.seed, args.area_ratio, bar)
+    else:
+        if args.images is not None:
+            raise UserError("--images goes with --annotations, not with --vww")
+        pos, neg = ds.from_vww_split(args.vww, args.out, args.count, args.seed, bar)
+    say(f"{pos + neg} files ({pos} person, {neg} no person) and y_labels.csv written to {args.out}")
     return 0
