@@ -57,9 +57,29 @@ def configure(parser: argparse.ArgumentParser) -> None:
         "`dataset download` folder with --coco-dir. Writes labels.csv (image_id,file,label), "
         "dataset.json and images/shard-*.npy; atomically (a failed build leaves nothing).",
     )
-    src = b.add_mutually_exclusive_group(required=True)
+    src = b.add_mutually_exclusive_group()
     src.add_argument("--annotations", type=Path, help="COCO instances JSON of one split")
     src.add_argument("--coco-dir", type=Path, help="`dataset download` folder: builds OUT/train and OUT/val")
+    b.add_argument(
+        "--folders",
+        type=Path,
+        action="append",
+        metavar="DIR",
+        help="your pictures, one sub-folder per class (person/notperson map to the VWW labels); repeatable; "
+        "builds OUT/train and OUT/val",
+    )
+    b.add_argument(
+        "--csv", type=Path, action="append", metavar="FILE", help="`file,label` CSV (label 0/1 = notperson/person)"
+    )
+    b.add_argument("--val-fraction", type=float, default=0.2, help="with --folders/--csv: share of each class in val")
+    b.add_argument("--seed", type=int, default=0, help="with --folders/--csv: seed of the train/val split")
+    b.add_argument(
+        "--camera-like",
+        type=int,
+        default=None,
+        metavar="SEED",
+        help="store camera-like pictures (low light, noise, blur, gamma, vignetting), seeded; see docs/training.md",
+    )
     b.add_argument("--images", type=Path, help="image folder of that split (with --annotations)")
     b.add_argument("--out", type=Path, required=True, help="output folder (replaced if it is a previous build)")
     b.add_argument(
@@ -138,6 +158,29 @@ def run(args: argparse.Namespace) -> int:
         raise UserError(f"--workers must be at least 1, not {args.workers}")
     if args.shard_size < 1:
         raise UserError(f"--shard-size must be at least 1, not {args.shard_size}")
+    if args.folders or args.csv:
+        if args.annotations is not None or args.coco_dir is not None:
+            raise UserError(
+                "--folders/--csv build their own train/val split; use them without --annotations/--coco-dir"
+            )
+        from vwwdeploy.dataset.folders import FolderOptions, build_from_sources
+        from vwwdeploy.dataset.folders import summary_line as folder_summary
+
+        folder_options = FolderOptions(
+            size=args.size,
+            rgb=args.rgb,
+            val_fraction=args.val_fraction,
+            seed=args.seed,
+            workers=args.workers,
+            shard_size=args.shard_size,
+            camera_like_seed=args.camera_like,
+        )
+        for manifest in build_from_sources(args.out, args.folders or [], args.csv or [], folder_options).values():
+            say(folder_summary(manifest))
+        say(f"dataset written to {args.out}")
+        return 0
+    if args.annotations is None and args.coco_dir is None:
+        raise UserError("give a source: --coco-dir, --annotations with --images, or --folders / --csv")
     options = BuildOptions(
         categories=tuple(args.category or ["person"]),
         threshold=args.small_object_area_threshold,
@@ -145,6 +188,7 @@ def run(args: argparse.Namespace) -> int:
         rgb=args.rgb,
         workers=args.workers,
         shard_size=args.shard_size,
+        camera_like_seed=args.camera_like,
     )
     if args.coco_dir is not None:
         if args.images is not None:

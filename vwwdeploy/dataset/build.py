@@ -45,6 +45,22 @@ class BuildOptions:
     workers: int | None = None
     shard_size: int = DEFAULT_SHARD_SIZE
     quiet: bool = False
+    camera_like_seed: int | None = None
+
+
+class _CameraLikeWriter(SplitWriter):
+    """Stores the camera-like view of each picture; picture i of the split is seeded (seed, i)."""
+
+    def __init__(self, *args, seed: int, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.seed = seed
+
+    def add(self, images, rows) -> None:
+        from vwwdeploy.camera_like import camera_like
+
+        if len(rows):
+            images = camera_like(images, self.seed, first_index=len(self.rows))
+        super().add(images, rows)
 
 
 @dataclass
@@ -180,8 +196,14 @@ def _start_pool(workers: int):
 
 def _write_split(plan: _PlannedSplit, options: BuildOptions, folder: Path) -> dict:
     channels = 3 if options.rgb else 1
-    writer = SplitWriter(folder, options.size, channels, shard_size=options.shard_size)
+    if options.camera_like_seed is None:
+        writer = SplitWriter(folder, options.size, channels, shard_size=options.shard_size)
+    else:
+        writer = _CameraLikeWriter(
+            folder, options.size, channels, shard_size=options.shard_size, seed=options.camera_like_seed
+        )
     report = _decode_all(plan, options, writer)
+    report["camera_like_seed"] = options.camera_like_seed
     if report["images_stored"] == 0:
         raise UserError(
             f"no image of {plan.annotations} could be decoded ({report['skipped_missing']} missing, "
@@ -236,6 +258,10 @@ def build_coco_dir(coco_dir, out, options: BuildOptions | None = None) -> dict[s
 
 def summary_line(manifest: dict) -> str:
     r = manifest["report"]
+    if "per_class" in r:  # built from the user's folders / CSV
+        from vwwdeploy.dataset.folders import summary_line as folder_summary
+
+        return folder_summary(manifest)
     names = manifest["label_names"]
     skipped = r["skipped_missing"] + r["skipped_corrupt"] + r["skipped_truncated"]
     converted = r["converted_cmyk_to_rgb"] + r["converted_16bit_to_8bit"] + r["converted_other_mode"]

@@ -101,6 +101,7 @@ class SplitWriter:
         threshold: float | None = None,
         report: dict | None = None,
         extra: dict | None = None,
+        label_names: Sequence[str] | None = None,
     ) -> dict:
         """Write the last shard, labels.csv and dataset.json; returns the manifest."""
         if self._pending_count:
@@ -115,12 +116,12 @@ class SplitWriter:
             "format_version": FORMAT_VERSION,
             "split": split,
             "categories": list(categories),
-            "label_names": label_names_for(categories),
+            "label_names": list(label_names) if label_names else label_names_for(categories),
             "small_object_area_threshold": threshold,
             "size": self.size,
             "channels": self.channels,
             "count": len(labels),
-            "positives": int(sum(labels)),
+            "positives": int(sum(1 for lab in labels if lab == 1)),
             "synthetic": bool(synthetic),
             "report": dict(report or {}),
             "shards": self.shards,
@@ -238,7 +239,8 @@ def open_split(path) -> DatasetSplit:
         raise _incomplete(path, f"no {LABELS}") from None
     if header != LABEL_COLUMNS:
         raise _incomplete(path, f"{LABELS} header is {header}, expected {LABEL_COLUMNS}")
-    if len(rows) != count or any(len(r) != 3 or r[2] not in ("0", "1") for r in rows):
+    valid_labels = {str(i) for i in range(max(2, len(label_names)))}  # VWW: 0/1; folder sets: one per class
+    if len(rows) != count or any(len(r) != 3 or r[2] not in valid_labels for r in rows):
         raise _incomplete(path, f"{LABELS} has {len(rows)} rows or bad labels; manifest says {count}")
 
     shape = (size, size) if channels == 1 else (size, size, channels)
