@@ -39,6 +39,7 @@ GROUPS = [
     "pipeline_",
     "test_pattern_",
     "loop_",
+    "device_vectors_",
 ]
 
 
@@ -83,6 +84,23 @@ def test_cpp_tests_fail_when_vectors_are_wrong(core_tests, tmp_path):
     proc = subprocess.run([str(core_tests), "pipeline_matches"], capture_output=True, text=True, env=env)
     assert proc.returncode == 1
     assert "gradient decimate" in proc.stderr
+
+
+def test_command_loop_fails_on_a_wrong_device_vector(core_tests, tmp_path):
+    # The device-behaviour vectors are shared with the simulated board; one wrong expected reply must fail.
+    copy = tmp_path / "vectors"
+    shutil.copytree(VECTORS, copy)
+    behaviour = copy / "device" / "behaviour.txt"
+    lines = behaviour.read_text().splitlines()
+    i = next(i for i, line in enumerate(lines) if line.startswith("reply 130 "))  # the first RESULT
+    fields = lines[i].split(" ")
+    fields[3] = fields[3][:-2] + ("01" if fields[3].endswith("00") else "00")  # the last score byte
+    lines[i] = " ".join(fields)
+    behaviour.write_text("\n".join(lines) + "\n")
+    env = dict(os.environ, VWW_VECTORS=str(copy))
+    proc = subprocess.run([str(core_tests), "device_vectors_command_loop"], capture_output=True, text=True, env=env)
+    assert proc.returncode == 1
+    assert "reply 0: payload" in proc.stderr
 
 
 # --- hygiene: what the portable core may include -------------------------------------------------------

@@ -293,13 +293,14 @@ bool CommandLoop::capture_group(uint16_t seq, uint8_t flags, uint8_t request_typ
     send_error(seq, ErrorCode::kInferenceFailed, request_type, classifier_.status());
     return false;
   }
-  if (platform_.camera_available()) {
+  // A SET_FRAME frame replaces the camera until the next reset (protocol section 4), so a host can check
+  // the pipeline on a board with a sensor too.
+  if (!have_set_frame_ && platform_.camera_available()) {
     if (!platform_.camera_capture(raw_)) {
       platform_.led(LedId::kError, true);
       send_error(seq, ErrorCode::kCameraFailed, request_type, "camera delivered no frame");
       return false;
     }
-    have_set_frame_ = false;  // the buffer now holds a camera frame
   } else if (!have_set_frame_) {
     fill_test_pattern(raw_);  // boards without a camera stay testable (protocol section 4)
   }

@@ -62,15 +62,16 @@ class FakePlatform : public vww::Platform {
   uint32_t clock_hz() override { return 48000000; }
 };
 
-// Input [1,96,96,C] int8; output [1,2] int8: scores[1] = clamp(mean(input)), scores[0] = -scores[1].
+// Input [1,H,W,C] int8 (96x96x1 by default); output [1,2] int8: scores[1] = clamp(mean(input)), scores[0] =
+// -scores[1]. The "mean classifier" of the device-behaviour vectors (vwwdeploy/testing/mean_classifier.py).
 class FakeClassifier : public vww::Classifier {
  public:
-  explicit FakeClassifier(int channels = 1) {
+  explicit FakeClassifier(int channels = 1, int height = 96, int width = 96) {
     in_.dtype = vww::kDtypeInt8;
     in_.rank = 4;
     in_.dims[0] = 1;
-    in_.dims[1] = 96;
-    in_.dims[2] = 96;
+    in_.dims[1] = static_cast<uint16_t>(height);
+    in_.dims[2] = static_cast<uint16_t>(width);
     in_.dims[3] = static_cast<uint16_t>(channels);
     in_.scale = 2.0f / 255.0f;
     in_.zero_point = -1;

@@ -19,6 +19,9 @@ import numpy as np
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent.parent))
+sys.path.insert(0, str(HERE))
+
+import device_cases  # noqa: E402  (tests/vectors/device_cases.py: the device-behaviour cases)
 
 from vwwdeploy.protocol import messages as m  # noqa: E402
 from vwwdeploy.protocol import pipeline  # noqa: E402
@@ -361,6 +364,7 @@ def generate(out: Path) -> list[Path]:
         put(f"pipeline/{name}.raw", raw.tobytes())
         put(f"pipeline/{name}.decimate", pipeline.to_model_input(pipeline.crop_decimate(raw)).tobytes())
         put(f"pipeline/{name}.boxavg", pipeline.to_model_input(pipeline.crop_box_average(raw)).tobytes())
+    put("device/behaviour.txt", device_cases.behaviour_text())
     return written
 
 

@@ -131,10 +131,12 @@ class Image:
         if len(payload) < _IMAGE_HEAD.size:
             raise PayloadError(f"IMAGE payload of {len(payload)} bytes is shorter than its 8-byte header")
         w, h, c, code, kind, _ = _IMAGE_HEAD.unpack_from(payload)
-        if c not in (1, 3) or code not in _IMAGE_DTYPES or kind not in (0, 1):
-            raise PayloadError(f"IMAGE header has channels={c} dtype={code} kind={kind}", code=ErrorCode.BAD_SHAPE)
+        # Length first: a payload that disagrees with its own header is malformed (BAD_PAYLOAD) whatever
+        # it claims; only a self-consistent image can be of the wrong kind (BAD_SHAPE).
         if len(payload) != _IMAGE_HEAD.size + w * h * c:
             raise PayloadError(f"IMAGE {w}x{h}x{c} needs {8 + w * h * c} bytes, payload has {len(payload)}")
+        if c not in (1, 3) or code not in _IMAGE_DTYPES or kind not in (0, 1):
+            raise PayloadError(f"IMAGE header has channels={c} dtype={code} kind={kind}", code=ErrorCode.BAD_SHAPE)
         px = np.frombuffer(payload, dtype=_IMAGE_DTYPES[code], offset=_IMAGE_HEAD.size).reshape(h, w, c)
         return cls(px.copy(), ImageKind(kind))
 

@@ -23,14 +23,17 @@ from vwwdeploy.errors import UserError
 from vwwdeploy.protocol import messages as m
 from vwwdeploy.protocol.crc import crc32
 from vwwdeploy.protocol.framing import MAX_PAYLOAD, Frame, FrameDecoder, Header, encode_frame
-from vwwdeploy.protocol.pipeline import RAW_SHAPE, apply_pipeline
+from vwwdeploy.protocol.pipeline import RAW_SHAPE, apply_pipeline, test_pattern, to_model_input
 from vwwdeploy.sim.camera import Camera
 from vwwdeploy.sim.faults import ByteFaults, FaultConfig
 from vwwdeploy.sim.transport import PtyTransport, TcpTransport
 
 T = m.MsgType
+_REQUESTS = frozenset(int(t) for t in T if t < 0x80)
+PIPELINE_SHAPE = (96, 96)  # what the camera pipeline makes (docs/protocol.md section 5)
 DEVICE_INTER_BYTE_TIMEOUT = 0.1  # docs/protocol.md section 1, step 4
 SIM_MAX_RX_PAYLOAD = 80_000  # like the firmware on a board with room for a raw SET_FRAME
+SET_FRAME_PAYLOAD = 8 + RAW_SHAPE[0] * RAW_SHAPE[1]  # a raw frame and its image header
 _TX_QUEUE_FRAMES = 4  # replies queued for the transmitter before the worker waits (backpressure)
 
 
@@ -63,6 +66,8 @@ class SimBoard:
         pipeline_mode: int = 0,
         max_rx_payload: int = SIM_MAX_RX_PAYLOAD,
         staging: bool = True,
+        has_camera: bool = True,
+        runtime=None,
         warn=None,
     ):
         from vwwdeploy.tflm_twin import TflmTwin
@@ -75,7 +80,8 @@ class SimBoard:
         self.model_bytes = path.read_bytes()
         self.model_sha256 = hashlib.sha256(self.model_bytes).hexdigest()
         self.arena_size = max(10 * len(self.model_bytes), 4 << 20)
-        self._twin_factory = lambda: TflmTwin(self.model_bytes, arena_size=self.arena_size)
+        # runtime: a callable returning what TflmTwin offers (tests pass a scripted classifier).
+        self._twin_factory = runtime or (lambda: TflmTwin(self.model_bytes, arena_size=self.arena_size))
         self._twin = self._twin_factory()
         spec_in, spec_out = self._twin.inputs[0], self._twin.outputs[0]
         if spec_in.dtype != "int8":
@@ -91,6 +97,8 @@ class SimBoard:
         if labels is None:
             labels = ["notperson", "person"] if n_classes == 2 else [f"class{i}" for i in range(n_classes)]
         self.camera = Camera(camera_dir)
+        # has_camera=False plays a board without a sensor: CAPTURE serves SET_FRAME frames or the test pattern.
+        self.has_camera = has_camera
         self.baud = baud
         self.faults = faults or FaultConfig()
         self.default_pipeline = m.PipelineMode(pipeline_mode)
@@ -108,7 +116,9 @@ class SimBoard:
             kernels="host-runtime",
             clock_hz=0,
             labels=tuple(labels),
-            capabilities=m.Capability.CAMERA | m.Capability.SET_FRAME | (m.Capability.STAGED if staging else 0),
+            capabilities=(m.Capability.CAMERA if has_camera else 0)
+            | (m.Capability.SET_FRAME if min(max_rx_payload, MAX_PAYLOAD) >= SET_FRAME_PAYLOAD else 0)
+            | (m.Capability.STAGED if staging else 0),
             max_rx_payload=min(max_rx_payload, MAX_PAYLOAD),
             pipeline_mode=self.default_pipeline,
         )
@@ -268,8 +278,7 @@ class SimBoard:
         self._error_now(header, m.ErrorCode.TOO_LARGE, f"{header.length} > {self._info.max_rx_payload}")
 
     def _error_now(self, header: Header, code: m.ErrorCode, text: str) -> None:
-        req = header.type if header.type < 0x80 else 0
-        body = m.ErrorMsg(int(code), req, text).encode()
+        body = m.ErrorMsg(int(code), header.type, text).encode()
         self._emit([(T.ERROR, header.seq, body)], self._generation)
 
     # ------------------------------------------------------------- worker
@@ -294,8 +303,7 @@ class SimBoard:
                 self._emit(self._answer(frame, gen), gen)
         except _Reply as reply:
             self.counters["errors"] += 1
-            req = frame.type if frame.type < 0x80 else 0
-            out = [(T.ERROR, frame.seq, m.ErrorMsg(int(reply.code), req, reply.text).encode())]
+            out = [(T.ERROR, frame.seq, m.ErrorMsg(int(reply.code), frame.type, reply.text).encode())]
             if reply.code == m.ErrorCode.INFERENCE_FAILED:  # the LOG first: a host stops at the ERROR
                 out.insert(0, (T.LOG, frame.seq, m.Log(m.LogLevel.ERROR, reply.text).encode()))
             self._emit(out, gen)
@@ -306,6 +314,11 @@ class SimBoard:
             return decoder(payload)
         except m.PayloadError as exc:
             raise _Reply(m.ErrorCode(exc.code), str(exc)) from None
+
+    def _knows(self, type_: int) -> bool:
+        """Is type_ a request this board serves (UNKNOWN_TYPE otherwise, even while streaming)?"""
+        staged = (T.STAGE, T.INFER_STAGED)
+        return type_ in _REQUESTS and (self.staging or type_ not in staged)
 
     def _answer(self, frame: Frame, gen: int) -> list[tuple[int, int, bytes]]:
         seq, t = frame.seq, frame.type
@@ -320,7 +333,11 @@ class SimBoard:
             return [(T.RESULT, seq, self._infer(px).encode())]
         if t == T.CAPTURE:
             flags = self._parse(m.decode_capture, frame.payload)
-            return [(ty, seq, body) for ty, body in self._capture(flags)]
+            group, failure = self._capture(flags)
+            if failure is not None:
+                self._emit([(ty, seq, body) for ty, body in group], gen)
+                raise failure
+            return [(ty, seq, body) for ty, body in group]
         if t == T.STREAM_STOP:
             return [(T.ACK, seq, m.encode_ack(T.STREAM_STOP))]
         if t == T.SET_FRAME:
@@ -383,25 +400,36 @@ class SimBoard:
             scores = scores.astype(np.uint8 if scores.dtype == np.uint8 else np.int8).view(np.int8)
         return m.Result(scores, int(latency * 1e6), 0)
 
-    def _capture(self, flags: m.CaptureFlags) -> list[tuple[int, bytes]]:
+    def _capture(self, flags: m.CaptureFlags) -> tuple[list[tuple[int, bytes]], _Reply | None]:
+        """The FRAME(s) and RESULT of one capture, and the ERROR that ends it early (None when it does not).
+
+        Request checks come before the camera (docs/protocol.md section 4); frames already captured are
+        sent before an inference failure's ERROR, as the firmware, which streams them out first, must.
+        """
+        h, w, c = self.input_hwc
+        feeds_model = (h, w) == PIPELINE_SHAPE
+        infer = not flags & m.CaptureFlags.NO_INFER
+        if infer and not feeds_model:
+            return [], _Reply(m.ErrorCode.BAD_SHAPE, f"the model takes {h}x{w}, the camera pipeline gives 96x96")
         raw = self._set_frame
+        if raw is None and not self.has_camera:
+            raw = test_pattern()
         if raw is None:
             try:
                 raw = self.camera.frame()
             except OSError as exc:
-                raise _Reply(m.ErrorCode.CAMERA_FAILED, str(exc)) from None
+                return [], _Reply(m.ErrorCode.CAMERA_FAILED, str(exc))
         pixels = apply_pipeline(raw, self._pipeline)
-        h, w, c = self.input_hwc
-        if (h, w) != pixels.shape:
-            raise _Reply(m.ErrorCode.BAD_SHAPE, f"the model takes {h}x{w}, the camera pipeline gives 96x96")
-        pixels = np.repeat(pixels[:, :, None], c, axis=2)
+        pixels = np.repeat(pixels[:, :, None], c if feeds_model else 1, axis=2)
         out = [(T.FRAME, m.Image(pixels, m.ImageKind.MODEL_INPUT).encode())]
         if flags & m.CaptureFlags.RAW:
             out.append((T.FRAME, m.Image(raw[:, :, None], m.ImageKind.RAW).encode()))
-        if not flags & m.CaptureFlags.NO_INFER:
-            x = (pixels.astype(np.int16) - 128).astype(np.int8)
-            out.append((T.RESULT, self._infer(x).encode()))
-        return out
+        if infer:
+            try:
+                out.append((T.RESULT, self._infer(to_model_input(pixels)).encode()))
+            except _Reply as reply:
+                return out, reply
+        return out, None
 
     def _stream(self, start: m.StreamStart, gen: int) -> None:
         period = 1.0 / start.max_fps if start.max_fps else 0.0
@@ -423,9 +451,11 @@ class SimBoard:
                     return
                 if frame.type == T.HELLO:
                     self._emit([(T.INFO, frame.seq, self.info.encode())], gen)
+                elif not self._knows(frame.type):
+                    body = m.ErrorMsg(int(m.ErrorCode.UNKNOWN_TYPE), frame.type, f"type 0x{frame.type:02x}").encode()
+                    self._emit([(T.ERROR, frame.seq, body)], gen)
                 else:
-                    req = frame.type if frame.type < 0x80 else 0
-                    body = m.ErrorMsg(int(m.ErrorCode.BUSY), req, "streaming; send STREAM_STOP first").encode()
+                    body = m.ErrorMsg(int(m.ErrorCode.BUSY), frame.type, "streaming; send STREAM_STOP first").encode()
                     self._emit([(T.ERROR, frame.seq, body)], gen)
                 continue
             if time.monotonic() < next_due:
@@ -436,11 +466,10 @@ class SimBoard:
                 next_due = time.monotonic() + 0.002
                 continue
             next_due = max(next_due + period, time.monotonic()) if period else 0.0
-            try:
-                group = self._capture(start.flags)
-            except _Reply as reply:
-                body = m.ErrorMsg(int(reply.code), int(T.STREAM_START), reply.text).encode()
-                self._send_unsolicited([(T.ERROR, body)], gen)
+            group, failure = self._capture(start.flags)
+            if failure is not None:  # the ERROR ends the group, under its seq, and the stream
+                body = m.ErrorMsg(int(failure.code), int(T.STREAM_START), failure.text).encode()
+                self._send_unsolicited(group + [(T.ERROR, body)], gen)
                 return
             self._send_unsolicited(group, gen)
             self.counters["groups"] += 1
