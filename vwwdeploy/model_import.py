@@ -422,32 +422,23 @@ def _gray(pixels: np.ndarray, channels: int) -> np.ndarray:
     return np.repeat(gray, channels, axis=3)
 
 
-def import_tflite(
+def rebuild(
     model_path,
-    out,
     *,
     grayscale: bool = False,
-    label_names: list[str] | None = None,
     tolerance_steps: float = DEFAULT_TOLERANCE_STEPS,
     calibration: np.ndarray | None = None,
     log: Callable[[str], None] = print,
-) -> dict:
-    """Rebuild `model_path` as a float train dir at `out`; returns the import report (also out/import.json)."""
-    from vwwdeploy.atomic import atomic_dir
-    from vwwdeploy.training.checkpoint import save_checkpoint
-    from vwwdeploy.training.config import TrainConfig
-
-    model_path, out = Path(model_path), Path(out)
+):
+    """(float keras.Model, config fields, report) of an int8 MobileNetV1 .tflite, checked against it."""
+    model_path = Path(model_path)
     tfl = read_model(model_path)
     layers, facts = read_layers(tfl)
-    if out.exists() and (not out.is_dir() or any(out.iterdir())):
-        raise UserError(f"--out {out} exists and is not empty; choose a new folder")
     if grayscale and facts["input"].shape[3] != 3:
         raise UserError(f"{model_path} already takes 1-channel input; --grayscale is for RGB models")
     model, fields = build_float_model(layers, facts, grayscale=False)
     reference = Int8Reference(tfl.data)
-    size = fields["image_size"]
-    pixels = calibration if calibration is not None else calibration_pictures(size)
+    pixels = calibration if calibration is not None else calibration_pictures(fields["image_size"])
     if fields["channels"] == 1:
         pixels = _gray(pixels, 1)
     elif pixels.shape[-1] == 1:
@@ -477,9 +468,36 @@ def import_tflite(
             f"differs from the RGB one by at most {report['grayscale_max_difference']:.2e}"
         )
         model = gray_model
-    names = label_names or (["notperson", "person"] if fields["num_classes"] == 2 else None)
-    if names is None:
-        names = [f"class{i}" for i in range(fields["num_classes"])]
+    return model, fields, report
+
+
+def default_label_names(num_classes: int) -> list[str]:
+    return ["notperson", "person"] if num_classes == 2 else [f"class{i}" for i in range(num_classes)]
+
+
+def import_tflite(
+    model_path,
+    out,
+    *,
+    grayscale: bool = False,
+    label_names: list[str] | None = None,
+    tolerance_steps: float = DEFAULT_TOLERANCE_STEPS,
+    calibration: np.ndarray | None = None,
+    log: Callable[[str], None] = print,
+) -> dict:
+    """Rebuild `model_path` as a float train dir at `out`; returns the import report (also out/import.json)."""
+    from vwwdeploy.atomic import atomic_dir
+    from vwwdeploy.training.checkpoint import save_checkpoint
+    from vwwdeploy.training.config import TrainConfig
+
+    model_path, out = Path(model_path), Path(out)
+    read_model(model_path)  # a missing or non-.tflite file is reported before the --out check
+    if out.exists() and (not out.is_dir() or any(out.iterdir())):
+        raise UserError(f"--out {out} exists and is not empty; choose a new folder")
+    model, fields, report = rebuild(
+        model_path, grayscale=grayscale, tolerance_steps=tolerance_steps, calibration=calibration, log=log
+    )
+    names = label_names or default_label_names(fields["num_classes"])
     if len(names) != fields["num_classes"]:
         raise UserError(f"{len(names)} label names given, the model has {fields['num_classes']} classes")
     config = TrainConfig(

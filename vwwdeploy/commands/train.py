@@ -1,7 +1,13 @@
 """Train MobileNetV1 (default: width 0.25, 96x96 grayscale, 2 classes) on a VWW dataset built by
 `vwwdeploy dataset build`, with the seed's tf.slim defaults. Re-running on an existing --train-dir resumes
 exactly where it stopped (step, optimizer and moving-average state). Ctrl-C saves a checkpoint.
-TensorBoard summaries go to --train-dir (`tensorboard --logdir TRAIN_DIR`)."""
+TensorBoard summaries go to --train-dir (`tensorboard --logdir TRAIN_DIR`).
+
+With --init-from (a train dir, e.g. from `vwwdeploy import`, or an int8 .tflite) it fine-tunes instead: the
+classifier head alone first (--head-steps), then all layers at a lower learning rate (--backbone-lr-factor),
+augmentation on, and the dataset's val/ split scored every --eval-every-steps steps; the new --train-dir ends
+holding the best checkpoint by val accuracy. Fine-tune defaults: 300 steps, batch 32, learning rate 0.01.
+Other classes than the source's need --new-head."""
 
 from __future__ import annotations
 
@@ -71,6 +77,16 @@ def configure(parser: argparse.ArgumentParser) -> None:
         default="default",
         help="tf.distribute strategy (mirrored: all local GPUs)",
     )
+    tune = parser.add_argument_group("fine-tuning (--init-from)")
+    tune.add_argument(
+        "--init-from", type=Path, default=None, metavar="TRAIN_DIR|MODEL.tflite", help="start from this model"
+    )
+    tune.add_argument("--new-head", action="store_true", help="new classifier head for the dataset's classes")
+    tune.add_argument("--head-steps", type=int, default=None, help="steps with the backbone frozen (default 1/3)")
+    tune.add_argument(
+        "--backbone-lr-factor", type=float, default=None, help="learning rate factor once all layers train (0.1)"
+    )
+    tune.add_argument("--eval-every-steps", type=int, default=None, help="score the val split every N steps (25)")
     parser.add_argument("--log-every-steps", type=int, default=10)
     parser.add_argument("--save-every-steps", type=int, default=None, help="checkpoint every N steps")
     parser.add_argument("--save-interval-secs", type=float, default=600.0, help="checkpoint every N seconds")
@@ -96,6 +112,31 @@ def run(args: argparse.Namespace) -> int:
             "augment",
         )
     }
+    if args.init_from is not None:
+        from vwwdeploy.training.fine_tune import fine_tune
+
+        if given("width") is not None or given("image_size") is not None:
+            raise UserError("--width and --image-size come from --init-from's model when fine-tuning")
+        if given("channels") == 3:
+            raise UserError("--rgb does not apply to --init-from (the model's input decides)")
+        fine_tune(
+            args.dataset,
+            args.train_dir,
+            args.init_from,
+            max_steps=given("max_steps"),
+            batch_size=given("batch_size"),
+            learning_rate=given("learning_rate"),
+            head_steps=args.head_steps,
+            backbone_lr_factor=args.backbone_lr_factor,
+            eval_every_steps=args.eval_every_steps,
+            new_head=args.new_head,
+            grayscale=given("channels") == 1 and str(args.init_from).endswith(".tflite"),
+            seed=given("seed") or 0,
+            augment=hparams["augment"] if hparams["augment"] is not None else True,
+            hparams={k: v for k, v in hparams.items() if k != "augment"},
+            log=lambda line: print(line, flush=True),
+        )
+        return 0
     train(
         args.dataset,
         args.train_dir,
