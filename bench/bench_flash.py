@@ -27,9 +27,9 @@ sys.path.insert(0, str(REPO))
 from vwwdeploy.flashing import asb_image, flash, svl_protocol  # noqa: E402
 from vwwdeploy.flashing.asb_protocol import MAX_CHUNK  # noqa: E402
 from vwwdeploy.flashing.elf import elf_to_binary  # noqa: E402
-from vwwdeploy.flashing.fake_firmware import fake_binary, fake_elf  # noqa: E402
-from vwwdeploy.flashing.sim_asb import SimAsb  # noqa: E402
-from vwwdeploy.flashing.sim_svl import SimSvl  # noqa: E402
+from vwwdeploy.testing.fake_firmware import fake_binary, fake_elf  # noqa: E402
+from vwwdeploy.testing.sim_asb import SimAsb  # noqa: E402
+from vwwdeploy.testing.sim_svl import SimSvl  # noqa: E402
 
 SIZE = 450_000
 

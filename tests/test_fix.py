@@ -11,11 +11,11 @@ from PIL import Image
 
 from vwwdeploy.cli import main
 from vwwdeploy.errors import UserError
+from vwwdeploy.testing.tiny_models import tiny_model
 from vwwdeploy.tflite_model import fix as fixmod
 from vwwdeploy.tflite_model import fix_model, inspect_model
 from vwwdeploy.tflite_model.runtimes import litert_probe, tflm_probe
 from vwwdeploy.tflite_model.schema import read_model
-from vwwdeploy.tflite_model.tiny_models import tiny_model
 from vwwdeploy.tflite_model.writer import edit_model
 
 

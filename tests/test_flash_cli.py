@@ -15,9 +15,9 @@ import pytest
 import serial
 
 from vwwdeploy.cli import main
-from vwwdeploy.flashing.fake_firmware import fake_binary, fake_elf
-from vwwdeploy.flashing.sim_asb import SimAsb
-from vwwdeploy.flashing.sim_pty import PtyDevice
+from vwwdeploy.testing.fake_firmware import fake_binary, fake_elf
+from vwwdeploy.testing.sim_asb import SimAsb
+from vwwdeploy.testing.sim_pty import PtyDevice
 
 pytestmark = pytest.mark.skipif(os.name == "nt", reason="the simulated boards sit behind POSIX ptys")
 
@@ -105,10 +105,10 @@ BAD_INPUTS = [
     (
         "absent port",
         lambda t, p: ["--port", "/dev/ttyNOSUCH0", _write(t, "fw.bin", fake_binary(1000))],
-        2,
+        3,  # PortError, the one error of vwwdeploy.device.port (a port that cannot be opened: board side)
         "serial port /dev/ttyNOSUCH0 does not exist",
     ),
-    ("busy port", lambda t, p: ["--port", p, _write(t, "fw.bin", fake_binary(1000))], 2, "is busy"),
+    ("busy port", lambda t, p: ["--port", p, _write(t, "fw.bin", fake_binary(1000))], 3, "is busy"),
     (
         "no bootloader",
         lambda t, p: ["--port", p, "--wait", "0.2", _write(t, "fw.bin", fake_binary(1000))],
@@ -219,8 +219,8 @@ class _Port:
     ],
 )
 def test_port_autodetection(monkeypatch, found, expected):
+    from vwwdeploy.device import port as ports
     from vwwdeploy.errors import UserError
-    from vwwdeploy.flashing import ports
 
     monkeypatch.delenv("VWWDEPLOY_PORT", raising=False)
     monkeypatch.setattr(ports.list_ports, "comports", lambda: found)
@@ -243,7 +243,7 @@ def test_port_autodetection(monkeypatch, found, expected):
     ],
 )
 def test_open_errors_are_explained(errno_, text, expected):
-    from vwwdeploy.flashing.ports import describe_open_error
+    from vwwdeploy.device.port import describe_open_error
 
     exc = serial.SerialException(errno_, text) if errno_ else serial.SerialException(text)
     message = describe_open_error("/dev/ttyUSB0", exc)

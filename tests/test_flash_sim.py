@@ -9,11 +9,11 @@ import serial
 
 from vwwdeploy.errors import DeviceError, UserError
 from vwwdeploy.flashing import asb_image, flash
-from vwwdeploy.flashing.fake_firmware import fake_binary, fake_elf
 from vwwdeploy.flashing.flasher import NO_BOOTLOADER
-from vwwdeploy.flashing.sim_asb import CRC_ERROR, DATA, FAILURE, HELLO, OTADESC, RESET, UPDATE, SimAsb
-from vwwdeploy.flashing.sim_pty import PtyDevice
-from vwwdeploy.flashing.sim_svl import SimSvl
+from vwwdeploy.testing.fake_firmware import fake_binary, fake_elf
+from vwwdeploy.testing.sim_asb import CRC_ERROR, DATA, FAILURE, HELLO, OTADESC, RESET, UPDATE, SimAsb
+from vwwdeploy.testing.sim_pty import PtyDevice
+from vwwdeploy.testing.sim_svl import SimSvl
 
 pytestmark = pytest.mark.skipif(os.name == "nt", reason="the simulated boards sit behind POSIX ptys")
 

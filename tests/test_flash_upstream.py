@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 
 from vwwdeploy.flashing import asb_image
-from vwwdeploy.flashing.fake_firmware import fake_binary
 from vwwdeploy.paths import cache_dir
+from vwwdeploy.testing.fake_firmware import fake_binary
 
 SDK = Path(os.environ.get("VWWDEPLOY_AMBIQSDK_DIR") or cache_dir() / "src" / "ambiqsdk")
 SCRIPTS = SDK / "tools" / "apollo3_scripts"
@@ -112,7 +112,7 @@ def test_wired_update_blob_equals_upstream(tmp_path, upstream, split):
 
 
 def test_upstream_uart_host_flashes_through_the_simulated_asb(tmp_path, upstream):
-    from vwwdeploy.flashing.sim_asb import SimAsb
+    from vwwdeploy.testing.sim_asb import SimAsb
 
     app = fake_binary(30_000)
     blocks = asb_image.build_wired_update(asb_image.build_image_blob(app))
@@ -134,7 +134,7 @@ SVL_HOST = (
 
 @pytest.mark.skipif(not SVL_HOST.exists(), reason=f"SparkFun's svl.py not found at {SVL_HOST}")
 def test_upstream_svl_host_flashes_through_the_simulated_svl(tmp_path):
-    from vwwdeploy.flashing.sim_svl import SimSvl
+    from vwwdeploy.testing.sim_svl import SimSvl
 
     app = fake_binary(30_000, 0x10000)  # whole words: svl.py does not pad, and the SVL refuses partial words
     (tmp_path / "app.bin").write_bytes(app)

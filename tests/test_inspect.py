@@ -9,12 +9,12 @@ import pytest
 
 from vwwdeploy.cli import main
 from vwwdeploy.errors import UserError
+from vwwdeploy.testing.tiny_models import tiny_model
 from vwwdeploy.tflite_model import board, inspect_model
 from vwwdeploy.tflite_model.flatbuf import ModelFormatError
 from vwwdeploy.tflite_model.inspect import format_report
 from vwwdeploy.tflite_model.schema import parse_model, read_model
 from vwwdeploy.tflite_model.stats import mac_count, parameter_count
-from vwwdeploy.tflite_model.tiny_models import tiny_model
 from vwwdeploy.tflite_model.writer import make_custom_op
 
 UPSTREAM_OPS = {"AVERAGE_POOL_2D": 1, "CONV_2D": 14, "DEPTHWISE_CONV_2D": 14, "RESHAPE": 1, "SOFTMAX": 1}
@@ -184,16 +184,27 @@ def test_model_beyond_the_measuring_arena_is_measured_not_refused(upstream_model
     assert sizes == [None, runtimes.LARGE_ARENA]
 
 
-def test_input_convention_warnings():
+def _with_input_quantization(scale: float, zero_point: int) -> dict:
     from vwwdeploy.tflite_model.writer import edit_model
 
-    def other_input_quantization(m):
+    def requantize(m):
         q = m.subgraphs[0].tensors[m.subgraphs[0].inputs[0]].quantization
-        q.scale, q.zeroPoint = [1 / 255], [-128]
+        q.scale, q.zeroPoint = [scale], [zero_point]
 
-    r = inspect_model(edit_model(tiny_model("int8").read_bytes(), other_input_quantization), run_litert=False)
+    return inspect_model(edit_model(tiny_model("int8").read_bytes(), requantize), run_litert=False)
+
+
+def test_input_scale_1_255_zero_point_minus_128_takes_the_camera_input():
+    # int8 = round((pixel / 255) / (1/255)) - 128 = pixel - 128 exactly: the board's input, no warning.
+    r = _with_input_quantization(1 / 255, -128)
+    assert [p for p in r["problems"] if p["code"] == "input_quantization"] == []
+
+
+@pytest.mark.parametrize("scale,zero_point", [(1 / 255, 0), (2 / 255, 20), (1 / 127.5 / 4, -1)])
+def test_input_convention_warnings(scale, zero_point):
+    r = _with_input_quantization(scale, zero_point)
     p = next(p for p in r["problems"] if p["code"] == "input_quantization")
-    assert p["severity"] == "warning" and "pixel-128" in p["message"] and r["ok"]
+    assert p["severity"] == "warning" and "pixel - 128" in p["message"] and r["ok"]
 
 
 @pytest.mark.parametrize("factor", [0.999, 1.001])

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from vwwdeploy.cli import main
-from vwwdeploy.tflite_model.tiny_models import tiny_model
+from vwwdeploy.testing.tiny_models import tiny_model
 from vwwdeploy.tflite_model.writer import edit_model, make_custom_op
 
 

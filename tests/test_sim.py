@@ -24,7 +24,7 @@ T = m.MsgType
 
 @pytest.fixture(scope="module")
 def tiny_int8():
-    from vwwdeploy.tflite_model.tiny_models import tiny_model
+    from vwwdeploy.testing.tiny_models import tiny_model
 
     return tiny_model("int8")
 
@@ -238,7 +238,7 @@ def test_capture_with_a_model_of_another_size_is_bad_shape(tiny_int8):
 
 
 def test_sim_refuses_what_it_cannot_run(tmp_path, tiny_int8):
-    from vwwdeploy.tflite_model.tiny_models import tiny_model
+    from vwwdeploy.testing.tiny_models import tiny_model
 
     with pytest.raises(UserError, match="does not exist"):
         SimBoard(tmp_path / "none.tflite")

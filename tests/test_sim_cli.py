@@ -16,7 +16,7 @@ from vwwdeploy.protocol.messages import Capability
 
 @pytest.fixture(scope="module")
 def tiny():
-    from vwwdeploy.tflite_model.tiny_models import tiny_model
+    from vwwdeploy.testing.tiny_models import tiny_model
 
     return {name: tiny_model(name) for name in ("int8", "float", "degenerate")}
 

@@ -63,7 +63,7 @@ def test_noisy_link_with_resets_upstream_model_staged(upstream_model):
 
 
 def test_noisy_link_with_resets_small_model():
-    from vwwdeploy.tflite_model.tiny_models import tiny_model
+    from vwwdeploy.testing.tiny_models import tiny_model
 
     model = tiny_model("int8")
     n = 60

@@ -18,7 +18,7 @@ T = m.MsgType
 
 @pytest.fixture(scope="module")
 def tiny_int8():
-    from vwwdeploy.tflite_model.tiny_models import tiny_model
+    from vwwdeploy.testing.tiny_models import tiny_model
 
     return tiny_model("int8")
 

@@ -2,7 +2,7 @@
 
 
 class UserError(Exception):
-    """A problem the user can fix (bad input, missing file, busy port...).
+    """A problem the user can fix (bad input, missing file...).
 
     The message must stand alone on one line: what is wrong and, where it helps, what to do.
     """
@@ -11,6 +11,7 @@ class UserError(Exception):
 
 
 class DeviceError(UserError):
-    """The board (real, emulated or simulated) did not answer as the protocol says."""
+    """The board (real, emulated or simulated) did not answer as the protocol says, or its port cannot be
+    opened (absent, busy, nobody listening: vwwdeploy.device.port.PortError)."""
 
     exit_code = 3

@@ -1,9 +1,9 @@
 """Accuracy of a checkpoint (EMA weights, float) or a .tflite model (LiteRT) on a dataset split.
 
 Both paths feed the same eval-preprocessed uint8 pixels (central crop 0.875, resize): the float model gets
-pixel / 127.5 - 1, an int8 model gets its own quantization of that, which for the standard export
-(scale 2/255, zero point -1) is pixel - 128 exactly as on the device. So float and int8 accuracies
-compare on identical images.
+pixel / 127.5 - 1, an int8 model that takes the camera's pixel - 128 (vwwdeploy/input_convention.py) gets
+exactly that, as on the device, and any other int8 model its own quantization of pixel / 127.5 - 1. So float
+and int8 accuracies compare on identical images.
 """
 
 from __future__ import annotations
@@ -12,11 +12,9 @@ from pathlib import Path
 
 import numpy as np
 
+from vwwdeploy import input_convention
 from vwwdeploy.errors import UserError
-from vwwdeploy.training.preprocess import eval_images, to_float, to_int8
-
-STANDARD_INPUT_SCALE = 2.0 / 255.0
-STANDARD_INPUT_ZERO_POINT = -1
+from vwwdeploy.training.preprocess import eval_images, to_float
 
 
 def open_eval_split(dataset, split: str = "val"):
@@ -55,8 +53,8 @@ def quantize_input(pixels: np.ndarray, detail: dict) -> np.ndarray:
     if dtype == np.float32:
         return to_float(pixels)
     scale, zero_point = detail["quantization"]
-    if dtype == np.int8 and abs(scale - STANDARD_INPUT_SCALE) < 1e-6 and zero_point == STANDARD_INPUT_ZERO_POINT:
-        return to_int8(pixels)  # what the device feeds: no float round trip
+    if dtype == np.int8 and input_convention.takes_camera_input(scale, zero_point):
+        return input_convention.pixel_to_int8(pixels)  # what the device feeds: no float round trip
     if not scale:
         raise UserError(f"model input is {dtype.name} without quantization parameters")
     info = np.iinfo(dtype)

@@ -18,11 +18,10 @@ from pathlib import Path
 
 import numpy as np
 
+from vwwdeploy import input_convention
 from vwwdeploy.atomic import atomic_write_bytes
 from vwwdeploy.errors import UserError
 from vwwdeploy.evaluation import (
-    STANDARD_INPUT_SCALE,
-    STANDARD_INPUT_ZERO_POINT,
     LiteRtModel,
     eval_pixels,
     open_eval_split,
@@ -194,14 +193,8 @@ def export_int8(
     warnings = []
     if info["input"]["dtype"] != "int8" or info["output"]["dtype"] != "int8":
         raise UserError(f"export produced {info['input']['dtype']} input / {info['output']['dtype']} output, not int8")
-    if (
-        abs(info["input"]["scale"] - STANDARD_INPUT_SCALE) > 1e-6
-        or info["input"]["zero_point"] != STANDARD_INPUT_ZERO_POINT
-    ):
-        warnings.append(
-            f"input quantization is scale {info['input']['scale']:.6g}, zero point "
-            f"{info['input']['zero_point']}, not 2/255 and -1: the device's pixel - 128 input will not match"
-        )
+    if not input_convention.takes_camera_input(info["input"]["scale"], info["input"]["zero_point"]):
+        warnings.append(input_convention.mismatch(info["input"]["scale"], info["input"]["zero_point"]))
     scale = info["softmax_input_scale"]
     if scale is not None and softmax_is_degenerate(scale):
         warnings.append(

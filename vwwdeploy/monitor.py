@@ -12,6 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
+from vwwdeploy.constants import DEFAULT_BAUD
 from vwwdeploy.errors import UserError
 
 CSV_NAME = "frames.csv"
@@ -144,7 +145,7 @@ def monitor(
     count: int = 0,
     save: Path | None = None,
     raw: bool = False,
-    baud: int = 921600,
+    baud: int = DEFAULT_BAUD,
     max_fps: int = 0,
     out=None,
     live: bool | None = None,

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import argparse
 
+from vwwdeploy.constants import FLASH_REPLY_TIMEOUT_S
+
 
 def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("firmware", metavar="FIRMWARE", help="firmware .bin or .elf")
@@ -34,7 +36,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--timeout",
         type=float,
-        default=12.0,
+        default=FLASH_REPLY_TIMEOUT_S,
         metavar="SECONDS",
         help="how long to wait for each reply during the transfer (flash writes take time)",
     )

@@ -7,6 +7,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from vwwdeploy.constants import DEFAULT_BAUD
+
 
 def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
@@ -19,7 +21,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--save", type=Path, default=None, metavar="DIR", help="keep frames as PNG plus frames.csv")
     parser.add_argument("--raw", action="store_true", help="also fetch (and save) the raw 324x244 sensor frame")
     parser.add_argument("--max-fps", type=int, default=0, help="ask the board to pace frames (0: as fast as it can)")
-    parser.add_argument("--baud", type=int, default=921600, help="serial line rate")
+    parser.add_argument("--baud", type=int, default=DEFAULT_BAUD, help="serial line rate")
 
 
 def run(args: argparse.Namespace) -> int:

@@ -8,6 +8,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from vwwdeploy.constants import DEFAULT_BAUD, REQUEST_TIMEOUT_S
+
 
 def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
@@ -32,8 +34,10 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--force", action="store_true", help="run even when a board's model sha256 differs from --model"
     )
-    parser.add_argument("--baud", type=int, default=921600, help="serial line rate")
-    parser.add_argument("--timeout", type=float, default=2.0, help="seconds to wait for each reply before retrying")
+    parser.add_argument("--baud", type=int, default=DEFAULT_BAUD, help="serial line rate")
+    parser.add_argument(
+        "--timeout", type=float, default=REQUEST_TIMEOUT_S, help="seconds to wait for each reply before retrying"
+    )
 
 
 def run(args: argparse.Namespace) -> int:

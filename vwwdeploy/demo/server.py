@@ -16,6 +16,7 @@ from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
+from vwwdeploy.constants import DEFAULT_BAUD, DEMO_RETRIES, DEMO_TIMEOUT_S
 from vwwdeploy.demo.hub import Hub
 from vwwdeploy.demo.link import BoardLink
 from vwwdeploy.errors import UserError
@@ -113,10 +114,10 @@ class DemoServer:
         *,
         record: Path | None = None,
         raw: bool = False,
-        baud: int = 921_600,
+        baud: int = DEFAULT_BAUD,
         max_fps: int = 0,
-        timeout: float = 1.0,
-        retries: int = 3,
+        timeout: float = DEMO_TIMEOUT_S,
+        retries: int = DEMO_RETRIES,
         warn=None,
     ):
         from vwwdeploy.device.client import Device

@@ -27,20 +27,28 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from vwwdeploy.device.port import POLL_S, open_port
+from vwwdeploy.constants import (
+    DEFAULT_BAUD,
+    HOST_INTER_BYTE_TIMEOUT_S,
+    POLL_S,
+    REQUEST_RETRIES,
+    REQUEST_TIMEOUT_S,
+    STAGE_TIMEOUT_S,
+)
+from vwwdeploy.device.port import open_port
 from vwwdeploy.device.stats import LinkStats
 from vwwdeploy.errors import DeviceError, UserError
+from vwwdeploy.input_convention import pixel_to_int8
 from vwwdeploy.protocol import messages as m
 from vwwdeploy.protocol.framing import OVERHEAD, Frame, FrameDecoder, encode_frame
 from vwwdeploy.protocol.messages import DeviceInfo, Result
 from vwwdeploy.protocol.pipeline import RAW_SHAPE
 
 T = m.MsgType
-DEFAULT_BAUD = 921_600
 MAX_OUTSTANDING = 2  # docs/protocol.md section 2
 STAGE_CHUNK = 256  # bytes per STAGE: at p = 1e-3 a 276-byte frame arrives intact 76% of the time
 SWITCH_AFTER_FAILURES = 2  # staging="auto": a request that failed this often means the link is noisy
-STAGE_TIMEOUT = 0.1  # s, plus wire time: a STAGE's ACK needs no computation, only the line's latency
+STAGE_TIMEOUT = STAGE_TIMEOUT_S
 STAGE_RETRY_FACTOR = 4  # a STAGE costs 1/36 of a 96x96 frame's wire time: it may be resent 4x as often
 FALL_BACK_AFTER_RESETS = 2  # staging="auto": an image whose staging resets cut short this often goes whole
 STAGING_MODES = ("auto", "always", "never")
@@ -71,7 +79,7 @@ class Capture:
     @property
     def input(self) -> np.ndarray:
         """The exact int8 model input the board used."""
-        return (self.frame.astype(np.int16) - 128).astype(np.int8)
+        return pixel_to_int8(self.frame)
 
 
 # ----------------------------------------------------------------- reply collectors
@@ -211,10 +219,10 @@ class Device:
         self,
         url: str,
         baud: int = DEFAULT_BAUD,
-        timeout: float = 2.0,
-        retries: int = 5,
+        timeout: float = REQUEST_TIMEOUT_S,
+        retries: int = REQUEST_RETRIES,
         *,
-        inter_byte_timeout: float = 0.2,
+        inter_byte_timeout: float = HOST_INTER_BYTE_TIMEOUT_S,
         on_log: Callable[[m.Log], None] | None = None,
         staging: str = "auto",
     ):

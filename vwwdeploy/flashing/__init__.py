@@ -1,8 +1,8 @@
 """Flashing the SparkFun Edge from Python: the Ambiq secure bootloader (ASB) and SparkFun's SVL.
 
 Public API: `flash(path, port=None, protocol=None, baud=None, ...) -> FlashResult` (see flasher.py).
-Formats live in `asb_image`, wire protocols in `asb_protocol` / `svl_protocol`, simulated bootloaders for tests in
-`sim_asb` / `sim_svl`.
+Formats live in `asb_image`, wire protocols in `asb_protocol` / `svl_protocol`; the simulated bootloaders the tests
+flash are in `vwwdeploy.testing` (`sim_asb` / `sim_svl`); the port opener is `vwwdeploy.device.port`.
 """
 
 from vwwdeploy.flashing.flasher import FlashResult, flash

@@ -12,6 +12,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from vwwdeploy.constants import FLASH_REPLY_TIMEOUT_S
 from vwwdeploy.flashing.asb_image import OTA_DESCRIPTOR, WiredBlock
 from vwwdeploy.flashing.crc import crc32
 from vwwdeploy.flashing.errors import Garbled, NoAnswer, Refused, RetriesExhausted
@@ -91,7 +92,7 @@ class Ack:
 class AsbSession:
     """One conversation with the bootloader over an open pyserial port (any object with read/write/timeout)."""
 
-    def __init__(self, port, reply_timeout: float = 12.0, log: Callable[[str], None] | None = None):
+    def __init__(self, port, reply_timeout: float = FLASH_REPLY_TIMEOUT_S, log: Callable[[str], None] | None = None):
         self.port = port
         self.reply_timeout = reply_timeout
         self.log = log or (lambda message: None)

@@ -11,12 +11,14 @@ from pathlib import Path
 
 import serial
 
+from vwwdeploy.constants import FLASH_BAUDS, FLASH_REPLY_TIMEOUT_S
+from vwwdeploy.device import port as ports
 from vwwdeploy.errors import DeviceError, UserError
-from vwwdeploy.flashing import asb_image, asb_protocol, firmware, ports, svl_protocol
+from vwwdeploy.flashing import asb_image, asb_protocol, firmware, svl_protocol
 from vwwdeploy.flashing.errors import Garbled, NoAnswer, RetriesExhausted
 
-PREFERRED_BAUDS = (921600, 115200)  # SparkFun's Edges answer at 921600, the TF-conference batch at 115200
-ASB_BAUDS = (115200, 921600)
+PREFERRED_BAUDS = FLASH_BAUDS
+ASB_BAUDS = tuple(sorted(FLASH_BAUDS))  # the rates the ASB speaks
 NO_BOOTLOADER = "no bootloader answered"
 
 
@@ -49,7 +51,7 @@ def flash(
     protocol: str | None = None,
     baud: int | None = None,
     wait: float = 6.0,
-    timeout: float = 12.0,
+    timeout: float = FLASH_REPLY_TIMEOUT_S,
     attempts: int = 3,
     settle: float = 0.15,
     progress: bool = True,
@@ -74,7 +76,7 @@ def flash(
         raise UserError("--attempts must be at least 1")
     name = port or ports.find_port()
     started = time.monotonic()
-    link = ports.open_port(name, bauds[0], timeout)
+    link = ports.open_port(name, bauds[0], timeout, write_timeout=max(timeout, 5.0))
     try:
         runner = _AsbRun(link, fw, timeout, log) if protocol == "asb" else _SvlRun(link, fw, timeout, settle, log)
         connected = _connect(runner, link, name, bauds, wait, log)

@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from vwwdeploy.input_convention import int8_to_pixel, pixel_to_int8
+
 RAW_WIDTH = 324
 RAW_HEIGHT = 244
 RAW_SHAPE = (RAW_HEIGHT, RAW_WIDTH)
@@ -46,12 +48,12 @@ def apply_pipeline(raw: np.ndarray, mode: int = 0) -> np.ndarray:
 
 def to_model_input(pixels: np.ndarray) -> np.ndarray:
     """uint8 pixels -> int8 model input (pixel - 128), the model's own quantization of pixel/127.5 - 1."""
-    return (np.asarray(pixels, dtype=np.uint8).astype(np.int16) - 128).astype(np.int8)
+    return pixel_to_int8(pixels)
 
 
 def from_model_input(x: np.ndarray) -> np.ndarray:
     """int8 model input -> uint8 pixels (the inverse of `to_model_input`)."""
-    return (np.asarray(x, dtype=np.int8).astype(np.int16) + 128).astype(np.uint8)
+    return int8_to_pixel(x)
 
 
 def test_pattern() -> np.ndarray:

@@ -19,6 +19,7 @@ from pathlib import Path
 import numpy as np
 
 from vwwdeploy import __version__
+from vwwdeploy.constants import DEVICE_INTER_BYTE_TIMEOUT_S
 from vwwdeploy.errors import UserError
 from vwwdeploy.protocol import messages as m
 from vwwdeploy.protocol.crc import crc32
@@ -31,7 +32,7 @@ from vwwdeploy.sim.transport import PtyTransport, TcpTransport
 T = m.MsgType
 _REQUESTS = frozenset(int(t) for t in T if t < 0x80)
 PIPELINE_SHAPE = (96, 96)  # what the camera pipeline makes (docs/protocol.md section 5)
-DEVICE_INTER_BYTE_TIMEOUT = 0.1  # docs/protocol.md section 1, step 4
+DEVICE_INTER_BYTE_TIMEOUT = DEVICE_INTER_BYTE_TIMEOUT_S
 SIM_MAX_RX_PAYLOAD = 80_000  # like the firmware on a board with room for a raw SET_FRAME
 SET_FRAME_PAYLOAD = 8 + RAW_SHAPE[0] * RAW_SHAPE[1]  # a raw frame and its image header
 _TX_QUEUE_FRAMES = 4  # replies queued for the transmitter before the worker waits (backpressure)

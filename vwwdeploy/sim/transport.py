@@ -6,6 +6,7 @@ import errno
 import os
 import select
 import socket
+import termios
 import threading
 import tty
 
@@ -13,7 +14,11 @@ from vwwdeploy.errors import UserError
 
 
 class PtyTransport:
-    """The board's end of a pty; the host opens `path` (/dev/pts/N) like any serial port."""
+    """The board's end of a pty; the host opens `path` (/dev/pts/N) like any serial port.
+
+    The one pty endpoint of the simulated devices: the simulated board and the bootloader simulators
+    (vwwdeploy/testing/sim_pty.py) both read and write through it.
+    """
 
     def __init__(self):
         self.master, self._slave = os.openpty()
@@ -50,6 +55,10 @@ class PtyTransport:
             except (BlockingIOError, InterruptedError):
                 continue
             view = view[n:]
+
+    def termios(self) -> list:
+        """The line settings the host set (both ends of a pty share them): baud, framing."""
+        return termios.tcgetattr(self._slave)
 
     def pending(self) -> bool:
         """Are bytes from the host waiting to be read?"""

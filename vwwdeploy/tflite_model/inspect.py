@@ -12,6 +12,7 @@ from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+from vwwdeploy import input_convention
 from vwwdeploy.tflite_model import board
 from vwwdeploy.tflite_model.flatbuf import ModelFormatError
 from vwwdeploy.tflite_model.ops import RESOLVER_METHODS, unsupported_hint
@@ -24,10 +25,6 @@ EXPORT_HINT = "`vwwdeploy export` turns a training run into a full-integer int8 
 # TFLM's int8 softmax turns input_scale * beta * 2^(31 - 5) into a fixed-point multiplier and aborts
 # (TFLITE_CHECK in QuantizeMultiplierGreaterThanOne) unless that product exceeds 1.
 _SOFTMAX_SCALE_FLOOR = 1.0 / (1 << 26)
-
-# The project's input convention: float x = pixel/127.5 - 1, so int8 = pixel - 128 exactly.
-PIXEL_SCALE = 2.0 / 255.0
-PIXEL_ZERO_POINT = -1
 
 
 def _problem(code: str, severity: str, message: str, hint: str) -> dict:
@@ -101,13 +98,12 @@ def _static_problems(model: Model, sg) -> list[dict]:
         q = ins[0].quantization
         scale = q.scale[0] if q and q.scale else None
         zp = q.zero_point[0] if q and q.zero_point else None
-        if scale is None or abs(scale - PIXEL_SCALE) > 1e-3 * PIXEL_SCALE or zp != PIXEL_ZERO_POINT:
+        if not input_convention.takes_camera_input(scale, zp):
             problems.append(
                 _problem(
                     "input_quantization",
                     "warning",
-                    f"input scale {scale if scale is None else format(scale, '.6g')} / zero point {zp} is not "
-                    "2/255 / -1, so the camera's pixel-128 is not this model's quantized input",
+                    input_convention.mismatch(scale, zp),
                     "export with inputs scaled as pixel/127.5-1 (as `vwwdeploy export` does), or requantize "
                     "in the firmware using kInputScale/kInputZeroPoint",
                 )

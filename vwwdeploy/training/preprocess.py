@@ -18,6 +18,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from vwwdeploy.input_convention import pixel_to_int8
+
 CENTRAL_FRACTION = 0.875
 CROP_AREA_RANGE = (0.1, 1.0)  # slim: area_range (0.05, 1.0) with min_object_covered 0.1 of the whole image
 CROP_ASPECT_RANGE = (3 / 4, 4 / 3)
@@ -79,7 +81,7 @@ def to_float(images: np.ndarray) -> np.ndarray:
 
 def to_int8(images: np.ndarray) -> np.ndarray:
     """uint8 pixels -> int8 model input (pixel - 128), the int8 export's quantization of `to_float`."""
-    return (np.asarray(images, dtype=np.int16) - 128).astype(np.int8)
+    return pixel_to_int8(images)
 
 
 def augment_batch(images, seed, image_size: int = 96, augment: bool = True):

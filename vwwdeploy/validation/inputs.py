@@ -22,6 +22,7 @@ from pathlib import Path
 import numpy as np
 
 from vwwdeploy.errors import UserError
+from vwwdeploy.input_convention import pixel_to_int8
 
 CSV_PREPROCESSING = (
     "camera path: image -> 324x244 grayscale sensor frame (protocol.pipeline.frame_from_image) -> "
@@ -51,7 +52,7 @@ class ValidationInputs:
     @property
     def int8(self) -> np.ndarray:
         """int8 [N, H, W, C] = pixel - 128 (the device's input for a model quantized with scale 2/255, zp -1)."""
-        return (self.pixels.astype(np.int16) - 128).astype(np.int8)
+        return pixel_to_int8(self.pixels)
 
 
 def load_inputs(

@@ -13,13 +13,13 @@ from pathlib import Path
 
 import numpy as np
 
+from vwwdeploy import input_convention
+from vwwdeploy.constants import DEFAULT_BAUD, REQUEST_RETRIES, REQUEST_TIMEOUT_S
 from vwwdeploy.errors import UserError
 from vwwdeploy.validation import paths as vpaths
 from vwwdeploy.validation.inputs import ValidationInputs, load_inputs, precheck_data
 from vwwdeploy.validation.metrics import dequantize
 from vwwdeploy.validation.shard import run_parallel
-
-DEFAULT_BAUD = 921600
 
 
 @dataclass
@@ -107,8 +107,8 @@ def connect(
     sha256: str,
     force: bool,
     model_name: str,
-    timeout: float = 2.0,
-    retries: int = 5,
+    timeout: float = REQUEST_TIMEOUT_S,
+    retries: int = REQUEST_RETRIES,
     device_factory=None,
 ) -> tuple[list, list[BoardRun], list[str]]:
     """Open and greet every board; refuse a board whose model differs unless forced."""
@@ -211,8 +211,8 @@ def validate(
     checkpoint: Path | None = None,
     force: bool = False,
     baud: int = DEFAULT_BAUD,
-    timeout: float = 2.0,
-    retries: int = 5,
+    timeout: float = REQUEST_TIMEOUT_S,
+    retries: int = REQUEST_RETRIES,
     show_progress: bool = True,
     device_factory=None,
 ) -> dict:
@@ -247,11 +247,8 @@ def validate(
                 )
             if int(np.prod(b.info.output.shape)) != k:
                 raise UserError(f"the board on {b.port} outputs {b.info.output.shape}, {model.name} has {k} classes")
-        if abs(in_scale * 255 / 2 - 1) > 0.01 or in_zp != -1:
-            warnings.append(
-                f"the model input is quantized with scale {in_scale:.6g}, zero point {in_zp}, not 2/255 and -1:"
-                " the device's pixel - 128 input does not match the model's own quantization"
-            )
+        if not input_convention.takes_camera_input(in_scale, in_zp):
+            warnings.append(input_convention.mismatch(in_scale, in_zp))
         modes = {int(b.info.pipeline_mode) for b in boards}
         if len(modes) > 1:
             warnings.append("the boards use different camera pipeline modes; CSV images follow the first board's")

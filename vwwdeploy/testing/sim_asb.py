@@ -17,7 +17,7 @@ import struct
 from binascii import crc32 as _crc32
 from collections import Counter
 
-from vwwdeploy.flashing.sim_pty import PtyDevice
+from vwwdeploy.testing.sim_pty import PtyDevice
 
 HELLO, STATUS, OTADESC, UPDATE, ABORT, RECOVER, RESET, ACK, DATA = range(9)
 SUCCESS, FAILURE, CRC_ERROR, INVALID_ADDR, INVALID_OPERATION, INVALID_PARAM, SEQUENCE, TOO_MUCH = (

@@ -7,12 +7,11 @@ can ignore bytes sent at a rate it does not listen on, as a real UART would (it 
 
 from __future__ import annotations
 
-import os
-import select
 import termios
 import threading
 import time
-import tty
+
+from vwwdeploy.sim.transport import PtyTransport
 
 _SPEEDS = {
     getattr(termios, f"B{rate}"): rate
@@ -28,9 +27,8 @@ class Stopped(Exception):
 class PtyDevice:
     def __init__(self, bauds: tuple[int, ...] | None = None):
         self.bauds = bauds  # rates the device listens on; None = any
-        self._master, self._slave = os.openpty()
-        tty.setraw(self._slave)  # no echo or newline translation before the host configures the port
-        self.port = os.ttyname(self._slave)
+        self._pty = PtyTransport()  # raw from the start: no echo or newline translation
+        self.port = self._pty.path
         self._stop = threading.Event()
         self._pending = bytearray()
         self._thread = threading.Thread(target=self._main, name=type(self).__name__, daemon=True)
@@ -46,11 +44,7 @@ class PtyDevice:
     def stop(self) -> None:
         self._stop.set()
         self._thread.join(timeout=5)
-        for fd in (self._master, self._slave):
-            try:
-                os.close(fd)
-            except OSError:
-                pass
+        self._pty.close()
 
     def __enter__(self):
         return self.start()
@@ -71,7 +65,7 @@ class PtyDevice:
 
     # -- I/O -------------------------------------------------------------------------------------------------------
     def host_baud(self) -> int | None:
-        return _SPEEDS.get(termios.tcgetattr(self._slave)[4])
+        return _SPEEDS.get(self._pty.termios()[4])
 
     def _fill(self, deadline: float | None = None) -> None:
         while True:
@@ -79,13 +73,12 @@ class PtyDevice:
                 raise Stopped
             if deadline is not None and time.monotonic() > deadline:
                 raise TimeoutError
-            ready, _, _ = select.select([self._master], [], [], 0.05)
-            if not ready:
-                continue
             try:
-                data = os.read(self._master, 65536)
+                data = self._pty.read(65536, 0.05)
             except OSError:
                 continue  # host side closed for a moment (reopening at another baud)
+            if not data:
+                continue
             if self.bauds is not None and self.host_baud() not in self.bauds:
                 self.dropped_bytes += len(data)
                 self._pending.clear()
@@ -106,10 +99,6 @@ class PtyDevice:
         self._pending.clear()
 
     def write(self, data: bytes) -> None:
-        view = memoryview(data)
-        while view:
-            if self._stop.is_set():
-                raise Stopped
-            _, ready, _ = select.select([], [self._master], [], 0.05)
-            if ready:
-                view = view[os.write(self._master, view) :]
+        self._pty.write(data, self._stop)
+        if self._stop.is_set():
+            raise Stopped

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import struct
 
-from vwwdeploy.flashing.sim_pty import PtyDevice
+from vwwdeploy.testing.sim_pty import PtyDevice
 
 VER, BL, NEXT, FRAME, RETRY, DONE = range(1, 7)
 APP_ADDRESS = 0x10000

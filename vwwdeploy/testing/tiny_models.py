@@ -49,7 +49,7 @@ def tiny_models_dir() -> Path:
         p for p in (str(Path(__file__).resolve().parents[2]), env.get("PYTHONPATH")) if p
     )
     proc = subprocess.run(
-        [sys.executable, "-m", "vwwdeploy.tflite_model.tiny_models", str(out)],
+        [sys.executable, "-m", "vwwdeploy.testing.tiny_models", str(out)],
         env=env,
         timeout=900,
         capture_output=True,
