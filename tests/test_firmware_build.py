@@ -6,7 +6,9 @@ otherwise. The first build of an environment compiles TFLM (minutes); later runs
 from __future__ import annotations
 
 import json
+import re
 import shutil
+import subprocess
 
 import pytest
 
@@ -16,6 +18,16 @@ from vwwdeploy.firmware import build as build_mod
 from vwwdeploy.firmware import deps, pio_glue, size
 
 ENVS = ("sparkfun_edge", "sparkfun_edge_ref")
+# The vendor driver calls the Edge board layer makes (firmware/boards/sparkfun_edge/hm01b0.cc).
+VENDOR_FUNCTIONS = {
+    "hm01b0_power_up",
+    "hm01b0_mclk_enable",
+    "hm01b0_init_if",
+    "hm01b0_init_system",
+    "hm01b0_get_modelid",
+    "hm01b0_set_mode",
+    "hm01b0_get_ae",
+}
 
 
 def _deps_or_skip():
@@ -47,6 +59,17 @@ def test_both_edge_environments_build_and_fit(capsys):
         # The arena is a static array: RAM use must cover it and the 324x244 camera frame.
         assert report["ram"] > report["arena"] + 324 * 244
         assert f"{env}:" in out
+        # The camera is brought up by the vendor HM01B0 driver compiled from the Edge BSP, with its init script.
+        assert VENDOR_FUNCTIONS <= set(report["vendor_symbols"]), sorted(report["vendor_symbols"])
+        nm = subprocess.run(
+            ["arm-none-eabi-nm", "-S", str(root / pio_glue.BUILD_DIR / env / "firmware.elf")],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
+        # The vendor's ~70-register script (4-byte entries), included by hm01b0.cc (C++ mangles the name).
+        script = re.search(r"^\S+ ([0-9a-f]+) \S (?:_ZL\d+)?sHM01B0InitScript$", nm, re.M)
+        assert script and int(script.group(1), 16) >= 60 * 4, "vendor init script not linked"
         # Linked for the Ambiq secure bootloader every Edge ships with; `vwwdeploy flash` agrees.
         from vwwdeploy.flashing import firmware as flash_fw
 
@@ -59,6 +82,7 @@ def test_both_edge_environments_build_and_fit(capsys):
     out, err = capsys.readouterr()
     assert code == 0, err
     assert [r["env"] for r in json.loads(out)] == list(ENVS)
+    assert all(VENDOR_FUNCTIONS <= set(r["vendor_symbols"]) for r in json.loads(out))
 
 
 @pytest.mark.slow

@@ -287,6 +287,30 @@ def test_size_of_a_real_elf(tmp_path):
     assert "flash" in r.lines()[1] and "93,792" in "\n".join(r.lines())
 
 
+def test_size_lists_the_linked_vendor_camera_functions(tmp_path):
+    if shutil.which("arm-none-eabi-gcc") is None:
+        pytest.skip("arm-none-eabi-gcc not installed")
+    src = tmp_path / "t.c"
+    src.write_text(
+        "__attribute__((noinline)) int hm01b0_init_system(int a) { return a * 3 + 1; }\n"
+        "int hm01b0_unused(int a) { return a - 7; }\n"
+        "int hm01b0_table[4] = {1};\n"  # data, not a function: not listed
+        "int other(int a) { return a; }\n"
+        "int _start(void) { return hm01b0_init_system(hm01b0_table[0]) + other(2); }\n"
+    )
+    elf = tmp_path / "t.elf"
+    subprocess.run(
+        ["arm-none-eabi-gcc", "-mcpu=cortex-m4", "-mthumb", "-nostdlib", "-O1", "-ffunction-sections"]
+        + ["-Wl,--gc-sections", "-o", str(elf), str(src)],
+        check=True,
+    )
+    r = size.measure(elf, "t")
+    # Only what survived --gc-sections, i.e. what the firmware really calls.
+    assert set(r.vendor_symbols) == {"hm01b0_init_system"} and r.vendor_symbols["hm01b0_init_system"] > 0
+    assert any(line.strip().startswith("HM01B0 vendor driver") and "hm01b0_init_system" in line for line in r.lines())
+    assert r.as_dict()["vendor_symbols"] == r.vendor_symbols
+
+
 def test_size_of_missing_elf_is_one_line(tmp_path):
     with pytest.raises(UserError, match="build first"):
         size.measure(tmp_path / "nope.elf", "sparkfun_edge")

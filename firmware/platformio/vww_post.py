@@ -7,6 +7,9 @@
 #   vwwdeploy/firmware/kernels.py: the others could never run, and compiling them all takes long);
 # - drops the framework's CMSIS-DSP link (`-larm_cortexM4lf_math`): nothing here calls CMSIS-DSP,
 #   and the prebuilt archive is not in every checkout of the SDK (it is over 4 MB);
+# - compiles the HM01B0 camera driver of the Edge BSP (HM01B0.c in boards_sfe/common/third_party/hm01b0,
+#   found by vww_pre.py) from the dependency directory, with the framework's own flags and include path,
+#   as a static library: the board layer (boards/sparkfun_edge/hm01b0.cc) calls it;
 # - defines the symbols the bare-metal C++ runtime expects from a fuller startup than the SDK's
 #   (see boards/sparkfun_edge/cxx_runtime.cc for __dso_handle).
 import os
@@ -62,6 +65,9 @@ libs = [
         + [f"-<{x}>" for x in vww_kernels.EXCLUDED],
     ),
 ]
+# The vendor driver: C, built like the framework's own HAL libraries (same env, so the BSP's am_bsp.h and the
+# Apollo3 HAL headers); only HM01B0.c, the rest of the folder is headers (the register scripts).
+libs.append(env.BuildLibrary(os.path.join("$BUILD_DIR", "hm01b0"), env["VWW_HM01B0_DIR"], ["-<*>", "+<HM01B0.c>"]))
 env.Prepend(LIBS=libs)
 
 env.Replace(LIBS=[lib for lib in env["LIBS"] if lib != "arm_cortexM4lf_math"])

@@ -3,6 +3,8 @@
 # TFLM was configured with, so the core sees TFLM's headers exactly as the library is compiled.
 # TFLM's own CMSIS headers are deliberately NOT added here: the AmbiqSuite SDK brings its own CMSIS
 # and two CMSIS versions on one include path clash. vww_post.py compiles the library itself.
+# Also puts the vendor's HM01B0 camera driver folder of the Edge BSP (boards_sfe/common/third_party/hm01b0,
+# part of the framework package) on the include path; vww_post.py compiles its HM01B0.c.
 import json
 import os
 import sys
@@ -36,9 +38,15 @@ DEVICE_ONLY = ("ARMCM4", "CPU_M4=1", "CMSIS_DEVICE_ARM_CORTEX_M_XX_HEADER_FILE")
 app_defines = [d for d in tflm["defines"] if not d.startswith(DEVICE_ONLY)]
 app_includes = [os.path.join(tree, i) for i in tflm["includes"] if "cmsis" not in i]
 
-env.Replace(VWW_TFLM_TREE=tree, VWW_TFLM_FLAGS=tflm)
+framework = env.PioPlatform().get_package_dir("framework-ambiqsuitesdkapollo3-sfe")
+hm01b0 = os.path.join(framework or "", "boards_sfe", "common", "third_party", "hm01b0")
+if not framework or not os.path.isfile(os.path.join(hm01b0, "HM01B0.c")):
+    sys.stderr.write(f"vwwdeploy: the HM01B0 vendor driver is missing from the Edge BSP ({hm01b0})\n")
+    env.Exit(2)
+
+env.Replace(VWW_TFLM_TREE=tree, VWW_TFLM_FLAGS=tflm, VWW_HM01B0_DIR=hm01b0)
 env.Append(
-    CPPPATH=app_includes,
+    CPPPATH=app_includes + [hm01b0],
     CPPDEFINES=[tuple(d.split("=", 1)) if "=" in d else d for d in app_defines],
     # The C++ runtime TFLM assumes on a microcontroller: no exceptions, RTTI or guarded statics.
     CXXFLAGS=[

@@ -16,6 +16,12 @@ static_assert(std::is_same_v<decltype(&b::camera_capture), bool (*)(uint8_t*)>);
 static_assert(std::is_same_v<decltype(&b::led), void (*)(b::Led, bool)>);
 static_assert(std::is_same_v<decltype(&b::name), const char* (*)()>);
 static_assert(std::is_same_v<decltype(&b::clock_hz), uint32_t (*)()>);
+static_assert(std::is_same_v<decltype(&b::camera_model_id), bool (*)(uint16_t*)>);
+static_assert(std::is_same_v<decltype(&b::camera_walking_ones), bool (*)(uint32_t, uint32_t*, uint32_t*)>);
+static_assert(std::is_same_v<decltype(&b::camera_frame_timing), bool (*)(b::FrameTiming*)>);
+static_assert(std::is_same_v<decltype(&b::camera_exposure), bool (*)(b::Exposure*)>);
+static_assert(std::is_same_v<decltype(&b::measured_clock_hz), bool (*)(uint32_t*)>);
+static_assert(std::is_same_v<decltype(&b::stack_usage), bool (*)(uint32_t*, uint32_t*)>);
 static_assert(std::is_same_v<decltype(&vww::app_main), void (*)()>);
 static_assert(std::is_enum_v<b::Led> && !std::is_convertible_v<b::Led, int>, "Led is an enum class");
 static_assert(static_cast<int>(b::Led::kHeartbeat) == 0 && static_cast<int>(b::Led::kPerson) == 1 &&

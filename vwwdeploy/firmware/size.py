@@ -3,6 +3,9 @@
 Flash = every section stored in flash (code, read-only data including the model, and the initial
 values of .data). RAM = .data + .bss: all statically allocated memory, which includes the TFLM
 arena, the camera frame and the UART buffers (nothing is heap-allocated); the stack takes the rest.
+
+The report also lists the vendor HM01B0 camera driver's functions that were linked (`hm01b0_*`, compiled
+from the Edge BSP by the build), from the ELF's symbol table: proof the board runs the vendor's code.
 """
 
 from __future__ import annotations
@@ -11,7 +14,7 @@ import json
 import re
 import shutil
 import subprocess
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from vwwdeploy.errors import UserError
@@ -21,6 +24,7 @@ RAM_LIMIT = 393_216
 FLASH_TARGET = 450_000  # issue 5: whole firmware with the ~300 KB upstream model
 RAM_SECTIONS = (".data", ".bss")
 NOLOAD_SECTIONS = (".bss", ".heap", ".dmz", ".stack")
+VENDOR_PREFIX = "hm01b0_"
 
 
 @dataclass
@@ -31,6 +35,7 @@ class SizeReport:
     ram: int
     arena: int | None
     model: int | None
+    vendor_symbols: dict[str, int] = field(default_factory=dict)  # linked hm01b0_* function: bytes
     flash_limit: int = FLASH_LIMIT
     ram_limit: int = RAM_LIMIT
 
@@ -50,6 +55,10 @@ class SizeReport:
             out.append(f"  model data {self.model:,} B (in flash)")
         if self.arena is not None:
             out.append(f"  TFLM arena {self.arena:,} B (in RAM)")
+        if self.vendor_symbols:
+            names = ", ".join(sorted(self.vendor_symbols))
+            total = sum(self.vendor_symbols.values())
+            out.append(f"  HM01B0 vendor driver {total:,} B: {names}")
         return out
 
     def as_dict(self) -> dict:
@@ -72,6 +81,22 @@ def sections(elf: Path) -> dict[str, tuple[int, int]]:
     return found
 
 
+def vendor_symbols(elf: Path, prefix: str = VENDOR_PREFIX) -> dict[str, int]:
+    """{name: size} of the functions in the ELF whose name starts with `prefix` (from `arm-none-eabi-nm`)."""
+    tool = shutil.which("arm-none-eabi-nm")
+    if tool is None:
+        raise UserError("arm-none-eabi-nm not found: install Debian's binutils-arm-none-eabi")
+    proc = subprocess.run([tool, "-S", "--defined-only", str(elf)], capture_output=True, text=True)
+    if proc.returncode != 0:
+        raise UserError(f"{elf}: not a readable ELF file ({proc.stderr.strip()})")
+    found = {}
+    for line in proc.stdout.splitlines():
+        parts = line.split()
+        if len(parts) == 4 and parts[2] in "Tt" and parts[3].startswith(prefix):
+            found[parts[3]] = int(parts[1], 16)
+    return found
+
+
 def _settings_value(settings: Path | None, name: str) -> int | None:
     if settings is None or not settings.is_file():
         return None
@@ -86,7 +111,13 @@ def measure(elf: Path, env: str, settings: Path | None = None, model_bytes: int 
     flash = sum(size for name, (size, _) in secs.items() if name not in NOLOAD_SECTIONS)
     ram = sum(secs.get(name, (0, 0))[0] for name in RAM_SECTIONS)
     return SizeReport(
-        env=env, elf=str(elf), flash=flash, ram=ram, arena=_settings_value(settings, "kArenaSize"), model=model_bytes
+        env=env,
+        elf=str(elf),
+        flash=flash,
+        ram=ram,
+        arena=_settings_value(settings, "kArenaSize"),
+        model=model_bytes,
+        vendor_symbols=vendor_symbols(elf),
     )
 
 

@@ -51,6 +51,8 @@ void leds_init() {
 }  // namespace
 
 void init() {
+  // First, while the stack holds only main()'s frame: everything below is painted for stack_usage().
+  edge::stack_paint();
   clocks_init();
   leds_init();
   edge::timer_init();
@@ -81,5 +83,32 @@ void led(Led which, bool on) {
 
 const char* name() { return "sparkfun_edge"; }
 uint32_t clock_hz() { return g_clock_hz; }
+
+bool camera_model_id(uint16_t* id) { return edge::camera_model_id(id); }
+
+bool camera_walking_ones(uint32_t frames, uint32_t mismatches[8], uint32_t* pixels) {
+  return g_camera_ok && edge::camera_walking_ones(frames, mismatches, pixels);
+}
+
+bool camera_frame_timing(FrameTiming* timing) {
+  edge::FrameCounts last;
+  uint32_t fps_milli = 0;
+  if (!g_camera_ok || !edge::camera_frame_timing(&last, &fps_milli)) return false;
+  timing->fps_milli = fps_milli;
+  timing->pixels_per_line = last.pixels_per_line;
+  timing->lines_per_frame = last.lines;
+  return true;
+}
+
+bool camera_exposure(Exposure* exposure) {
+  return g_camera_ok && edge::camera_exposure(&exposure->converged, &exposure->mean, &exposure->frames_waited);
+}
+
+bool measured_clock_hz(uint32_t* hz) { return edge::measure_clock_hz(hz); }
+
+bool stack_usage(uint32_t* used, uint32_t* reserved) {
+  edge::stack_usage(used, reserved);
+  return true;
+}
 
 }  // namespace vww::board

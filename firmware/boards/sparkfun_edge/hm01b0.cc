@@ -1,175 +1,293 @@
-// Himax HM01B0 camera on the SparkFun Edge, written from the sensor's register map and the Edge's
-// pin map (am_bsp_pins.h): control over I2C (IOM1, 100 kHz, 7-bit address 0x24, 16-bit register
-// addresses), master clock from CTimer 0 segment B on pad 13, and frames read by the CPU from the
-// 8-bit parallel bus (D0..D4 = GPIO 24..28, D5..D7 = GPIO 5..7) while VSYNC (15), HSYNC (22) and
-// PCLK (23) are polled. All eleven signals are GPIO 0..31, so one read of GPIO->RDA samples
-// the whole bus and the strobes at once.
+// Himax HM01B0 camera on the SparkFun Edge, through the vendor driver that ships in the Edge BSP
+// (SparkFun_Apollo3_AmbiqSuite_BSPs common/third_party/hm01b0/, compiled from the dependency directory by
+// firmware/platformio/vww_post.py). Bring-up follows the upstream TFLM person_detection sparkfun_edge
+// image_provider: DVDD on, hm01b0_power_up, hm01b0_mclk_enable, hm01b0_init_if, then hm01b0_init_system with
+// the vendor's sHM01B0InitScript (analog timing, black level, defect correction, auto-exposure on, QVGA
+// window, 8-bit output), which leaves the sensor in standby. Frames are requested with the driver's
+// hm01b0_set_mode(N frames) and auto-exposure is read back with hm01b0_get_ae.
+//
+// The frame read is ours, not the driver's hm01b0_blocking_read_oneframe, because that loop (a) spins
+// without bound on every strobe, so a missing or unplugged sensor hangs the board; (b) never waits for the
+// start of a frame, so a late call splices two frames; (c) prints through am_util_stdio_printf on every
+// call; and (d) cannot report what it counted. Ours samples the same signals the same way (strobes from
+// GPIO->RDA, the data byte from the fast-GPIO register APBDMA->BBINPUT after PCLK rises, set up by
+// hm01b0_init_if), with a bounded wait on every edge, and counts lines and pixels as it goes. For the same
+// reasons the auto-exposure wait is ours around the driver's hm01b0_get_ae rather than hm01b0_cal_ae.
 #include "edge.h"
+#include "probe_logic.h"
 #include "sdk.h"
+
+extern "C" {
+#include "HM01B0.h"
+// The vendor's init script: a const array defined in this header, so it is included in this file only.
+#include "HM01B0_RAW8_QVGA_8bits_lsb_5fps.h"
+}
 
 namespace vww::edge {
 namespace {
 
-constexpr uint32_t kI2cAddress = 0x24;
-constexpr uint32_t kIomModule = AM_BSP_CAMERA_HM01B0_I2C_IOM;  // 1
-
-// HM01B0 registers used here (datasheet names).
-constexpr uint16_t kModelIdH = 0x0000;    // reads 0x01
-constexpr uint16_t kModelIdL = 0x0001;    // reads 0xB0
-constexpr uint16_t kModeSelect = 0x0100;  // 0 standby, 1 stream, 3 stream N frames on request
-constexpr uint16_t kImageOrientation = 0x0101;
-constexpr uint16_t kQvgaWinEn = 0x3010;      // 1: 324 x 244 window instead of 324 x 324
-constexpr uint16_t kPmuFrameCount = 0x3020;  // frames per mode-3 request
-constexpr uint16_t kBitControl = 0x3059;     // 0x02: 8-bit parallel output
-constexpr uint8_t kModeStandby = 0x00;
-constexpr uint8_t kModeNFrames = 0x03;
-
-// Auto-exposure needs a few frames after power-up before the image is usable.
-constexpr int kSettleFrames = 4;
+constexpr uint16_t kRegTestPattern = 0x0601;  // set to 0x11 by the walking-ones script, 0x00 = off
 
 constexpr uint32_t kVsyncBit = 1u << AM_BSP_GPIO_CAMERA_HM01B0_VSYNC;
 constexpr uint32_t kHsyncBit = 1u << AM_BSP_GPIO_CAMERA_HM01B0_HSYNC;
 constexpr uint32_t kPclkBit = 1u << AM_BSP_GPIO_CAMERA_HM01B0_PCLK;
-// Polling budgets: a pixel clock edge comes within a few hundred CPU cycles, a line within a
-// few thousand; these bounds only exist so a missing or unplugged sensor cannot hang the board.
+// Polling budgets. A pixel clock edge comes within a few hundred CPU cycles and the gap between two lines
+// is a few thousand; the whole inactive part of a frame (thousands of blank lines) is far longer than
+// kEdgeSpins, which is how the end of a frame is told apart from the gap between lines. They only exist so
+// that a missing or unplugged sensor cannot hang the board.
 constexpr uint32_t kEdgeSpins = 200000;
-constexpr uint64_t kFrameStartTimeoutUs = 500000;
+// A requested frame starts within one frame period (the vendor script is named 5 fps); generous, because a
+// capture that gives up early is a failed inference.
+constexpr uint64_t kFrameStartTimeoutUs = 2000000;
+// Bounded auto-exposure wait (replaces upstream's blind 4-frame drop).
+constexpr uint16_t kMaxAeFrames = 12;
+constexpr uint32_t kTimingFrames = 3;  // two frame periods timed
+// The probes keep every kProbeRowStride-th row of a frame (10 KB, not a 79 KB frame: the frame buffer is the
+// core's), starting at a different row in each of kProbeRowStride consecutive frames, so that those frames
+// together cover every row of a frame once: 244 = 8 x 30 + 4 rows, at most 31 per frame.
+constexpr int kProbeRowStride = 8;
+constexpr int kProbeRows = (kFrameHeight + kProbeRowStride - 1) / kProbeRowStride;
+uint8_t g_probe_rows[kProbeRows * kFrameWidth];
 
-void* g_iom = nullptr;
-int g_frames_to_discard = kSettleFrames;
+hm01b0_cfg_t g_cfg;
+bool g_ready = false;
+probe::AeWait g_ae;
+uint8_t g_ae_mean = 0;
 
-bool write_reg(uint16_t reg, uint8_t value) {
-  uint32_t word = value;
-  am_hal_iom_transfer_t t = {};
-  t.uPeerInfo.ui32I2CDevAddr = kI2cAddress;
-  t.ui32InstrLen = 2;  // the 16-bit register address, high byte first
-  t.ui32Instr = reg;
-  t.eDirection = AM_HAL_IOM_TX;
-  t.ui32NumBytes = 1;
-  t.pui32TxBuffer = &word;
-  return am_hal_iom_blocking_transfer(g_iom, &t) == AM_HAL_STATUS_SUCCESS;
+void fill_config(hm01b0_cfg_t* c) {
+  // The upstream image_provider's s_HM01B0Cfg; the BSP macros are what the driver's platform.h renames.
+  *c = hm01b0_cfg_t{};
+  c->ui16SlvAddr = HM01B0_DEFAULT_ADDRESS;
+  c->eIOMMode = AM_HAL_IOM_I2C_MODE;
+  c->ui32IOMModule = AM_BSP_CAMERA_HM01B0_I2C_IOM;
+  c->sIOMCfg.eInterfaceMode = AM_HAL_IOM_I2C_MODE;
+  c->sIOMCfg.ui32ClockFreq = AM_HAL_IOM_100KHZ;
+  c->pIOMHandle = nullptr;
+  c->ui32CTimerModule = AM_BSP_CAMERA_HM01B0_MCLK_GEN_MOD;
+  c->ui32CTimerSegment = AM_BSP_CAMERA_HM01B0_MCLK_GEN_SEG;
+  c->ui32CTimerOutputPin = AM_BSP_CAMERA_HM01B0_MCLK_PIN;
+  c->ui8PinSCL = AM_BSP_CAMERA_HM01B0_I2C_SCL_PIN;
+  c->ui8PinSDA = AM_BSP_CAMERA_HM01B0_I2C_SDA_PIN;
+  c->ui8PinD0 = AM_BSP_GPIO_CAMERA_HM01B0_D0;
+  c->ui8PinD1 = AM_BSP_GPIO_CAMERA_HM01B0_D1;
+  c->ui8PinD2 = AM_BSP_GPIO_CAMERA_HM01B0_D2;
+  c->ui8PinD3 = AM_BSP_GPIO_CAMERA_HM01B0_D3;
+  c->ui8PinD4 = AM_BSP_GPIO_CAMERA_HM01B0_D4;
+  c->ui8PinD5 = AM_BSP_GPIO_CAMERA_HM01B0_D5;
+  c->ui8PinD6 = AM_BSP_GPIO_CAMERA_HM01B0_D6;
+  c->ui8PinD7 = AM_BSP_GPIO_CAMERA_HM01B0_D7;
+  c->ui8PinVSYNC = AM_BSP_GPIO_CAMERA_HM01B0_VSYNC;
+  c->ui8PinHSYNC = AM_BSP_GPIO_CAMERA_HM01B0_HSYNC;
+  c->ui8PinPCLK = AM_BSP_GPIO_CAMERA_HM01B0_PCLK;
+  c->ui8PinTrig = AM_BSP_GPIO_CAMERA_HM01B0_TRIG;
+  c->ui8PinInt = AM_BSP_GPIO_CAMERA_HM01B0_INT;
+  c->pfnGpioIsr = nullptr;
 }
 
-bool read_reg(uint16_t reg, uint8_t* value) {
-  uint32_t word = 0;
-  am_hal_iom_transfer_t t = {};
-  t.uPeerInfo.ui32I2CDevAddr = kI2cAddress;
-  t.ui32InstrLen = 2;
-  t.ui32Instr = reg;
-  t.eDirection = AM_HAL_IOM_RX;
-  t.ui32NumBytes = 1;
-  t.pui32RxBuffer = &word;
-  if (am_hal_iom_blocking_transfer(g_iom, &t) != AM_HAL_STATUS_SUCCESS) return false;
-  *value = static_cast<uint8_t>(word & 0xFF);
-  return true;
+uint32_t script_length(const hm_script_t* begin, size_t bytes) {
+  (void)begin;
+  return static_cast<uint32_t>(bytes / sizeof(hm_script_t));
 }
 
-void i2c_init() {
-  am_hal_iom_config_t config = {};
-  config.eInterfaceMode = AM_HAL_IOM_I2C_MODE;
-  config.ui32ClockFreq = AM_HAL_IOM_100KHZ;
-  am_hal_iom_initialize(kIomModule, &g_iom);
-  am_hal_iom_power_ctrl(g_iom, AM_HAL_SYSCTRL_WAKE, false);
-  am_hal_iom_configure(g_iom, &config);
-  am_bsp_iom_pins_enable(kIomModule, AM_HAL_IOM_I2C_MODE);
-  am_hal_iom_enable(g_iom);
+bool load_init_script() {
+  // The driver takes a non-const pointer but only reads the script (as upstream, which cast it the same way).
+  return hm01b0_init_system(&g_cfg, const_cast<hm_script_t*>(sHM01B0InitScript),
+                            script_length(sHM01B0InitScript, sizeof(sHM01B0InitScript))) == HM01B0_ERR_OK;
 }
 
-void mclk_start() {
-  // 12 MHz HFRC into a repeating PWM whose period is two counts: a 6 MHz master clock.
-  constexpr uint32_t kTimer = AM_BSP_CAMERA_HM01B0_MCLK_GEN_MOD;
-  constexpr uint32_t kSegment = AM_BSP_CAMERA_HM01B0_MCLK_GEN_SEG;
-  am_hal_ctimer_config_single(kTimer, kSegment, AM_HAL_CTIMER_FN_PWM_REPEAT | AM_HAL_CTIMER_HFRC_12MHZ);
-  am_hal_ctimer_period_set(kTimer, kSegment, 1, 0);
-  am_hal_ctimer_output_config(kTimer, kSegment, AM_BSP_CAMERA_HM01B0_MCLK_PIN, AM_HAL_CTIMER_OUTPUT_NORMAL,
-                              AM_HAL_GPIO_PIN_DRIVESTRENGTH_12MA);
-  am_hal_ctimer_start(kTimer, kSegment);
-}
+inline uint32_t strobes() { return GPIO->RDA; }
+// D0..D7 (pads 24..28, 5..7) in one byte: hm01b0_init_if configures them as fast GPIO inputs, whose bit is
+// the pad number modulo 8. Read as the vendor driver does.
+inline uint8_t data_byte() { return static_cast<uint8_t>(APBDMA->BBINPUT); }
 
-void bus_pins_init() {
-  am_hal_gpio_pinconfig(AM_BSP_GPIO_CAMERA_HM01B0_D0, g_AM_BSP_GPIO_CAMERA_HM01B0_D0);
-  am_hal_gpio_pinconfig(AM_BSP_GPIO_CAMERA_HM01B0_D1, g_AM_BSP_GPIO_CAMERA_HM01B0_D1);
-  am_hal_gpio_pinconfig(AM_BSP_GPIO_CAMERA_HM01B0_D2, g_AM_BSP_GPIO_CAMERA_HM01B0_D2);
-  am_hal_gpio_pinconfig(AM_BSP_GPIO_CAMERA_HM01B0_D3, g_AM_BSP_GPIO_CAMERA_HM01B0_D3);
-  am_hal_gpio_pinconfig(AM_BSP_GPIO_CAMERA_HM01B0_D4, g_AM_BSP_GPIO_CAMERA_HM01B0_D4);
-  am_hal_gpio_pinconfig(AM_BSP_GPIO_CAMERA_HM01B0_D5, g_AM_BSP_GPIO_CAMERA_HM01B0_D5);
-  am_hal_gpio_pinconfig(AM_BSP_GPIO_CAMERA_HM01B0_D6, g_AM_BSP_GPIO_CAMERA_HM01B0_D6);
-  am_hal_gpio_pinconfig(AM_BSP_GPIO_CAMERA_HM01B0_D7, g_AM_BSP_GPIO_CAMERA_HM01B0_D7);
-  am_hal_gpio_pinconfig(AM_BSP_GPIO_CAMERA_HM01B0_VSYNC, g_AM_BSP_GPIO_CAMERA_HM01B0_VSYNC);
-  am_hal_gpio_pinconfig(AM_BSP_GPIO_CAMERA_HM01B0_HSYNC, g_AM_BSP_GPIO_CAMERA_HM01B0_HSYNC);
-  am_hal_gpio_pinconfig(AM_BSP_GPIO_CAMERA_HM01B0_PCLK, g_AM_BSP_GPIO_CAMERA_HM01B0_PCLK);
-  am_hal_gpio_pinconfig(AM_BSP_GPIO_CAMERA_HM01B0_TRIG, g_AM_BSP_GPIO_CAMERA_HM01B0_TRIG);
-  am_hal_gpio_pinconfig(AM_BSP_GPIO_CAMERA_HM01B0_INT, g_AM_BSP_GPIO_CAMERA_HM01B0_INT);
-  am_hal_gpio_pinconfig(AM_BSP_GPIO_CAMERA_HM01B0_DVDDEN, g_AM_BSP_GPIO_CAMERA_HM01B0_DVDDEN);
-  am_hal_gpio_state_write(AM_BSP_GPIO_CAMERA_HM01B0_TRIG, AM_HAL_GPIO_OUTPUT_CLEAR);
-  am_hal_gpio_state_write(AM_BSP_GPIO_CAMERA_HM01B0_DVDDEN, AM_HAL_GPIO_OUTPUT_SET);  // sensor core supply on
-}
+// Where read_frame() puts pixels: frame rows phase, phase + stride, ... one after the other in `out`, at most
+// `rows` of them. A full capture is stride 1, kFrameHeight rows.
+struct Sink {
+  uint8_t* out;
+  int rows;
+  int stride;
+  int phase;
+};
 
-inline uint32_t bus() { return GPIO->RDA; }
-
-inline uint8_t pixel(uint32_t rda) {
-  // D0..D4 sit at bits 24..28, D5..D7 at bits 5..7.
-  return static_cast<uint8_t>(((rda >> 24) & 0x1F) | (rda & 0xE0));
-}
-
-// Spins until (bus() & mask) == want; false when the budget runs out.
-inline bool wait_level(uint32_t mask, uint32_t want, uint32_t spins) {
-  while ((bus() & mask) != want) {
-    if (--spins == 0) return false;
-  }
-  return true;
-}
-
-// Reads one frame that the sensor is about to send. Interrupts stay off while pixels arrive:
-// the CPU must see every PCLK edge.
-bool read_frame(uint8_t* frame) {
+// Reads one frame that the sensor is about to send (a frame has been requested). Waits for VSYNC with
+// interrupts on, then reads with interrupts off: at the sensor's pixel clock an interrupt handler of a few
+// microseconds skips dozens of pixels, which is how users got scrambled frames with interrupts running
+// (Arduino_Apollo3 #384). Lines are counted as HSYNC pulses and pixels as PCLK rising edges while HSYNC is
+// high; the frame ends when VSYNC falls (or no line follows within kEdgeSpins, in case VSYNC is a pulse).
+bool read_frame(const Sink& sink, FrameCounts* counts) {
+  *counts = FrameCounts{};
   const uint64_t start = micros();
-  while (!(bus() & kVsyncBit)) {
+  while (!(strobes() & kVsyncBit)) {
     if (micros() - start > kFrameStartTimeoutUs) return false;
   }
+  counts->start_us = micros();
   const uint32_t irq_state = am_hal_interrupt_master_disable();
   bool ok = true;
-  for (int row = 0; ok && row < kFrameHeight; ++row) {
-    ok = wait_level(kHsyncBit, kHsyncBit, kEdgeSpins);
-    uint8_t* out = frame + row * kFrameWidth;
-    for (int col = 0; ok && col < kFrameWidth; ++col) {
-      // Data is valid on the rising edge of PCLK: wait for low, then high, then sample.
-      ok = wait_level(kPclkBit, 0, kEdgeSpins) && wait_level(kPclkBit, kPclkBit, kEdgeSpins);
-      out[col] = pixel(bus());
+  uint32_t row = 0;
+  int stored = 0;
+  uint16_t min_pixels = UINT16_MAX;
+  // HM01B0 VSYNC is a frame-valid level (high while lines come); should it be a short pulse instead, it is
+  // low when the first line starts and only the silence after the last line ends the frame.
+  bool vsync_is_level = false;
+  for (;;) {
+    // Next line: HSYNC rises. VSYNC falling after a line, or a long silence, ends the frame.
+    uint32_t spins = kEdgeSpins;
+    uint32_t s;
+    do {
+      s = strobes();
+    } while (!(s & kHsyncBit) && (row == 0 || !vsync_is_level || (s & kVsyncBit)) && --spins);
+    if (!(s & kHsyncBit)) {
+      ok = row > 0;
+      break;
     }
-    ok = ok && wait_level(kHsyncBit, 0, kEdgeSpins);
+    if (row == 0) vsync_is_level = (s & kVsyncBit) != 0;
+    const bool keep =
+        stored < sink.rows && row % static_cast<uint32_t>(sink.stride) == static_cast<uint32_t>(sink.phase);
+    uint8_t* out = keep ? sink.out + stored * kFrameWidth : nullptr;
+    uint32_t col = 0;
+    for (;;) {
+      // Data is valid once PCLK has risen (sampled there, as the vendor driver does); HSYNC falling ends
+      // the line.
+      spins = kEdgeSpins;
+      do {
+        s = strobes();
+      } while (!(s & kPclkBit) && (s & kHsyncBit) && --spins);
+      if (!(s & kHsyncBit)) break;
+      if (spins == 0) {
+        ok = false;
+        break;
+      }
+      const uint8_t value = data_byte();
+      if (out != nullptr && col < static_cast<uint32_t>(kFrameWidth)) out[col] = value;
+      ++col;
+      spins = kEdgeSpins;
+      while ((strobes() & kPclkBit) && --spins) {
+      }
+      if (spins == 0) {
+        ok = false;
+        break;
+      }
+    }
+    if (!ok) break;
+    if (keep) ++stored;
+    if (col < min_pixels) min_pixels = static_cast<uint16_t>(col > UINT16_MAX ? UINT16_MAX : col);
+    ++row;
   }
   am_hal_interrupt_master_set(irq_state);
+  counts->lines = static_cast<uint16_t>(row > UINT16_MAX ? UINT16_MAX : row);
+  counts->pixels_per_line = row > 0 ? min_pixels : 0;
+  counts->rows_stored = static_cast<uint16_t>(stored);
   return ok;
 }
 
-bool request_frame() { return write_reg(kModeSelect, kModeNFrames); }
+bool request_frames(uint8_t n) {
+  return hm01b0_set_mode(&g_cfg, HM01B0_REG_MODE_SELECT_STREAMING_NFRAMES, n) == HM01B0_ERR_OK;
+}
+
+bool standby() { return hm01b0_set_mode(&g_cfg, HM01B0_REG_MODE_SELECT_STANDBY, 0) == HM01B0_ERR_OK; }
+
+Sink probe_sink(int phase) { return Sink{g_probe_rows, kProbeRows, kProbeRowStride, phase}; }
+
+// Streams up to kMaxAeFrames frames (one request, as the driver's hm01b0_cal_ae does) and stops at the first
+// frame after which the sensor reports its auto-exposure mean within the convergence threshold of the target.
+bool auto_exposure_wait() {
+  if (!request_frames(kMaxAeFrames)) return false;
+  FrameCounts counts;
+  const bool read = probe::wait_for_auto_exposure(
+      kMaxAeFrames,
+      [&] {
+        if (!read_frame(probe_sink(0), &counts)) return false;
+        g_ae_mean = probe::mean(g_probe_rows, static_cast<size_t>(counts.rows_stored) * kFrameWidth);
+        return true;
+      },
+      [] { return hm01b0_get_ae(&g_cfg, nullptr) == HM01B0_ERR_OK; }, &g_ae);
+  // Leaves the remaining requested frames unread: standby stops them.
+  return standby() && read;
+}
 
 }  // namespace
 
 bool camera_init() {
-  bus_pins_init();
-  mclk_start();
-  i2c_init();
-  am_util_delay_ms(10);  // power-up to first I2C access
-  uint8_t id_h = 0, id_l = 0;
-  if (!read_reg(kModelIdH, &id_h) || !read_reg(kModelIdL, &id_l) || id_h != 0x01 || id_l != 0xB0) {
-    return false;
-  }
-  const bool configured = write_reg(kModeSelect, kModeStandby) && write_reg(kImageOrientation, 0x01) &&
-                          write_reg(kQvgaWinEn, 0x01) && write_reg(kBitControl, 0x02) &&
-                          write_reg(kPmuFrameCount, 0x01);
-  return configured;
+  fill_config(&g_cfg);
+  // The sensor's 1.8 V core supply (DVDD regulator enable), as upstream: 12 mA output, high.
+  am_hal_gpio_pinconfig(AM_BSP_GPIO_CAMERA_HM01B0_DVDDEN, g_AM_HAL_GPIO_OUTPUT_12);
+  am_hal_gpio_output_set(AM_BSP_GPIO_CAMERA_HM01B0_DVDDEN);
+  hm01b0_power_up(&g_cfg);
+  am_util_delay_ms(1);
+  hm01b0_mclk_enable(&g_cfg);
+  am_util_delay_ms(1);
+  if (hm01b0_init_if(&g_cfg) != HM01B0_ERR_OK) return false;
+  if (!load_init_script()) return false;
+  uint16_t id = 0;
+  if (hm01b0_get_modelid(&g_cfg, &id) != HM01B0_ERR_OK || id != kHm01b0ModelId) return false;
+  g_ready = true;
+  // A sensor that answers but sends no frame still counts as present: the self-test names what is wrong.
+  auto_exposure_wait();
+  return true;
 }
 
 bool camera_capture(uint8_t* frame) {
-  // The first frames after power-up are read into the caller's buffer and dropped (no extra
-  // 79 KB of RAM for a scratch frame).
-  while (g_frames_to_discard > 0) {
-    if (!request_frame() || !read_frame(frame)) return false;
-    --g_frames_to_discard;
+  if (!g_ready) return false;
+  FrameCounts counts;
+  if (!request_frames(1) || !read_frame(Sink{frame, kFrameHeight, 1, 0}, &counts)) return false;
+  // A short frame would leave part of the caller's buffer stale.
+  return counts.rows_stored == kFrameHeight;
+}
+
+bool camera_model_id(uint16_t* id) {
+  if (g_cfg.pIOMHandle == nullptr) return false;  // the I2C interface never came up
+  return hm01b0_get_modelid(&g_cfg, id) == HM01B0_ERR_OK;
+}
+
+// Compares one whole frame's worth of pixels, every row once, taken from kProbeRowStride consecutive frames of
+// the test pattern (`frames` >= 1 asks for no more: the pattern is the same in every frame, and each extra
+// frame's worth would cost another kProbeRowStride frames of SELFTEST time).
+bool camera_walking_ones(uint32_t frames, uint32_t mismatches[8], uint32_t* pixels) {
+  if (!g_ready) return false;
+  for (int bit = 0; bit < 8; ++bit) mismatches[bit] = 0;
+  *pixels = 0;
+  (void)frames;
+  bool ok = hm01b0_test_walking1s(&g_cfg) == HM01B0_ERR_OK && request_frames(kProbeRowStride);
+  for (int f = 0; ok && f < kProbeRowStride; ++f) {
+    FrameCounts counts;
+    ok = read_frame(probe_sink(f), &counts);
+    for (int r = 0; ok && r < counts.rows_stored; ++r) {
+      // Only the pixels the line really had: a short line is also what pixels_per_line reports.
+      const size_t n = counts.pixels_per_line < kFrameWidth ? counts.pixels_per_line : kFrameWidth;
+      probe::count_walking_ones(g_probe_rows + r * kFrameWidth, n, mismatches);
+      *pixels += static_cast<uint32_t>(n);
+    }
   }
-  return request_frame() && read_frame(frame);
+  // Back to the normal configuration whatever happened: standby, test pattern off, the vendor script again
+  // (it starts with a software reset), and auto-exposure settled again.
+  uint8_t off = 0x00;
+  const bool restored =
+      standby() & (hm01b0_write_reg(&g_cfg, kRegTestPattern, &off, 1) == HM01B0_ERR_OK) & load_init_script();
+  auto_exposure_wait();
+  return ok && restored;
+}
+
+bool camera_frame_timing(FrameCounts* last, uint32_t* fps_milli) {
+  if (!g_ready) return false;
+  bool ok = request_frames(kTimingFrames);
+  FrameCounts counts[kTimingFrames];
+  // Nothing kept: only what the loop counts.
+  const Sink count_only = {nullptr, 0, 1, 0};
+  for (uint32_t f = 0; ok && f < kTimingFrames; ++f) ok = read_frame(count_only, &counts[f]);
+  standby();
+  if (!ok) return false;
+  *last = counts[kTimingFrames - 1];
+  *fps_milli = probe::fps_milli(kTimingFrames - 1, counts[kTimingFrames - 1].start_us - counts[0].start_us);
+  return true;
+}
+
+bool camera_exposure(bool* converged, uint8_t* mean, uint16_t* frames) {
+  if (!g_ready) return false;
+  const bool ok = auto_exposure_wait();
+  *converged = g_ae.converged;
+  *mean = g_ae_mean;
+  *frames = g_ae.frames;
+  return ok && g_ae.frames > 0;
 }
 
 }  // namespace vww::edge
