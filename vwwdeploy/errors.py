@@ -15,3 +15,7 @@ class DeviceError(UserError):
     opened (absent, busy, nobody listening: vwwdeploy.device.port.PortError)."""
 
     exit_code = 3
+
+    def __init__(self, message: str = "", code: int | None = None):
+        super().__init__(message)
+        self.code = code  # the protocol's ERROR code (docs/protocol.md section 3) when the board sent one

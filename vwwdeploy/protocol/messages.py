@@ -2,6 +2,9 @@
 
 Every `decode_*` raises `PayloadError` on a malformed payload (the device answers BAD_PAYLOAD; the
 host treats it like a corrupt frame).
+
+Longer than 400 lines on purpose: it is section 3 of the spec, one codec per message, in the spec's
+order and mirroring firmware/core/messages.cc; split, a reader would chase one table across files.
 """
 
 from __future__ import annotations

@@ -5,6 +5,10 @@ while the worker executes the previous one (so a pipelined host keeps the line b
 transmitter sends replies at the configured baud (10 bits a byte) through the optional line noise.
 The model runs on the TFLM host twin (reference kernels, in a child process): a TFLM abort becomes
 ERROR INFERENCE_FAILED plus a LOG line, and the board keeps serving with a fresh interpreter.
+
+Longer than 400 lines on purpose: the three threads share the board's state (generation, staging
+buffer, device seq) under one lock, and what each request answers is pinned by the device-behaviour
+vectors (tests/vectors/device/); its transports, camera and faults are already modules of their own.
 """
 
 from __future__ import annotations
