@@ -60,3 +60,14 @@ def test_dataset_build_stores_the_camera_like_view(tmp_path):
     assert c.images().mean() < p.images().mean()
     assert np.array_equal(c.images(), open_split(again / "train").images())
     assert c.manifest["report"]["camera_like_seed"] == 7
+
+
+def test_validation_inputs_take_the_camera_like_look(tmp_path):
+    from vwwdeploy.validation.inputs import load_inputs
+
+    src = _folders(tmp_path / "pics", {"person": 4, "notperson": 4})
+    assert _build("--folders", src, "--out", tmp_path / "ds", "--size", "40") == 0
+    plain = load_inputs(tmp_path / "ds", (1, 32, 32, 1))
+    camera = load_inputs(tmp_path / "ds", (1, 32, 32, 1), camera_like_seed=2)
+    assert np.array_equal(camera.pixels, camera_like(plain.pixels, 2))
+    assert "camera-like" in camera.preprocessing and "seed 2" in camera.preprocessing

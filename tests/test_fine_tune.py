@@ -54,27 +54,18 @@ def test_folder_fine_tune_end_to_end_on_the_simulated_board(upstream_model, coco
 
     url, stop = start_sim_in_thread(model)
     try:
-        rc = main(
-            [
-                "validate",
-                "--port",
-                url,
-                "--model",
-                str(model),
-                "--data",
-                str(ds),
-                "--report",
-                str(tmp_path / "report"),
-                "--limit",
-                "16",
-            ]
-        )
+        for name, extra in (("plain", []), ("camera", ["--camera-like", "3"])):
+            validate = ["validate", "--port", url, "--model", str(model), "--data", str(ds), "--limit", "16"]
+            rc = main([*validate, "--report", str(tmp_path / name), *extra])
+            assert rc == 0, capsys.readouterr().err
     finally:
         stop()
-    assert rc == 0, capsys.readouterr().err
-    report = json.loads((tmp_path / "report" / "report.json").read_text())
-    assert report["data"]["count"] == 16
-    assert report["device_vs_twin"]["bit_exact_rate"] == 1.0
+    plain = json.loads((tmp_path / "plain" / "report.json").read_text())
+    camera = json.loads((tmp_path / "camera" / "report.json").read_text())
+    for report in (plain, camera):
+        assert report["data"]["count"] == 16
+        assert report["device_vs_twin"]["bit_exact_rate"] == 1.0
+    assert "camera-like" in camera["data"]["preprocessing"] and "camera-like" not in plain["data"]["preprocessing"]
 
 
 def _train_dir(path, channels: int = 1, labels=("notperson", "person")):

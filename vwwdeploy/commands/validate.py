@@ -34,6 +34,13 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--force", action="store_true", help="run even when a board's model sha256 differs from --model"
     )
+    parser.add_argument(
+        "--camera-like",
+        type=int,
+        default=None,
+        metavar="SEED",
+        help="give the images a seeded camera-like look first (low light, noise, blur, gamma, vignetting)",
+    )
     parser.add_argument("--baud", type=int, default=DEFAULT_BAUD, help="serial line rate")
     parser.add_argument(
         "--timeout", type=float, default=REQUEST_TIMEOUT_S, help="seconds to wait for each reply before retrying"
@@ -54,6 +61,7 @@ def run(args: argparse.Namespace) -> int:
         force=args.force,
         baud=args.baud,
         timeout=args.timeout,
+        camera_like_seed=args.camera_like,
     )
     for warning in report["warnings"]:
         say(f"[yellow]warning:[/] {warning}")

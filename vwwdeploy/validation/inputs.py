@@ -56,10 +56,16 @@ class ValidationInputs:
 
 
 def load_inputs(
-    data, input_shape, limit: int | None = None, num_classes: int | None = None, pipeline_mode: int = 0
+    data,
+    input_shape,
+    limit: int | None = None,
+    num_classes: int | None = None,
+    pipeline_mode: int = 0,
+    camera_like_seed: int | None = None,
 ) -> ValidationInputs:
     """data: a labels CSV or a dataset folder/split; input_shape: the model's (1, H, W, C) or (H, W, C);
-    pipeline_mode: the board's (0 decimate, 1 box-average), used for CSV images."""
+    pipeline_mode: the board's (0 decimate, 1 box-average), used for CSV images; camera_like_seed: also
+    give the model inputs the seeded camera-like look (vwwdeploy.camera_like), same bytes for every path."""
     data = Path(data)
     shape = tuple(int(d) for d in input_shape)
     if len(shape) == 4:
@@ -74,6 +80,13 @@ def load_inputs(
         inputs = _from_dataset(data, shape, limit)
     else:
         inputs = _from_csv(data, shape, limit, pipeline_mode)
+    if camera_like_seed is not None:
+        from vwwdeploy.camera_like import camera_like
+
+        inputs.pixels = camera_like(inputs.pixels, camera_like_seed)
+        inputs.preprocessing += (
+            f"; then camera-like (low light, noise, blur, gamma, vignetting; seed {camera_like_seed})"
+        )
     if num_classes is not None and len(inputs) and int(inputs.labels.max()) >= num_classes:
         raise UserError(
             f"{data}: label {int(inputs.labels.max())} is out of range for a model with {num_classes} classes"

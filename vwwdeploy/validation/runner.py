@@ -215,6 +215,7 @@ def validate(
     retries: int = REQUEST_RETRIES,
     show_progress: bool = True,
     device_factory=None,
+    camera_like_seed: int | None = None,
 ) -> dict:
     """Run the validation and write `report` (report.json, report.html, results.csv); returns report.json's dict.
 
@@ -252,7 +253,9 @@ def validate(
         modes = {int(b.info.pipeline_mode) for b in boards}
         if len(modes) > 1:
             warnings.append("the boards use different camera pipeline modes; CSV images follow the first board's")
-        inputs = load_inputs(data, in_shape, limit, k, pipeline_mode=int(boards[0].info.pipeline_mode))
+        inputs = load_inputs(
+            data, in_shape, limit, k, pipeline_mode=int(boards[0].info.pipeline_mode), camera_like_seed=camera_like_seed
+        )
         label_names = inputs.label_names or list(boards[0].info.labels)
         if len(label_names) != k:
             label_names = [f"class{c}" for c in range(k)]
