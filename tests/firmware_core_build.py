@@ -24,8 +24,8 @@ VECTORS = REPO / "tests" / "vectors"
 # The one core file that needs TFLM and the generated model sources.
 TFLM_SOURCES = {"tflm_classifier.cc"}
 PORTABLE_SOURCES = sorted(p for p in CORE.glob("*.cc") if p.name not in TFLM_SOURCES)
-# What the host tests link: everything portable except app_main.cc (it needs a board's functions).
-HOST_CORE_SOURCES = [p for p in PORTABLE_SOURCES if p.name != "app_main.cc"]
+# What the host tests link: everything portable except the app_main()s (they need a board's functions).
+HOST_CORE_SOURCES = [p for p in PORTABLE_SOURCES if p.name not in ("app_main.cc", "mlperf_app_main.cc")]
 
 ARM_CXX = "arm-none-eabi-g++"
 ARM_FLAGS = [

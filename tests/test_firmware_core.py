@@ -40,6 +40,7 @@ GROUPS = [
     "test_pattern_",
     "loop_",
     "device_vectors_",
+    "mlperf_",
 ]
 
 

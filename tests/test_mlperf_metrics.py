@@ -62,9 +62,10 @@ def test_db_commands_fit_the_command_buffer():
     cmds = p.db_commands(data)
     assert cmds[0] == "db load 100" and len(cmds) == 1 + 4  # 31 + 31 + 31 + 7
     assert b"".join(bytes.fromhex(c[3:]) for c in cmds[1:]) == data
-    assert all(len(c) + 1 <= p.CMD_BUFFER for c in cmds)
+    assert all(len(c) + 1 <= p.CMD_BUFFER for c in cmds)  # the reference DUT's 80 characters
+    assert len(p.db_commands(bytes(600), chunk=254)[1]) == 3 + 508  # within the firmware's 512
     with pytest.raises(ValueError):
-        p.db_commands(data, chunk=39)  # 78 hex digits + "db " > 80 characters
+        p.db_commands(data, chunk=255)
 
 
 def test_reply_parsing():

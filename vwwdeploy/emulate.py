@@ -166,6 +166,7 @@ def start_emulator(
     port: int = 0,
     firmware: str | Path | None = None,
     boot_timeout: float = BOOT_TIMEOUT_S,
+    app: str = "binary",
 ) -> Emulator:
     """Boot the firmware under QEMU and return once it answers HELLO on `Emulator.url`.
 
@@ -179,7 +180,7 @@ def start_emulator(
     if firmware is None:
         from vwwdeploy.firmware.qemu_build import latest_build
 
-        firmware = latest_build(kernels)
+        firmware = latest_build(kernels, app)
     firmware = Path(firmware)
     if not firmware.is_file():
         raise UserError(f"firmware {firmware} does not exist: build it with `vwwdeploy firmware build --board qemu`")
@@ -202,7 +203,12 @@ def start_emulator(
     with _running_lock:
         _running.add(emu)
     try:
-        emu.info = _wait_for_hello(emu, boot_timeout)
+        if app == "mlperf":  # the MLPerf Tiny build answers `name%`, not HELLO (docs/mlperf.md)
+            from vwwdeploy.mlperf.emulated import wait_for_name
+
+            emu.info = wait_for_name(emu, boot_timeout)
+        else:
+            emu.info = _wait_for_hello(emu, boot_timeout)
     except BaseException:
         emu.stop()
         raise

@@ -1,5 +1,7 @@
 // vww::app_main(): binds the command loop to the board layer (board.h). No TFLM include here: the classifier
-// comes from default_classifier(), defined in tflm_classifier.cc.
+// comes from default_classifier(), defined in tflm_classifier.cc. The MLPerf Tiny build (-DVWW_APP_MLPERF)
+// takes mlperf_app_main.cc's instead.
+#if !defined(VWW_APP_MLPERF)
 #include <new>
 
 #include "board.h"
@@ -78,3 +80,5 @@ alignas(alignof(CommandLoop)) uint8_t g_loop_storage[sizeof(CommandLoop)];
 }
 
 }  // namespace vww
+
+#endif  // !VWW_APP_MLPERF

@@ -30,6 +30,12 @@ def configure(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--port", type=_port, default=0, help="local TCP port for the UART (0 = any free port)")
     parser.add_argument("--firmware", type=Path, default=None, help="firmware ELF to run instead of the last build")
+    parser.add_argument(
+        "--app",
+        choices=["binary", "mlperf"],
+        default="binary",
+        help="mlperf: the last `firmware build --board qemu --app mlperf` (MLPerf Tiny DUT, for `vwwdeploy mlperf`)",
+    )
 
 
 def run(args: argparse.Namespace) -> int:
@@ -41,17 +47,25 @@ def run(args: argparse.Namespace) -> int:
 
     done = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: done.set())
-    emu = start_emulator(kernels=args.kernels, icount=args.icount, port=args.port, firmware=args.firmware)
+    emu = start_emulator(kernels=args.kernels, icount=args.icount, port=args.port, firmware=args.firmware, app=args.app)
     try:
         print(emu.url, flush=True)
         info = emu.info
-        print(
-            f"vwwdeploy emulate: {info.board} firmware {info.firmware_version}, {info.kernels} kernels, "
-            f"model sha256 {info.model_sha256[:12]}..., instruction counting "
-            f"{'on' if args.icount else 'off'} (QEMU pid {emu.pid}); Ctrl-C stops",
-            file=sys.stderr,
-            flush=True,
-        )
+        if args.app == "mlperf":
+            print(
+                f"vwwdeploy emulate: MLPerf Tiny DUT {info!r}, instruction counting {'on' if args.icount else 'off'} "
+                f"(QEMU pid {emu.pid}); Ctrl-C stops",
+                file=sys.stderr,
+                flush=True,
+            )
+        else:
+            print(
+                f"vwwdeploy emulate: {info.board} firmware {info.firmware_version}, {info.kernels} kernels, "
+                f"model sha256 {info.model_sha256[:12]}..., instruction counting "
+                f"{'on' if args.icount else 'off'} (QEMU pid {emu.pid}); Ctrl-C stops",
+                file=sys.stderr,
+                flush=True,
+            )
         while not done.wait(0.2):
             if not emu.alive():
                 print(f"vwwdeploy emulate: error: {emu.exit_reason()}", file=sys.stderr)

@@ -66,6 +66,13 @@ def configure(parser: argparse.ArgumentParser) -> None:
         "o3-lto or o2-lto (for the benchmark)",
     )
     build.add_argument(
+        "--app",
+        choices=["binary", "mlperf"],
+        default="binary",
+        help="what the UART speaks: the vwwdeploy binary protocol, or the MLPerf Tiny DUT protocol at 115200 "
+        "baud for `vwwdeploy mlperf` (Edge envs sparkfun_edge_mlperf / sparkfun_edge_ref_mlperf)",
+    )
+    build.add_argument(
         "--env",
         action="append",
         metavar="ENV",
@@ -124,13 +131,18 @@ def _build(args: argparse.Namespace) -> int:
             raise UserError("--env names PlatformIO environments of the Edge; with --board qemu use --kernels")
         from vwwdeploy.firmware.qemu_build import build_qemu_firmware
 
-        built = build_qemu_firmware(args.kernels, args.model, args.profile, args.jobs)
+        built = build_qemu_firmware(args.kernels, args.model, args.profile, args.jobs, app=args.app)
+        app = " --app mlperf" if args.app == "mlperf" else ""
         print(
             f"{built.elf}\n  qemu_an386, {built.kernels} kernels, {built.profile} profile, model {built.model.name} "
-            f"(sha256 {built.model_sha256[:12]}...): run it with `vwwdeploy emulate --kernels {built.kernels}`"
+            f"(sha256 {built.model_sha256[:12]}...): run it with `vwwdeploy emulate --kernels {built.kernels}{app}`"
         )
         return 0
-    for report in build(args.env, args.model, args.jobs, args.verbose, say=say, fetch=not args.offline):
+    envs = args.env
+    if args.app == "mlperf":
+        # The MLPerf Tiny envs of platformio.ini: each Edge env with -DVWW_APP_MLPERF.
+        envs = [e if e.endswith("_mlperf") else f"{e}_mlperf" for e in (args.env or ["sparkfun_edge"])]
+    for report in build(envs, args.model, args.jobs, args.verbose, say=say, fetch=not args.offline):
         print("\n".join(report.lines()))
     return 0
 

@@ -32,6 +32,8 @@ from vwwdeploy.errors import UserError
 from vwwdeploy.paths import cache_dir
 
 KERNELS = ("cmsis-nn", "reference")
+# What the firmware's UART speaks: the vwwdeploy binary protocol, or the MLPerf Tiny DUT protocol (docs/mlperf.md).
+APPS = ("binary", "mlperf")
 BOARD_DIR = Path("firmware") / "boards" / "qemu_an386"
 COMPLETE = ".complete"
 
@@ -66,6 +68,7 @@ class QemuBuild:
     model: Path
     model_sha256: str
     build_dir: Path
+    app: str = "binary"
 
     def to_json(self) -> str:
         d = {k: str(v) for k, v in asdict(self).items()}
@@ -159,6 +162,7 @@ def _config_mk(
     generated: Path,
     obj_dir: Path,
     sources: list[str],
+    app: str = "binary",
 ) -> str:
     strip = {"-MD"}  # the Makefile asks for -MMD itself
     device_only = ("ARMCM4", "CPU_M4=1", "CMSIS_DEVICE_ARM_CORTEX_M_XX_HEADER_FILE")
@@ -179,6 +183,7 @@ def _config_mk(
         f"LTO := {'-flto' if profile.lto else ''}\n",
         f"KERNELS_DEFINE := {'CMSIS_NN' if kernels == 'cmsis-nn' else 'REFERENCE'}\n",
         f"GENERATED := {generated}\n",
+        f"APP_SELECT := {'-DVWW_APP_MLPERF' if app == 'mlperf' else ''}\n",
     ]
     return "".join(lines)
 
@@ -319,10 +324,20 @@ def _app_sources() -> list[Path]:
     return sorted([*core.glob("*.cc"), *core.glob("*.h"), *(p for p in board.iterdir() if p.is_file())])
 
 
+def _record(kernels: str, app: str) -> Path:
+    return build_root() / (f"qemu-{kernels}.json" if app == "binary" else f"qemu-{kernels}-{app}.json")
+
+
 def build_qemu_firmware(
-    kernels: str = "cmsis-nn", model: str | Path | None = None, profile: str = DEFAULT_PROFILE, jobs: int | None = None
+    kernels: str = "cmsis-nn",
+    model: str | Path | None = None,
+    profile: str = DEFAULT_PROFILE,
+    jobs: int | None = None,
+    app: str = "binary",
 ) -> QemuBuild:
-    """Build (or find in the cache) the mps2-an386 firmware; records it as the latest for `kernels`."""
+    """Build (or find in the cache) the mps2-an386 firmware; records it as the latest for `kernels` and `app`."""
+    if app not in APPS:
+        raise UserError(f"unknown app {app!r}: choose one of {', '.join(APPS)}")
     if kernels not in KERNELS:
         raise UserError(f"unknown kernels {kernels!r}: choose one of {', '.join(KERNELS)}")
     if profile not in PROFILES:
@@ -333,7 +348,9 @@ def build_qemu_firmware(
     generated = generated_sources(model_path)
     tree, obj_dir, tflm = tflm_object_dir(kernels, profile)
     gen_files = [generated / n for n in ("model_data.h", "model_data.cc", "model_settings.h")]
-    key = _sha(obj_dir.name, PROFILES[profile], files=[*_app_sources(), *gen_files])
+    key = _sha(
+        obj_dir.name, PROFILES[profile], *((app,) if app != "binary" else ()), files=[*_app_sources(), *gen_files]
+    )
     out = build_root() / f"qemu-{kernels}-{profile}-{key}"
     elf = out / "firmware.elf"
     if not (out / COMPLETE).is_file():
@@ -342,10 +359,11 @@ def build_qemu_firmware(
         sources = closure.read_text().split() if closure.is_file() else _seed_sources(tree, ops)
         from vwwdeploy.progress import say
 
-        say(f"building the QEMU mps2-an386 firmware ({kernels} kernels, {profile} profile) in {out}")
+        what = f"{kernels} kernels, {profile} profile" + (", MLPerf Tiny mode" if app == "mlperf" else "")
+        say(f"building the QEMU mps2-an386 firmware ({what}) in {out}")
         for _ in range(8):  # each round adds the definitions the linker missed
             lib = obj_dir / f"libtflm-{_sha(*sources)}.a"
-            config = _config_mk(tree, tflm, PROFILES[profile], kernels, lib, generated, obj_dir, sources)
+            config = _config_mk(tree, tflm, PROFILES[profile], kernels, lib, generated, obj_dir, sources, app)
             with _locked(obj_dir):  # another build (a test run, a CI checkout) may share these objects
                 proc = _make(out, config, "all", jobs)
             if proc.returncode == 0:
@@ -361,18 +379,19 @@ def build_qemu_firmware(
         (out / COMPLETE).write_text("")
     sha = hashlib.sha256(model_path.read_bytes()).hexdigest()
     result = QemuBuild(
-        elf=elf, kernels=kernels, profile=profile, model=model_path.resolve(), model_sha256=sha, build_dir=out
+        elf=elf, kernels=kernels, profile=profile, model=model_path.resolve(), model_sha256=sha, build_dir=out, app=app
     )
     from vwwdeploy.atomic import atomic_write_text
 
-    atomic_write_text(build_root() / f"qemu-{kernels}.json", result.to_json())
+    atomic_write_text(_record(kernels, app), result.to_json())
     return result
 
 
-def latest_build(kernels: str = "cmsis-nn") -> Path:
+def latest_build(kernels: str = "cmsis-nn", app: str = "binary") -> Path:
     """The ELF of the last `vwwdeploy firmware build --board qemu --kernels K`, or a UserError saying how to make it."""
-    record = build_root() / f"qemu-{kernels}.json"
-    hint = f"run `vwwdeploy firmware build --board qemu --kernels {kernels}` first (or pass --firmware ELF)"
+    record = _record(kernels, app)
+    app_opt = f" --app {app}" if app != "binary" else ""
+    hint = f"run `vwwdeploy firmware build --board qemu --kernels {kernels}{app_opt}` first (or pass --firmware ELF)"
     if not record.is_file():
         raise UserError(f"no QEMU firmware built for {kernels} kernels: {hint}")
     try:

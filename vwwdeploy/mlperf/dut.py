@@ -43,7 +43,7 @@ def quantize_input(raw: bytes, shape: tuple[int, ...], scale: float, zero_point:
     rgb = np.frombuffer(raw, dtype=np.uint8).reshape(h, w, 3).astype(np.float64)
     pixels = rgb if channels == 3 else np.floor(rgb.sum(axis=2, keepdims=True) / 3.0)
     info = np.iinfo(np.dtype(dtype))
-    q = np.round(pixels / 255.0 / scale) + zero_point
+    q = np.floor(pixels / 255.0 / scale + 0.5) + zero_point  # ties up, as the firmware (mlperf_dut.cc)
     return np.clip(q, info.min, info.max).astype(dtype).reshape(dims)
 
 
