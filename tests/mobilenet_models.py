@@ -73,3 +73,23 @@ def not_a_mobilenet_tflite(size: int = 32) -> bytes:
     x = keras.layers.GlobalAveragePooling2D()(x)
     out = keras.layers.Dense(2, activation="softmax")(x)
     return convert_int8(keras.Model(inputs, out), calibration(size, 1))
+
+
+def zero_one_input_tflite(size: int = 32) -> bytes:
+    """A MobileNetV1 calibrated on [0, 1] inputs (pixel / 255: input scale 1/255, zero point -128)."""
+    import tensorflow as tf
+
+    _, model = mobilenet_tflite(size=size)
+    spec = tf.TensorSpec([1, size, size, 1], tf.float32)
+    serve = tf.function(lambda x: model(x, training=False), input_signature=[spec])
+    from tensorflow.python.framework.convert_to_constants import convert_variables_to_constants_v2
+
+    frozen = convert_variables_to_constants_v2(serve.get_concrete_function())
+    converter = tf.lite.TFLiteConverter.from_concrete_functions([frozen], model)
+    converter.optimizations = [tf.lite.Optimize.DEFAULT]
+    pixels = calibration(size, 1)
+    converter.representative_dataset = lambda: ([p[None].astype(np.float32) / 255.0] for p in pixels)
+    converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
+    converter.inference_input_type = tf.int8
+    converter.inference_output_type = tf.int8
+    return converter.convert()

@@ -7,7 +7,7 @@ import json
 import numpy as np
 import pytest
 from conftest import UPSTREAM_EXPECTED_SCORES
-from mobilenet_models import calibration, mobilenet_tflite, not_a_mobilenet_tflite
+from mobilenet_models import calibration, mobilenet_tflite, not_a_mobilenet_tflite, zero_one_input_tflite
 
 from vwwdeploy.cli import main
 
@@ -26,6 +26,7 @@ def own_models(tmp_path_factory):
     (folder / "gray.tflite").write_bytes(gray_bytes)
     (folder / "rgb_fc.tflite").write_bytes(rgb_bytes)
     (folder / "other.tflite").write_bytes(not_a_mobilenet_tflite())
+    (folder / "zero_one.tflite").write_bytes(zero_one_input_tflite())
     return {"folder": folder, "gray_keras": gray_keras, "rgb_keras": rgb_keras}
 
 
@@ -115,6 +116,7 @@ def test_bad_input_is_one_line_and_writes_nothing(own_models, tmp_path, capsys):
     cases = [
         ([str(folder / "other.tflite")], "cannot map operator 1 (MEAN)"),
         ([str(folder / "gray.tflite"), "--grayscale"], "already takes 1-channel input"),
+        ([str(folder / "zero_one.tflite")], "takes pixel / 255; train dirs take pixel / 127.5 - 1"),
         ([str(tmp_path / "missing.tflite")], "no such file"),
         ([str(folder / "gray.tflite"), "--labels", "a,b,c"], "3 label names given, the model has 2 classes"),
         ([str(folder / "gray.tflite"), "--tolerance-steps", "0.01"], "disagrees with the int8 model"),

@@ -22,6 +22,7 @@ from pathlib import Path
 
 import numpy as np
 
+from vwwdeploy import input_convention
 from vwwdeploy.errors import UserError
 from vwwdeploy.tflite_model.flatbuf import Buf, Table
 from vwwdeploy.tflite_model.schema import Model, Operator, Tensor, read_model
@@ -29,6 +30,7 @@ from vwwdeploy.tflite_model.schema import Model, Operator, Tensor, read_model
 IMPORT_REPORT = "import.json"
 DEFAULT_TOLERANCE_STEPS = 1.0
 CALIBRATION_PICTURES = 16
+TRAIN_DIR_INPUT = "pixel / 127.5 - 1"  # training.preprocess.to_float; a key of input_convention.FLOAT_CONVENTIONS
 
 # tflite schema enums (schema.fbs): Padding and ActivationFunctionType.
 PADDING = {0: "same", 1: "valid"}
@@ -133,6 +135,17 @@ def read_layers(model: Model) -> tuple[list[Layer], dict]:
         raise UnmappableModel(f"input shape {inp.shape} is not a square 1- or 3-channel image")
     if inp.dtype != "int8" or out.dtype != "int8":
         raise UnmappableModel(f"input {inp.dtype} / output {out.dtype}: the import reads full-integer int8 models")
+    q = inp.quantization
+    scale, zero = (q.scale[0], q.zero_point[0]) if q and q.scale and q.zero_point else (None, None)
+    convention = input_convention.camera_convention(scale, zero)
+    if convention != TRAIN_DIR_INPUT:
+        # A [0, 1] model could be folded into the first convolution, but not exactly: SAME padding pads the
+        # bottom/right border with 0, which is black in [0, 1] and mid-grey in [-1, 1].
+        raise UnmappableModel(
+            f"the model's input (scale {scale}, zero point {zero}) takes "
+            f"{convention or 'neither [0, 1] nor [-1, 1] floats'}; train dirs take {TRAIN_DIR_INPUT}, and the "
+            "import does not convert between input ranges"
+        )
 
     layers: list[Layer] = []
     head = None
