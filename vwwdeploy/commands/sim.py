@@ -42,6 +42,13 @@ def configure(parser: argparse.ArgumentParser) -> None:
         "--baud", type=int, default=None, help="pace bytes at this line rate, 10 bits a byte (default: no pacing)"
     )
     parser.add_argument(
+        "--line-rate",
+        type=float,
+        default=None,
+        metavar="BYTES_PER_S",
+        help="move bytes at this rate whatever the baud says, as an emulated UART does (default: from --baud)",
+    )
+    parser.add_argument(
         "--pipeline", choices=["decimate", "boxavg"], default="decimate", help="camera -> model input pipeline"
     )
     parser.add_argument(
@@ -82,6 +89,8 @@ def run(args: argparse.Namespace) -> int:
 
     if args.baud is not None and args.baud <= 0:
         raise UserError(f"--baud must be a positive number of bits per second, got {args.baud}")
+    if args.line_rate is not None and args.line_rate <= 0:
+        raise UserError(f"--line-rate must be a positive number of bytes per second, got {args.line_rate}")
     if args.reset_every < 0:
         raise UserError(f"--reset-every must be 0 or more, got {args.reset_every}")
     if args.camera_dir is not None and not args.camera_dir.is_dir():
@@ -98,6 +107,7 @@ def run(args: argparse.Namespace) -> int:
         faults,
         pipeline_mode=1 if args.pipeline == "boxavg" else 0,
         staging=not args.no_staging,
+        line_bytes_per_s=args.line_rate,
     )
     done = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: done.set())
@@ -108,6 +118,7 @@ def run(args: argparse.Namespace) -> int:
             board.serve_pty()
         print(board.url, flush=True)
         pacing = f"{args.baud} baud" if args.baud else "no pacing"
+        pacing = f"{args.line_rate:g} bytes/s" if args.line_rate else pacing
         noise = f", faults {args.fault_rate:g}/byte" if args.fault_rate else ""
         noise += f", reset every {args.reset_every} requests" if args.reset_every else ""
         print(

@@ -103,6 +103,11 @@ class Device:
         """Images go as STAGE chunks + INFER_STAGED (set by staging="always" or an "auto" switch)."""
         return self.policy.staged
 
+    def link_rate(self) -> float:
+        """Bytes/s the request deadlines assume: measured on this link (board compute included), at most
+        what the nominal baud carries; the nominal rate until a large request has completed."""
+        return self._exchange.rate()
+
     # ------------------------------------------------------------- public API
 
     def hello(self) -> DeviceInfo:

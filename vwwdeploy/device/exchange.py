@@ -5,6 +5,15 @@ no complete answer before its deadline, or that the board reports as BAD_CRC, is
 bytes and seq, up to its retry count; frames that answer nothing pending are dropped and counted. When
 the staging policy decides the exchange must stop (switch to staged transfer, restage after a reset),
 `run` ends early and `stopped` says why.
+
+Deadlines follow the link as measured, not its nominal baud: an emulated UART or a congested bridge may
+move far fewer bytes per second than the baud says, and two 27 KB requests in flight then need seconds
+on the wire. Each completed request gives a throughput sample (its request and reply bytes over the time
+it took, the board's compute included, so the estimate errs slow and deadlines err long); a deadline is
+the board's `timeout` plus the wire time of the requests in flight at min(nominal, measured) rate, and a
+deadline that has passed is first recomputed with what has been measured since. A timeout with no sign
+of corruption (no bad CRC, no garbage) is never taken for line noise (no switch to staged transfer), and
+a big request's first such timeout, before anything is measured, waits once more as long, unsent.
 """
 
 from __future__ import annotations
@@ -13,15 +22,19 @@ import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 
+from vwwdeploy.constants import BITS_PER_BYTE
 from vwwdeploy.device.collectors import DONE, INCOMPLETE, Collector
 from vwwdeploy.device.link import Link
 from vwwdeploy.device.staging import Decision, StagingPolicy
 from vwwdeploy.device.stats import LinkStats
 from vwwdeploy.errors import DeviceError
 from vwwdeploy.protocol import messages as m
-from vwwdeploy.protocol.framing import Frame, encode_frame
+from vwwdeploy.protocol.framing import OVERHEAD, Frame, encode_frame
 
 T = m.MsgType
+# Requests smaller than this (HELLO, STAGE, ...) take mostly the board's time, not the line's: they would
+# only make the throughput estimate slower than the line is.
+MEASURE_MIN_BYTES = 2048
 
 
 @dataclass
@@ -43,7 +56,11 @@ class _Pending:
     collector: Collector
     attempts: int = 0
     failures: int = 0  # attempts that timed out or came back BAD_CRC (resets are not the link's fault)
+    slow: int = 0  # timeouts without any sign of corruption
     deadline: float = 0.0
+    first_sent: float = 0.0
+    sent: float = 0.0  # the last attempt
+    noise_mark: int = 0  # corrupted + garbage bytes seen before this request went out
 
     @property
     def type(self) -> int:
@@ -57,7 +74,33 @@ class Exchange:
         self.stopped: Decision | None = None  # why the last `run` ended early
         self.on_log: Callable[[Frame], None] = lambda frame: None
         self.stream = None  # the Streaming in progress: gets FRAME/RESULT groups and reset notices
+        self.nominal_rate = link.baud / BITS_PER_BYTE  # bytes/s
+        self.measured_rate: float | None = None  # bytes/s, from completed requests
+        self._last_done = 0.0
         self._seq = 0
+
+    def rate(self) -> float:
+        """Bytes/s deadlines assume: the measured throughput, never more than the nominal baud gives."""
+        return min(self.nominal_rate, self.measured_rate or self.nominal_rate)
+
+    def allowance(self, p: _Pending, window: int) -> float:
+        """Seconds an attempt may take: the board's time plus the wire time of what is in flight."""
+        timeout = self.timeout if p.job.timeout is None else p.job.timeout
+        # The request may wait behind the other one in flight, and both need their time on the wire.
+        wire = window * (len(p.frame) + p.job.reply_bytes) / self.rate()
+        return (timeout + wire) * (2 if p.slow == 1 and p.attempts == 1 else 1)
+
+    def _measure(self, p: _Pending, reply_bytes: int, now: float) -> None:
+        start = max(p.first_sent, self._last_done)  # a request queued behind another starts when it ends
+        self._last_done = now
+        wire = len(p.frame) + reply_bytes + OVERHEAD
+        if wire < MEASURE_MIN_BYTES or now <= start:
+            return
+        sample = wire / (now - start)
+        self.measured_rate = sample if self.measured_rate is None else (self.measured_rate + sample) / 2
+
+    def _noise(self) -> int:
+        return self.stats.crc_errors + self.stats.garbage_bytes
 
     def next_seq(self) -> int:
         seq = self._seq
@@ -84,6 +127,7 @@ class Exchange:
                     break
                 seq = self.next_seq()
                 p = _Pending(next_index, job, seq, encode_frame(job.type, seq, job.payload), job.collector(seq))
+                p.noise_mark = self._noise()
                 next_index += 1
                 self.stats.requests += 1
                 pending[seq] = p
@@ -103,8 +147,20 @@ class Exchange:
             now = time.monotonic()
             for p in list(pending.values()):
                 if p.deadline <= now and p.seq in pending:
+                    # What was measured since this attempt went out may give it longer.
+                    p.deadline = max(p.deadline, p.sent + self.allowance(p, window))
+                    if p.deadline > now:
+                        continue
                     self.stats.timeouts += 1
-                    self.stopped = self._failed(p, window)
+                    corrupted = self._noise() > p.noise_mark
+                    if not corrupted:
+                        p.slow += 1
+                        if self.measured_rate is None and p.slow == 1 and len(p.frame) >= MEASURE_MIN_BYTES:
+                            # The link's speed is unknown yet and this request is big: it is more likely
+                            # still on the wire than lost, and a resend would queue behind it. Wait longer.
+                            p.deadline = now + self.allowance(p, window)
+                            continue
+                    self.stopped = self._failed(p, window, corrupted)
                     if self.stopped:
                         return
 
@@ -119,7 +175,7 @@ class Exchange:
             err = self._decode(m.ErrorMsg.decode, frame)
             if err.code == m.ErrorCode.BAD_CRC:
                 self.stats.crc_errors += 1
-                return self._failed(p, window)
+                return self._failed(p, window, corrupted=True)
             if err.code == m.ErrorCode.BUSY and self.stream is None and p.type != T.STREAM_STOP:
                 # A stream left running by an earlier program (or a lost STREAM_STOP): stop it, ask again.
                 self.link.write(encode_frame(T.STREAM_STOP, self.next_seq(), b""))
@@ -138,6 +194,7 @@ class Exchange:
             if status == DONE:
                 del pending[p.seq]
                 done[p.index] = p.collector.value
+                self._measure(p, len(frame.payload), time.monotonic())
             elif status == INCOMPLETE:
                 self._attempt(p, window)
             return None
@@ -158,10 +215,10 @@ class Exchange:
         self.stats.stale_frames += 1
         return None
 
-    def _failed(self, p: _Pending, window: int) -> Decision | None:
+    def _failed(self, p: _Pending, window: int, corrupted: bool) -> Decision | None:
         """An attempt timed out or came back BAD_CRC: resend, unless the policy says stop."""
         p.failures += 1
-        decision = self.policy.after_failure(p.type, p.failures)
+        decision = self.policy.after_failure(p.type, p.failures, corrupted)
         if decision is not Decision.RESEND:
             return decision
         self._attempt(p, window)
@@ -169,11 +226,11 @@ class Exchange:
 
     def _attempt(self, p: _Pending, window: int) -> None:
         retries = self.retries if p.job.retries is None else p.job.retries
-        timeout = self.timeout if p.job.timeout is None else p.job.timeout
         if p.attempts > retries:
             raise DeviceError(
                 f"no answer from {self.link.url} to {T(p.type).name} after {p.attempts} attempts "
-                f"({timeout:.3g} s each): is the board running vwwdeploy firmware at {self.link.baud} baud?"
+                f"(the last allowed {self.allowance(p, window):.3g} s: {self._rate_text()}): "
+                f"is the board running vwwdeploy firmware at {self.link.baud} baud?"
             )
         if p.attempts:
             self.stats.retries += 1
@@ -184,8 +241,17 @@ class Exchange:
         p.attempts += 1
         p.collector.reset()
         self.link.write(p.frame)
-        # The request may wait behind the other one in flight, and both need their time on the wire.
-        p.deadline = time.monotonic() + timeout + window * self.link.wire_time(len(p.frame) + p.job.reply_bytes)
+        p.sent = time.monotonic()
+        p.first_sent = p.first_sent or p.sent
+        p.deadline = p.sent + self.allowance(p, window)
+
+    def _rate_text(self) -> str:
+        if self.measured_rate is None:
+            return f"wire time at the nominal {self.nominal_rate:,.0f} bytes/s, nothing measured yet"
+        return (
+            f"wire time at {self.rate():,.0f} bytes/s measured on this link "
+            f"(nominal {self.nominal_rate:,.0f}, board compute included)"
+        )
 
     def _decode(self, decoder, frame: Frame):
         try:

@@ -6,7 +6,7 @@ import queue
 import threading
 import time
 
-from vwwdeploy.constants import BITS_PER_BYTE, POLL_S
+from vwwdeploy.constants import POLL_S
 from vwwdeploy.device.port import open_port
 from vwwdeploy.device.stats import LinkStats
 from vwwdeploy.errors import DeviceError
@@ -28,10 +28,6 @@ class Link:
         self._writer_error: BaseException | None = None
         self._writer = threading.Thread(target=self._write_loop, name="vwwdeploy-device-writer", daemon=True)
         self._writer.start()
-
-    def wire_time(self, nbytes: int) -> float:
-        """Seconds `nbytes` take on the line at the nominal baud."""
-        return nbytes * BITS_PER_BYTE / self.baud
 
     def write(self, data: bytes) -> None:
         if self._port is None:

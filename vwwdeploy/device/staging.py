@@ -35,9 +35,10 @@ class StagingPolicy:
 
     # -- the exchange asks
 
-    def after_failure(self, request_type: int, failures: int) -> Decision:
-        """An attempt timed out or came back BAD_CRC."""
-        if self._armed and request_type == T.INFER and failures >= SWITCH_AFTER_FAILURES:
+    def after_failure(self, request_type: int, failures: int, corrupted: bool = True) -> Decision:
+        """An attempt timed out or came back BAD_CRC. Only a corrupting link is worth staging for: on a
+        slow but clean one (no bad CRC, no garbage) chunks would wait just as long, in more requests."""
+        if self._armed and corrupted and request_type == T.INFER and failures >= SWITCH_AFTER_FAILURES:
             return Decision.SWITCH_TO_STAGED
         return Decision.RESEND
 

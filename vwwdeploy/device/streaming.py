@@ -52,7 +52,7 @@ class Streaming:
         delivered = 0
         # Longest legitimate silence between two groups: a frame period, the group's wire time, slack.
         wire = group_bytes(self.flags)
-        silence = ex.timeout + link.wire_time(wire) + (1.0 / max_fps if max_fps else 0.0)
+        silence = ex.timeout + wire / ex.rate() + (1.0 / max_fps if max_fps else 0.0)
 
         def start() -> None:
             left = count - delivered if count else 0

@@ -23,7 +23,7 @@ from pathlib import Path
 import numpy as np
 
 from vwwdeploy import __version__
-from vwwdeploy.constants import DEVICE_INTER_BYTE_TIMEOUT_S
+from vwwdeploy.constants import BITS_PER_BYTE, DEVICE_INTER_BYTE_TIMEOUT_S
 from vwwdeploy.errors import UserError
 from vwwdeploy.protocol import messages as m
 from vwwdeploy.protocol.crc import crc32
@@ -72,6 +72,7 @@ class SimBoard:
         max_rx_payload: int = SIM_MAX_RX_PAYLOAD,
         staging: bool = True,
         has_camera: bool = True,
+        line_bytes_per_s: float | None = None,
         runtime=None,
         warn=None,
     ):
@@ -105,6 +106,11 @@ class SimBoard:
         # has_camera=False plays a board without a sensor: CAPTURE serves SET_FRAME frames or the test pattern.
         self.has_camera = has_camera
         self.baud = baud
+        # line_bytes_per_s plays a link slower than its nominal baud (an emulated UART, a congested
+        # USB bridge): the bytes move at this rate whatever baud the host believes in.
+        if line_bytes_per_s is not None and line_bytes_per_s <= 0:
+            raise UserError(f"line rate must be positive, got {line_bytes_per_s}")
+        self.line_rate = line_bytes_per_s or (baud / BITS_PER_BYTE if baud else None)
         self.faults = faults or FaultConfig()
         self.default_pipeline = m.PipelineMode(pipeline_mode)
         self.warn = warn or (lambda text: print(f"vwwdeploy sim: {text}", file=sys.stderr, flush=True))
@@ -236,7 +242,7 @@ class SimBoard:
     # ------------------------------------------------------------- receive
 
     def _rx_loop(self) -> None:
-        rate = self.baud / 10 if self.baud else None
+        rate = self.line_rate
         chunk = 1024 if rate else 65536
         clock = time.monotonic()
         last_rx = clock
@@ -499,7 +505,7 @@ class SimBoard:
                 continue
 
     def _tx_loop(self) -> None:
-        rate = self.baud / 10 if self.baud else None
+        rate = self.line_rate
         clock = time.monotonic()
         while not self._stop.is_set():
             try:
