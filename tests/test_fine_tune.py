@@ -51,6 +51,10 @@ def test_folder_fine_tune_end_to_end_on_the_simulated_board(upstream_model, coco
     assert main(["export", "--checkpoint", str(run), "--dataset", str(ds), "--out", str(model)]) == 0
     tfl = read_model(model)
     assert sorted({tfl.op_name(op) for op in tfl.subgraphs[0].operators}) == sorted(EXPECTED_OPS)
+    # The project's own export imports back, layer by layer within one output step.
+    assert main(["import", str(model), "--out", str(tmp_path / "reimported")]) == 0
+    reimported = json.loads((tmp_path / "reimported" / "import.json").read_text())
+    assert reimported["agreement"]["max_layer_difference_steps"] <= 1.0
 
     url, stop = start_sim_in_thread(model)
     try:
@@ -160,6 +164,9 @@ def test_fine_tune_bad_input_is_one_line_and_writes_nothing(tmp_path, capsys):
         (["--init-from", str(_train_dir(tmp_path / "ok")), "--head-steps", "9"], "--head-steps must be", "run3"),
         (["--init-from", str(tmp_path / "ok")], "is not empty", "busy"),
     ]
+    one_split = ["train", "--dataset", str(gray_ds / "train"), "--train-dir", str(tmp_path / "run5")]
+    assert main([*one_split, "--init-from", str(tmp_path / "ok")]) == 2
+    assert "needs a dataset folder with train/ and val/" in _errors(capsys)[0]
     for extra, message, run in cases:
         args = ["train", "--dataset", str(gray_ds), "--train-dir", str(tmp_path / run), "--max-steps", "2"]
         assert main(args + extra) == 2, extra

@@ -187,6 +187,11 @@ def fine_tune(
     train_dir = Path(train_dir)
     split = open_split(resolve_split(dataset, "train"))
     val = open_split(resolve_split(dataset, "val"))
+    if split.path.resolve() == val.path.resolve():
+        raise UserError(
+            f"{dataset} is one split; fine-tuning needs a dataset folder with train/ and val/ (the val split picks "
+            "the best step), e.g. from `vwwdeploy dataset build --folders`"
+        )
     if len(split) == 0 or len(val) == 0:
         raise UserError(f"{dataset}: fine-tuning needs a non-empty train/ and val/ split")
     if train_dir.exists() and any(train_dir.iterdir()):
