@@ -106,7 +106,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
         help="write an MLPerf Tiny VWW accuracy set (y_labels.csv + 96x96x3 .bin) for `vwwdeploy mlperf`",
         formatter_class=fmt,
         description="From COCO annotations + images by the MLPerf Tiny rule (person: a non-crowd person box over "
-        "2.5%% of the image; no person: no person annotation; others left out), or from a `dataset build --rgb` "
+        "2.5% of the image; no person: no person annotation; others left out), or from a `dataset build --rgb` "
         "split with its own labels; images resized to 96x96 without keeping the aspect ratio; balanced, seeded.",
     )
     mv_src = mv.add_mutually_exclusive_group(required=True)
