@@ -94,6 +94,16 @@ CASES = [
 ]
 
 
+def test_sim_refuses_a_damaged_model_with_inspects_sentence(ws, capsys):
+    for name in ("truncated", "text", "empty"):
+        model = ws / f"{name}.tflite"
+        assert main(["inspect", str(model)]) == 2
+        inspect_says = capsys.readouterr().err.strip().removeprefix("vwwdeploy inspect: error: ")
+        assert main(["sim", "--model", str(model)]) == 2
+        sim_says = capsys.readouterr().err.strip().removeprefix("vwwdeploy sim: error: ")
+        assert sim_says == inspect_says and "\n" not in sim_says
+
+
 def _snapshot(root: Path) -> dict[str, bytes | None]:
     return {str(p.relative_to(root)): (p.read_bytes() if p.is_file() else None) for p in sorted(root.rglob("*"))}
 

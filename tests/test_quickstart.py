@@ -38,6 +38,7 @@ def test_quickstart_trains_exports_and_validates_on_the_simulated_board(tmp_path
     ):
         assert (out / name).is_file(), name
     assert json.loads((out / "dataset/train/dataset.json").read_text())["synthetic"] is True
+    _reports_name_the_final_folder(out)
 
 
 @pytest.mark.slow
@@ -51,6 +52,18 @@ def test_quickstart_pretrained_checks_the_pinned_sha256(tmp_path, upstream_model
     assert summary["stages"]["model"]["sha256"] == PRETRAINED_SHA256
     assert "train" not in summary["stages"]
     assert summary["stages"]["validate"]["device_vs_twin"]["bit_exact_rate"] == 1.0
+    _reports_name_the_final_folder(out)
+
+
+def _reports_name_the_final_folder(out):
+    # Built in a temporary folder renamed to `out` at the end: the reports must name `out`, not that folder.
+    report = json.loads((out / "validation" / "report.json").read_text())
+    assert report["model"]["path"] == str(out / "model.tflite")
+    assert report["data"]["path"] == str(out / "dataset" / "val")
+    html = (out / "validation" / "report.html").read_text()
+    assert str(out / "model.tflite") in html
+    for text in (json.dumps(report), html):
+        assert ".partial" not in text and ".tmp" not in text
 
 
 def test_quickstart_refuses_a_model_with_another_sha256(tmp_path):

@@ -137,10 +137,11 @@ def _result(kind: str, source, data, labels: np.ndarray, predictions: np.ndarray
 
 def evaluate_checkpoint(train_dir, dataset, split: str = "val", limit: int | None = None) -> dict:
     """Accuracy of a train dir's newest checkpoint (EMA weights) on a split; a result dict."""
-    from vwwdeploy.training.checkpoint import load_float_model
+    from vwwdeploy.training.checkpoint import checked_train_dir, load_float_model
 
-    model, config = load_float_model(train_dir)
+    checked_train_dir(train_dir)  # a wrong path is one line before TensorFlow loads (and logs)
     data = open_eval_split(dataset, split)
+    model, config = load_float_model(train_dir)
     pixels, labels = eval_pixels(data, config.image_size, config.channels, limit)
     probs = predict_float(model, pixels)
     result = _result("checkpoint", train_dir, data, labels, probs.argmax(axis=1))

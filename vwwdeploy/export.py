@@ -177,12 +177,13 @@ def export_int8(
     output ({shape, dtype, scale, zero_point}), softmax_input_scale, calibration_images, float_accuracy,
     int8_accuracy, accuracy_drop, eval_count, tflm_ok, warnings [str], synthetic, step.
     """
-    from vwwdeploy.training.checkpoint import checkpoint_step, load_float_model
+    from vwwdeploy.training.checkpoint import checked_train_dir, checkpoint_step, load_float_model
 
     train_dir, dataset_dir, out_path = Path(train_dir), Path(dataset_dir), Path(out_path)
     check_output_path(out_path, dataset_dir, train_dir)
-    model, config = load_float_model(train_dir, batch_size=1)
+    checked_train_dir(train_dir)  # wrong paths are one line before TensorFlow loads (and logs)
     data = open_eval_split(dataset_dir, "val")
+    model, config = load_float_model(train_dir, batch_size=1)
     pixels = calibration_pixels(data, config.image_size, config.channels, calibration_images)
     log(f"calibrating int8 on {len(pixels)} images of {data.path}" + (" [SYNTHETIC]" if data.synthetic else ""))
     model_bytes = convert_int8(model, pixels)

@@ -143,7 +143,11 @@ def _validate_on_sim(model: Path, work: Path, out: Path) -> dict:
 
     url, stop = start_sim_in_thread(model)
     try:
-        report = validate([url], model, work / "dataset" / "val", work / "validation")
+        # Built in `work`, which becomes `out` when everything is done: the report names the final paths.
+        def recorded_as(path: Path) -> str:
+            return str(out / path.relative_to(work)) if path.is_relative_to(work) else str(path)
+
+        report = validate([url], model, work / "dataset" / "val", work / "validation", recorded_as=recorded_as)
     finally:
         stop()
     paths = report["paths"]

@@ -84,6 +84,10 @@ class SimBoard:
         if baud is not None and baud <= 0:
             raise UserError(f"--baud must be positive, got {baud}")
         self.model_bytes = path.read_bytes()
+        if runtime is None:
+            from vwwdeploy.tflite_model.schema import read_model
+
+            read_model(path)  # a damaged file gets inspect's sentence, not the runtime's
         self.model_sha256 = hashlib.sha256(self.model_bytes).hexdigest()
         self.arena_size = max(10 * len(self.model_bytes), 4 << 20)
         # runtime: a callable returning what TflmTwin offers (tests pass a scripted classifier).

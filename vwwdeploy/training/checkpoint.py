@@ -103,18 +103,25 @@ def restore_checkpoint(path: Path, model_vars, optimizer_vars, ema_vars) -> int:
     return int(arrays["step"])
 
 
-def load_float_model(train_dir, batch_size: int | None = None):
-    """(keras.Model holding the checkpoint's moving-average (EMA) weights, TrainConfig) of a train dir.
-
-    `batch_size=1` builds the static-shape graph used for int8 export.
-    """
-    from vwwdeploy.training.model import build_mobilenet_v1
-
+def checked_train_dir(train_dir) -> tuple[TrainConfig, Path]:
+    """(config, newest checkpoint) of a train dir, or one line saying why it is not one; no TensorFlow."""
     train_dir = Path(train_dir)
     config = TrainConfig.load(train_dir)
     path = latest_checkpoint(train_dir)
     if path is None:
         raise UserError(f"{train_dir} has no checkpoint yet; train first (`vwwdeploy train`)")
+    return config, path
+
+
+def load_float_model(train_dir, batch_size: int | None = None):
+    """(keras.Model holding the checkpoint's moving-average (EMA) weights, TrainConfig) of a train dir.
+
+    `batch_size=1` builds the static-shape graph used for int8 export.
+    """
+    config, path = checked_train_dir(train_dir)
+    from vwwdeploy.training.model import build_mobilenet_v1  # TensorFlow: only once the arguments are good
+
+    train_dir = Path(train_dir)
     model = build_mobilenet_v1(
         config.width, config.image_size, config.channels, config.num_classes, weight_decay=0.0, batch_size=batch_size
     )

@@ -216,10 +216,13 @@ def validate(
     show_progress: bool = True,
     device_factory=None,
     camera_like_seed: int | None = None,
+    recorded_as=None,
 ) -> dict:
     """Run the validation and write `report` (report.json, report.html, results.csv); returns report.json's dict.
 
     device_factory(url, baud=, timeout=, retries=) makes the board objects (default `Device`; tests pass fakes).
+    recorded_as(path) -> str names the model and data in the report (default str): a caller that validates
+    in a temporary folder it renames afterwards names the final paths.
     """
     from vwwdeploy import __version__
     from vwwdeploy.tflm_twin import TflmAbort, TflmTwin
@@ -256,6 +259,8 @@ def validate(
         inputs = load_inputs(
             data, in_shape, limit, k, pipeline_mode=int(boards[0].info.pipeline_mode), camera_like_seed=camera_like_seed
         )
+        if recorded_as is not None:
+            inputs.data_path = recorded_as(Path(inputs.data_path))
         label_names = inputs.label_names or list(boards[0].info.labels)
         if len(label_names) != k:
             label_names = [f"class{c}" for c in range(k)]
@@ -287,7 +292,7 @@ def validate(
         run = ValidationRun(
             version=__version__,
             model={
-                "path": str(model),
+                "path": (recorded_as or str)(model),
                 "sha256": sha256,
                 "bytes": len(model_bytes),
                 "input": {"shape": list(in_shape), "scale": in_scale, "zero_point": in_zp},
