@@ -117,6 +117,9 @@ def test_host_classifier_gives_upstream_scores(generated_model, upstream_test_im
     used, size, kernels = int(arena[1]), int(arena[3]), int(arena[5])
     assert 0 < used <= size
     assert kernels == 1  # reference
+    # SELFTEST model_output: the C++ build's output for codegen's built-in input equals the twin's, bit for bit.
+    assert "VWWDEPLOY_HAS_SELFTEST_VECTOR" in (generated_model / "model_settings.h").read_text()
+    assert "selftest_model_output status 0 measured 0" in lines
 
 
 @pytest.mark.parametrize(

@@ -98,6 +98,8 @@ def _round_trip(type_: int, payload: bytes) -> None:
         assert m.Log.decode(payload).encode() == payload
     elif type_ == T.ERROR:
         assert m.ErrorMsg.decode(payload).encode() == payload
+    elif type_ == T.REPORT:
+        assert m.SelftestReport.decode(payload).encode() == payload
     else:
         assert payload == b""
 

@@ -14,6 +14,27 @@ static_assert(VWW_DEVICE_MAX_RX_PAYLOAD >= vww::kMinDeviceRxPayload,
               "DEVICE_MAX_RX_PAYLOAD below the protocol minimum");
 static_assert(VWW_DEVICE_MAX_RX_PAYLOAD <= vww::kMaxPayload, "DEVICE_MAX_RX_PAYLOAD above MAX_PAYLOAD");
 
+// Board facts the build states (the QEMU Makefile sets both to 0). A board built with a camera fails the
+// self-test's camera checks when its sensor is silent; one without reports them not applicable. A board whose
+// camera read runs with interrupts off is deaf during captures (docs/protocol.md, "Capture windows").
+#ifndef VWW_BOARD_HAS_CAMERA
+#define VWW_BOARD_HAS_CAMERA 1
+#endif
+#ifndef VWW_BOARD_DEAF_CAPTURE
+#define VWW_BOARD_DEAF_CAPTURE VWW_BOARD_HAS_CAMERA
+#endif
+
+// A board layer that does not implement a self-test probe yet links anyway: the probe reports that it could not
+// run (the check fails, or is not applicable for the clock and stack). A board's own definitions replace these.
+namespace vww::board {
+__attribute__((weak)) bool camera_model_id(uint16_t*) { return false; }
+__attribute__((weak)) bool camera_walking_ones(uint32_t, uint32_t*, uint32_t*) { return false; }
+__attribute__((weak)) bool camera_frame_timing(FrameTiming*) { return false; }
+__attribute__((weak)) bool camera_exposure(Exposure*) { return false; }
+__attribute__((weak)) bool measured_clock_hz(uint32_t*) { return false; }
+__attribute__((weak)) bool stack_usage(uint32_t*, uint32_t*) { return false; }
+}  // namespace vww::board
+
 namespace vww {
 namespace {
 
@@ -32,6 +53,31 @@ class BoardPlatform final : public Platform {
   void led(LedId which, bool on) override { board::led(static_cast<board::Led>(which), on); }
   const char* name() override { return board::name(); }
   uint32_t clock_hz() override { return board::clock_hz(); }
+
+  bool camera_fitted() override { return VWW_BOARD_HAS_CAMERA != 0; }
+  bool deaf_during_capture() override { return VWW_BOARD_DEAF_CAPTURE != 0; }
+  bool camera_model_id(uint16_t* id) override { return board::camera_model_id(id); }
+  bool camera_walking_ones(uint32_t frames, uint32_t mismatches[8], uint32_t* pixels) override {
+    return board::camera_walking_ones(frames, mismatches, pixels);
+  }
+  bool camera_frame_timing(FrameTiming* timing) override {
+    board::FrameTiming t{};
+    if (!board::camera_frame_timing(&t)) return false;
+    timing->fps_milli = t.fps_milli;
+    timing->pixels_per_line = t.pixels_per_line;
+    timing->lines_per_frame = t.lines_per_frame;
+    return true;
+  }
+  bool camera_exposure(Exposure* exposure) override {
+    board::Exposure e{};
+    if (!board::camera_exposure(&e)) return false;
+    exposure->converged = e.converged;
+    exposure->mean = e.mean;
+    exposure->frames_waited = e.frames_waited;
+    return true;
+  }
+  bool measured_clock_hz(uint32_t* hz) override { return board::measured_clock_hz(hz); }
+  bool stack_usage(uint32_t* used, uint32_t* reserved) override { return board::stack_usage(used, reserved); }
 };
 
 // led() converts by value: the two enums must list the LEDs in the same order.

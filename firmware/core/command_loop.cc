@@ -98,7 +98,7 @@ void CommandLoop::handle(const DecoderEvent& ev) {
 }
 
 void CommandLoop::dispatch(uint8_t type, uint16_t seq, const uint8_t* payload, size_t n) {
-  const bool known = (type >= msg::kHello && type <= msg::kSetPipeline) ||
+  const bool known = (type >= msg::kHello && type <= msg::kSetPipeline) || type == msg::kSelftest ||
                      ((type == msg::kStage || type == msg::kInferStaged) && staging_ != nullptr);
   if (!known) {
     send_error(seq, ErrorCode::kUnknownType, type, "unknown message type");
@@ -139,6 +139,9 @@ void CommandLoop::dispatch(uint8_t type, uint16_t seq, const uint8_t* payload, s
       break;
     case msg::kInferStaged:
       on_infer_staged(seq, payload, n);
+      break;
+    case msg::kSelftest:
+      on_selftest(seq, payload, n);
       break;
     default:
       send_error(seq, ErrorCode::kUnknownType, type, "unknown message type");
@@ -370,15 +373,24 @@ void CommandLoop::on_stream_start(uint16_t seq, const uint8_t* payload, size_t n
   stream_next_us_ = platform_.micros();
   streaming_ = true;
   send_ack(seq, msg::kStreamStart);
+  stream_group_end_us_ = 0;  // a deaf board's listen window then counts from the request's last byte
 }
 
 void CommandLoop::stream_step() {
   const uint64_t now = platform_.micros();
   if (now < stream_next_us_) return;
+  if (platform_.deaf_during_capture()) {
+    // The host may send STREAM_STOP only after a group ends: listen until the line has been quiet for the
+    // window, and never start a capture (interrupts off) with a request half received.
+    const uint64_t quiet_since = last_rx_us_ > stream_group_end_us_ ? last_rx_us_ : stream_group_end_us_;
+    if (decoder_.pending() || now - quiet_since < kStreamListenUs) return;
+  }
   // Pace from the previous due time, but never try to catch up on groups a slow camera missed.
   stream_next_us_ += stream_interval_us_;
   if (stream_next_us_ < now) stream_next_us_ = now;
-  if (!capture_group(next_device_seq(), stream_flags_, msg::kStreamStart)) {
+  const bool ok = capture_group(next_device_seq(), stream_flags_, msg::kStreamStart);
+  stream_group_end_us_ = platform_.micros();
+  if (!ok) {
     streaming_ = false;  // the ERROR already told the host why
     return;
   }
@@ -412,6 +424,98 @@ void CommandLoop::on_set_pipeline(uint16_t seq, const uint8_t* payload, size_t n
   }
   mode_ = static_cast<PipelineMode>(payload[0]);
   send_ack(seq, msg::kSetPipeline);
+}
+
+void CommandLoop::on_selftest(uint16_t seq, const uint8_t* /*payload*/, size_t n) {
+  if (n != 0) {
+    send_error(seq, ErrorCode::kBadPayload, msg::kSelftest, "SELFTEST takes no payload");
+    return;
+  }
+  Check checks[kReportMaxChecks];
+  size_t count = camera_checks(checks);
+  count += board_checks(checks + count);
+  uint8_t buf[1 + kReportMaxChecks * kCheckSize];
+  write_frame(transport_, msg::kReport, seq, buf, encode_report(checks, count, buf, sizeof buf));
+}
+
+size_t CommandLoop::camera_checks(Check* out) {
+  constexpr uint32_t kExposureTarget = 128, kExposureTolerance = 96, kMinFpsMilli = 1000;
+  size_t k = 0;
+  if (!platform_.camera_fitted()) {  // QEMU: no camera on this board, nothing to fail
+    out[k++] = Check::not_applicable(check::kSensorId, CheckRule::kEqual, kSensorModelId);
+    out[k++] = Check::not_applicable(check::kPatternPixels, CheckRule::kAtLeast, kRawFrameBytes);
+    for (uint8_t b = 0; b < 8; ++b) out[k++] = Check::not_applicable(check::kDataD0 + b, CheckRule::kEqual, 0);
+    out[k++] = Check::not_applicable(check::kFrameRate, CheckRule::kAtLeast, kMinFpsMilli);
+    out[k++] = Check::not_applicable(check::kPixelsPerLine, CheckRule::kEqual, kRawWidth);
+    out[k++] = Check::not_applicable(check::kLinesPerFrame, CheckRule::kEqual, kRawHeight);
+    out[k++] = Check::not_applicable(check::kExposureConverged, CheckRule::kEqual, 1);
+    out[k++] = Check::not_applicable(check::kExposureMean, CheckRule::kWithin, kExposureTarget, kExposureTolerance);
+    return k;
+  }
+  uint16_t id = 0;
+  out[k++] = platform_.camera_model_id(&id) ? Check::judged(check::kSensorId, CheckRule::kEqual, id, kSensorModelId)
+                                            : Check::failed(check::kSensorId, CheckRule::kEqual, kSensorModelId);
+  uint32_t mismatches[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+  uint32_t pixels = 0;
+  const bool pattern = platform_.camera_walking_ones(kWalkingOnesFrames, mismatches, &pixels);
+  out[k++] = Check::judged(check::kPatternPixels, CheckRule::kAtLeast, pattern ? pixels : 0, kRawFrameBytes);
+  for (uint8_t b = 0; b < 8; ++b) {
+    out[k++] = pattern ? Check::judged(check::kDataD0 + b, CheckRule::kEqual, mismatches[b], 0)
+                       : Check::failed(check::kDataD0 + b, CheckRule::kEqual, 0);
+  }
+  FrameTiming timing;
+  if (!platform_.camera_frame_timing(&timing)) timing = FrameTiming();
+  out[k++] = Check::judged(check::kFrameRate, CheckRule::kAtLeast, timing.fps_milli, kMinFpsMilli);
+  out[k++] = Check::judged(check::kPixelsPerLine, CheckRule::kEqual, timing.pixels_per_line, kRawWidth);
+  out[k++] = Check::judged(check::kLinesPerFrame, CheckRule::kEqual, timing.lines_per_frame, kRawHeight);
+  Exposure exposure;
+  if (platform_.camera_exposure(&exposure)) {
+    out[k++] = Check::judged(check::kExposureConverged, CheckRule::kEqual, exposure.converged ? 1 : 0, 1);
+    out[k++] =
+        Check::judged(check::kExposureMean, CheckRule::kWithin, exposure.mean, kExposureTarget, kExposureTolerance);
+  } else {
+    out[k++] = Check::failed(check::kExposureConverged, CheckRule::kEqual, 1);
+    out[k++] = Check::failed(check::kExposureMean, CheckRule::kWithin, kExposureTarget, kExposureTolerance);
+  }
+  return k;
+}
+
+size_t CommandLoop::board_checks(Check* out) {
+  size_t k = 0;
+  const uint32_t nominal = platform_.clock_hz();
+  uint32_t hz = 0;
+  out[k++] = platform_.measured_clock_hz(&hz)
+                 ? Check::judged(check::kCoreClock, CheckRule::kWithin, hz, nominal, nominal / 50)
+                 : Check::not_applicable(check::kCoreClock, CheckRule::kWithin, nominal, nominal / 50);
+  out[k++] = classifier_.ready()
+                 ? Check::judged(check::kArena, CheckRule::kAtMost, classifier_.arena_used(), classifier_.arena_size())
+                 : Check::failed(check::kArena, CheckRule::kAtMost, classifier_.arena_size());
+  uint32_t used = 0, reserved = 0;
+  if (platform_.stack_usage(&used, &reserved) && reserved > kStackHeadroom) {
+    out[k++] = Check::judged(check::kStack, CheckRule::kAtMost, used, reserved - kStackHeadroom);
+  } else {
+    out[k++] = Check::not_applicable(check::kStack, CheckRule::kAtMost, 0);
+  }
+  out[k++] = Check::not_applicable(check::kHeap, CheckRule::kAtMost, 0);  // the firmware allocates nothing
+  const int8_t* input = nullptr;
+  const int8_t* expected = nullptr;
+  const size_t outputs = classifier_.output().element_count();
+  if (!classifier_.selftest_vector(&input, &expected)) {
+    out[k++] = Check::not_applicable(check::kModelOutput, CheckRule::kEqual, 0);
+    return k;
+  }
+  int8_t* model_input = classifier_.input_data();
+  uint32_t wrong = static_cast<uint32_t>(outputs);  // the model did not run: no output value is right
+  if (classifier_.ready() && model_input != nullptr) {
+    std::memcpy(model_input, input, classifier_.input().element_count());
+    if (classifier_.invoke()) {
+      const int8_t* got = classifier_.output_data();
+      wrong = 0;
+      for (size_t i = 0; i < outputs; ++i) wrong += got[i] != expected[i];
+    }
+  }
+  out[k++] = Check::judged(check::kModelOutput, CheckRule::kEqual, wrong, 0);
+  return k;
 }
 
 void CommandLoop::send_info(uint16_t seq) {

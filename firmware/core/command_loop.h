@@ -20,6 +20,9 @@ class CommandLoop {
   static constexpr uint64_t kInterByteTimeoutUs = 100000;  // device side, protocol section 1
   static constexpr size_t kReadChunk = 256;
   static constexpr size_t kMaxReadPerPoll = 4096;  // then give a running stream its turn
+  // docs/protocol.md, "Capture windows": on a board deaf during captures, quiet time before the next group.
+  static constexpr uint64_t kStreamListenUs = 100000;
+  static constexpr uint32_t kWalkingOnesFrames = 2;  // SELFTEST data-line test
 
   // rx_buffer: rx_buffer_size bytes, which sets DEVICE_MAX_RX_PAYLOAD = rx_buffer_size - 16 (at most
   // kMaxPayload). raw_frame: kRawFrameBytes, holds the camera / SET_FRAME frame. staging: the STAGE
@@ -52,6 +55,10 @@ class CommandLoop {
   void on_set_pipeline(uint16_t seq, const uint8_t* payload, size_t n);
   void on_stage(uint16_t seq, const uint8_t* payload, size_t n);
   void on_infer_staged(uint16_t seq, const uint8_t* payload, size_t n);
+  void on_selftest(uint16_t seq, const uint8_t* payload, size_t n);
+  // SELFTEST parts: each appends its checks to `out` and returns how many.
+  size_t camera_checks(Check* out);
+  size_t board_checks(Check* out);
   // INFER and INFER_STAGED: BAD_SHAPE unless the image is the model input. False after sending ERROR.
   bool check_model_input(uint16_t seq, uint8_t request_type, const ImageHeader& img);
   void stream_step();
@@ -91,6 +98,7 @@ class CommandLoop {
   uint32_t stream_remaining_ = 0;  // 0 = until STREAM_STOP
   uint64_t stream_interval_us_ = 0;
   uint64_t stream_next_us_ = 0;
+  uint64_t stream_group_end_us_ = 0;  // when the previous group's last write returned
 
   uint32_t requests_ = 0;
   uint32_t errors_sent_ = 0;

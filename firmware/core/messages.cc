@@ -200,4 +200,76 @@ bool parse_infer_staged(const uint8_t* payload, size_t n, ImageHeader* image, ui
   return true;
 }
 
+bool Check::rule_holds() const {
+  switch (rule) {
+    case CheckRule::kEqual:
+      return measured == expected;
+    case CheckRule::kAtLeast:
+      return measured >= expected;
+    case CheckRule::kAtMost:
+      return measured <= expected;
+    case CheckRule::kWithin:
+      return (measured > expected ? measured - expected : expected - measured) <= tolerance;
+  }
+  return false;
+}
+
+Check Check::judged(uint8_t id, CheckRule rule, uint32_t measured, uint32_t expected, uint32_t tolerance) {
+  Check c;
+  c.id = id;
+  c.rule = rule;
+  c.measured = measured;
+  c.expected = expected;
+  c.tolerance = tolerance;
+  c.status = c.rule_holds() ? CheckStatus::kPass : CheckStatus::kFail;
+  return c;
+}
+
+Check Check::failed(uint8_t id, CheckRule rule, uint32_t expected, uint32_t tolerance) {
+  Check c = judged(id, rule, 0, expected, tolerance);
+  c.status = CheckStatus::kFail;
+  return c;
+}
+
+Check Check::not_applicable(uint8_t id, CheckRule rule, uint32_t expected, uint32_t tolerance) {
+  Check c = judged(id, rule, 0, expected, tolerance);
+  c.status = CheckStatus::kNotApplicable;
+  return c;
+}
+
+size_t encode_report(const Check* checks, size_t n, uint8_t* out, size_t out_cap) {
+  if (n == 0 || n > kReportMaxChecks || out_cap < 1 + n * kCheckSize) return 0;
+  out[0] = static_cast<uint8_t>(n);
+  for (size_t i = 0; i < n; ++i) {
+    uint8_t* r = out + 1 + i * kCheckSize;
+    r[0] = checks[i].id;
+    r[1] = static_cast<uint8_t>(checks[i].status);
+    r[2] = static_cast<uint8_t>(checks[i].rule);
+    r[3] = 0;
+    put_u32(r + 4, checks[i].measured);
+    put_u32(r + 8, checks[i].expected);
+    put_u32(r + 12, checks[i].tolerance);
+  }
+  return 1 + n * kCheckSize;
+}
+
+bool decode_report(const uint8_t* in, size_t n, Check* out, size_t out_cap, size_t* count) {
+  if (n < 1) return false;
+  const size_t k = in[0];
+  if (k == 0 || k > kReportMaxChecks || k > out_cap || n != 1 + k * kCheckSize) return false;
+  for (size_t i = 0; i < k; ++i) {
+    const uint8_t* r = in + 1 + i * kCheckSize;
+    if (r[1] > static_cast<uint8_t>(CheckStatus::kNotApplicable)) return false;
+    if (i > 0 && r[0] <= out[i - 1].id) return false;
+    out[i].id = r[0];
+    out[i].status = static_cast<CheckStatus>(r[1]);
+    out[i].rule = static_cast<CheckRule>(r[2]);
+    out[i].measured = get_u32(r + 4);
+    out[i].expected = get_u32(r + 8);
+    out[i].tolerance = get_u32(r + 12);
+  }
+  *count = k;
+  return true;
+}
+
 }  // namespace vww

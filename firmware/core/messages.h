@@ -18,12 +18,14 @@ constexpr uint8_t kSetFrame = 0x06;
 constexpr uint8_t kSetPipeline = 0x07;
 constexpr uint8_t kStage = 0x08;
 constexpr uint8_t kInferStaged = 0x09;
+constexpr uint8_t kSelftest = 0x0A;
 // device -> host
 constexpr uint8_t kInfo = 0x81;
 constexpr uint8_t kResult = 0x82;
 constexpr uint8_t kFrame = 0x83;
 constexpr uint8_t kAck = 0x84;
 constexpr uint8_t kLog = 0x85;
+constexpr uint8_t kReport = 0x86;
 constexpr uint8_t kError = 0x8F;
 }  // namespace msg
 
@@ -153,6 +155,51 @@ bool parse_stage(const uint8_t* payload, size_t n, Stage* out);
 // INFER_STAGED payload: the IMAGE header INFER would carry (no pixels), u32 CRC-32 of the pixel bytes.
 // False when n != kInferStagedSize; the header fields are judged by the command loop, as for INFER.
 bool parse_infer_staged(const uint8_t* payload, size_t n, ImageHeader* image, uint32_t* pixel_crc32);
+
+// Self-test (protocol section 3, "Self-test"): SELFTEST has an empty payload, REPORT carries CHECK records.
+namespace check {
+constexpr uint8_t kSensorId = 0x01;
+constexpr uint8_t kPatternPixels = 0x02;
+constexpr uint8_t kDataD0 = 0x10;  // + line number, D0..D7
+constexpr uint8_t kFrameRate = 0x20;
+constexpr uint8_t kPixelsPerLine = 0x21;
+constexpr uint8_t kLinesPerFrame = 0x22;
+constexpr uint8_t kExposureConverged = 0x30;
+constexpr uint8_t kExposureMean = 0x31;
+constexpr uint8_t kCoreClock = 0x40;
+constexpr uint8_t kArena = 0x50;
+constexpr uint8_t kStack = 0x51;
+constexpr uint8_t kHeap = 0x52;
+constexpr uint8_t kModelOutput = 0x60;
+}  // namespace check
+
+enum class CheckStatus : uint8_t { kPass = 0, kFail = 1, kNotApplicable = 2 };
+enum class CheckRule : uint8_t { kEqual = 0, kAtLeast = 1, kAtMost = 2, kWithin = 3 };
+
+constexpr size_t kCheckSize = 16;
+constexpr size_t kReportMaxChecks = 32;
+constexpr uint16_t kSensorModelId = 0x01B0;  // HM01B0
+constexpr uint32_t kStackHeadroom = 256;     // a high-water mark this close to the end counts as an overflow
+
+struct Check {
+  uint8_t id = 0;
+  CheckStatus status = CheckStatus::kNotApplicable;
+  CheckRule rule = CheckRule::kEqual;
+  uint32_t measured = 0;
+  uint32_t expected = 0;
+  uint32_t tolerance = 0;
+  bool rule_holds() const;
+  // status = pass when the rule holds, else fail.
+  static Check judged(uint8_t id, CheckRule rule, uint32_t measured, uint32_t expected, uint32_t tolerance = 0);
+  // A probe that could not run: fail with measured 0.
+  static Check failed(uint8_t id, CheckRule rule, uint32_t expected, uint32_t tolerance = 0);
+  static Check not_applicable(uint8_t id, CheckRule rule, uint32_t expected, uint32_t tolerance = 0);
+};
+
+// REPORT payload. Returns the size written, or 0 when n is 0 or above kReportMaxChecks or out_cap is short.
+size_t encode_report(const Check* checks, size_t n, uint8_t* out, size_t out_cap);
+// For tests and host tools: false when the payload is malformed (protocol section 3).
+bool decode_report(const uint8_t* in, size_t n, Check* out, size_t out_cap, size_t* count);
 
 }  // namespace vww
 

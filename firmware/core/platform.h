@@ -22,6 +22,18 @@ class Transport : public ByteSink {
 
 enum class LedId : uint8_t { kHeartbeat, kPerson, kNoPerson, kError };
 
+// What the camera probes measure (board.h's FrameTiming / Exposure, in the core's own types).
+struct FrameTiming {
+  uint32_t fps_milli = 0;
+  uint16_t pixels_per_line = 0;
+  uint16_t lines_per_frame = 0;
+};
+struct Exposure {
+  bool converged = false;
+  uint8_t mean = 0;
+  uint16_t frames_waited = 0;
+};
+
 // Everything else the loop asks of the board.
 class Platform {
  public:
@@ -32,6 +44,21 @@ class Platform {
   virtual void led(LedId which, bool on) = 0;
   virtual const char* name() = 0;
   virtual uint32_t clock_hz() = 0;
+
+  // Self-test probes (board.h documents each; SELFTEST in docs/protocol.md). Defaults: no such hardware.
+  // camera_fitted(): the board is built with a camera, so a silent sensor is a failure, not "not applicable".
+  virtual bool camera_fitted() { return false; }
+  // The UART loses bytes while a frame is read (docs/protocol.md, "Capture windows"): streams then leave a
+  // listen window between groups.
+  virtual bool deaf_during_capture() { return false; }
+  virtual bool camera_model_id(uint16_t* /*id*/) { return false; }
+  virtual bool camera_walking_ones(uint32_t /*frames*/, uint32_t /*mismatches*/[8], uint32_t* /*pixels*/) {
+    return false;
+  }
+  virtual bool camera_frame_timing(FrameTiming* /*timing*/) { return false; }
+  virtual bool camera_exposure(Exposure* /*exposure*/) { return false; }
+  virtual bool measured_clock_hz(uint32_t* /*hz*/) { return false; }
+  virtual bool stack_usage(uint32_t* /*used*/, uint32_t* /*reserved*/) { return false; }
 
  protected:
   ~Platform() = default;

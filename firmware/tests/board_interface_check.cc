@@ -22,6 +22,12 @@ static_assert(std::is_same_v<decltype(&b::camera_frame_timing), bool (*)(b::Fram
 static_assert(std::is_same_v<decltype(&b::camera_exposure), bool (*)(b::Exposure*)>);
 static_assert(std::is_same_v<decltype(&b::measured_clock_hz), bool (*)(uint32_t*)>);
 static_assert(std::is_same_v<decltype(&b::stack_usage), bool (*)(uint32_t*, uint32_t*)>);
+static_assert(std::is_same_v<decltype(b::FrameTiming::fps_milli), uint32_t> &&
+              std::is_same_v<decltype(b::FrameTiming::pixels_per_line), uint16_t> &&
+              std::is_same_v<decltype(b::FrameTiming::lines_per_frame), uint16_t>);
+static_assert(std::is_same_v<decltype(b::Exposure::converged), bool> &&
+              std::is_same_v<decltype(b::Exposure::mean), uint8_t> &&
+              std::is_same_v<decltype(b::Exposure::frames_waited), uint16_t>);
 static_assert(std::is_same_v<decltype(&vww::app_main), void (*)()>);
 static_assert(std::is_enum_v<b::Led> && !std::is_convertible_v<b::Led, int>, "Led is an enum class");
 static_assert(static_cast<int>(b::Led::kHeartbeat) == 0 && static_cast<int>(b::Led::kPerson) == 1 &&

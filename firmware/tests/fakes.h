@@ -27,6 +27,12 @@ class FakeTransport : public vww::Transport {
     return n;
   }
   void write(const uint8_t* data, size_t n) override { sent.insert(sent.end(), data, data + n); }
+  // A board deaf during captures: what is queued now never reaches the receiver (FakePlatform calls it).
+  size_t drop_incoming() {
+    const size_t n = incoming.size();
+    incoming.clear();
+    return n;
+  }
 };
 
 class FakePlatform : public vww::Platform {
@@ -41,6 +47,25 @@ class FakePlatform : public vww::Platform {
   int captures = 0;
   uint64_t capture_us = 0;  // how long a capture takes (advances the clock)
   bool leds[4] = {false, false, false, false};
+  // A deaf board: bytes queued on `deaf_link` while a frame is captured are lost (docs/protocol.md).
+  FakeTransport* deaf_link = nullptr;
+  size_t deaf_dropped = 0;
+  // Self-test probes: a healthy camera and board unless a test changes them; false = probe does not answer.
+  bool fitted = false;
+  bool id_ok = true;
+  uint16_t sensor_id = 0x01B0;
+  bool pattern_ok = true;
+  uint32_t mismatches[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+  uint32_t pattern_pixels = 2 * 324 * 244;
+  uint32_t walking_frames_asked = 0;
+  bool timing_ok = true;
+  vww::FrameTiming timing{5012, 324, 244};
+  bool exposure_ok = true;
+  vww::Exposure exposure{true, 117, 6};
+  bool clock_ok = true;
+  uint32_t clock_measured = 47998720;
+  bool stack_ok = true;
+  uint32_t stack_used = 3112, stack_reserved = 16384;
   uint64_t micros() override {
     now_us += tick_us;
     return now_us;
@@ -53,6 +78,7 @@ class FakePlatform : public vww::Platform {
   bool camera_capture(uint8_t* raw) override {
     ++captures;
     now_us += capture_us;
+    if (deaf_link) deaf_dropped += deaf_link->drop_incoming();
     if (!camera_ok) return false;
     std::memcpy(raw, camera_frame.data(), camera_frame.size());
     return true;
@@ -60,6 +86,39 @@ class FakePlatform : public vww::Platform {
   void led(vww::LedId which, bool on) override { leds[static_cast<int>(which)] = on; }
   const char* name() override { return "fake_board"; }
   uint32_t clock_hz() override { return 48000000; }
+
+  bool camera_fitted() override { return fitted; }
+  bool deaf_during_capture() override { return deaf_link != nullptr; }
+  bool camera_model_id(uint16_t* id) override {
+    if (id_ok) *id = sensor_id;
+    return id_ok;
+  }
+  bool camera_walking_ones(uint32_t frames, uint32_t out[8], uint32_t* pixels) override {
+    walking_frames_asked = frames;
+    if (!pattern_ok) return false;
+    std::memcpy(out, mismatches, sizeof mismatches);
+    *pixels = pattern_pixels;
+    return true;
+  }
+  bool camera_frame_timing(vww::FrameTiming* t) override {
+    if (timing_ok) *t = timing;
+    return timing_ok;
+  }
+  bool camera_exposure(vww::Exposure* e) override {
+    if (exposure_ok) *e = exposure;
+    return exposure_ok;
+  }
+  bool measured_clock_hz(uint32_t* hz) override {
+    if (clock_ok) *hz = clock_measured;
+    return clock_ok;
+  }
+  bool stack_usage(uint32_t* used, uint32_t* reserved) override {
+    if (stack_ok) {
+      *used = stack_used;
+      *reserved = stack_reserved;
+    }
+    return stack_ok;
+  }
 };
 
 // Input [1,H,W,C] int8 (96x96x1 by default); output [1,2] int8: scores[1] = clamp(mean(input)), scores[0] =
@@ -83,6 +142,7 @@ class FakeClassifier : public vww::Classifier {
     out_.zero_point = -128;
     input_.resize(in_.element_count());
     for (int i = 0; i < 32; ++i) sha_[i] = static_cast<uint8_t>(0xA0 + i);
+    make_vector();
   }
   bool is_ready = true;
   bool fail_invoke = false;
@@ -114,6 +174,35 @@ class FakeClassifier : public vww::Classifier {
   size_t label_count() const override { return 2; }
   const char* label(size_t i) const override { return i == 0 ? "notperson" : "person"; }
   const char* status() const override { return is_ready ? "" : "fake model broken"; }
+
+  // The built-in self-test vector: the spec's input and what this classifier computes for it (as codegen
+  // would embed), unless a test breaks it.
+  bool has_vector = true;
+  std::vector<int8_t> vector_input, vector_output;
+  void make_vector() {
+    vector_input.resize(in_.element_count());
+    for (size_t i = 0; i < vector_input.size(); ++i) {
+      const uint32_t h = static_cast<uint32_t>(i) * 2654435761u;
+      vector_input[i] = static_cast<int8_t>(static_cast<int>(h >> 24) - 128);
+    }
+    const std::vector<int8_t> saved = input_, saved_last = last_input;
+    input_ = vector_input;
+    const int before = invokes;
+    const bool fail = fail_invoke;
+    fail_invoke = false;
+    invoke();
+    fail_invoke = fail;
+    invokes = before;
+    input_ = saved;
+    last_input = saved_last;
+    vector_output.assign(scores_, scores_ + 2);
+  }
+  bool selftest_vector(const int8_t** input, const int8_t** expected) const override {
+    if (!has_vector || vector_input.empty()) return false;
+    *input = vector_input.data();
+    *expected = vector_output.data();
+    return true;
+  }
 
  private:
   vww::TensorDesc in_, out_;

@@ -261,7 +261,7 @@ TEST(loop_too_large_answered_and_skipped) {
 
 TEST(loop_unknown_types) {
   Rig rig;
-  for (uint8_t type : {uint8_t(0x00), uint8_t(0x0A), uint8_t(0x3F), uint8_t(0x81), uint8_t(0xFF)}) {
+  for (uint8_t type : {uint8_t(0x00), uint8_t(0x0B), uint8_t(0x3F), uint8_t(0x81), uint8_t(0xFF)}) {
     rig.send(type, 0x1000 + type, Bytes{1});
     rig.run();
     check_error(rig.only_reply(), 0x1000 + type, vww::ErrorCode::kUnknownType, type);
@@ -759,4 +759,245 @@ TEST(loop_random_requests_fuzz) {
     for (const auto& r : rig.replies()) answered |= r.type == vww::msg::kInfo && r.seq == 777;
     CHECK_MSG(answered, "round " + std::to_string(round));
   }
+}
+
+// ---- SELFTEST (docs/protocol.md section 3, "Self-test")
+
+namespace {
+
+std::vector<vww::Check> selftest(Rig& rig, uint16_t seq = 7) {
+  rig.send(vww::msg::kSelftest, seq);
+  rig.run();
+  const Reply r = rig.only_reply();
+  CHECK_EQ(r.type, vww::msg::kReport);
+  CHECK_EQ(r.seq, seq);
+  vww::Check checks[vww::kReportMaxChecks];
+  size_t n = 0;
+  REQUIRE(vww::decode_report(r.payload.data(), r.payload.size(), checks, vww::kReportMaxChecks, &n));
+  return std::vector<vww::Check>(checks, checks + n);
+}
+
+const vww::Check& find(const std::vector<vww::Check>& checks, uint8_t id) {
+  for (const auto& c : checks) {
+    if (c.id == id) return c;
+  }
+  vwwtest::fail(__FILE__, __LINE__, "no check " + std::to_string(id));
+  throw vwwtest::Abort{};
+}
+
+// Ids that failed, in order.
+std::vector<int> failed(const std::vector<vww::Check>& checks) {
+  std::vector<int> out;
+  for (const auto& c : checks) {
+    if (c.status == vww::CheckStatus::kFail) out.push_back(c.id);
+  }
+  return out;
+}
+
+}  // namespace
+
+TEST(selftest_healthy_board_passes_every_check) {
+  Rig rig;
+  rig.p.fitted = true;
+  const auto checks = selftest(rig);
+  REQUIRE(checks.size() == 20u);
+  CHECK(failed(checks).empty());
+  const int want_ids[] = {0x01, 0x02, 0x10, 0x11, 0x12, 0x13, 0x14, 0x15, 0x16, 0x17,
+                          0x20, 0x21, 0x22, 0x30, 0x31, 0x40, 0x50, 0x51, 0x52, 0x60};
+  for (size_t i = 0; i < checks.size(); ++i) CHECK_EQ(checks[i].id, want_ids[i]);
+  CHECK_EQ(rig.p.walking_frames_asked, vww::CommandLoop::kWalkingOnesFrames);
+  CHECK_EQ(find(checks, 0x01).measured, 0x01B0u);
+  CHECK_EQ(find(checks, 0x02).measured, 2u * 324 * 244);
+  CHECK_EQ(find(checks, 0x20).measured, 5012u);
+  CHECK_EQ(find(checks, 0x31).measured, 117u);
+  CHECK(find(checks, 0x40).measured == 47998720u && find(checks, 0x40).expected == 48000000u &&
+        find(checks, 0x40).tolerance == 960000u);
+  CHECK(find(checks, 0x50).measured == 82292u && find(checks, 0x50).expected == 90112u);
+  CHECK(find(checks, 0x51).measured == 3112u && find(checks, 0x51).expected == 16384u - 256u);
+  CHECK(find(checks, 0x52).status == vww::CheckStatus::kNotApplicable);
+  CHECK(find(checks, 0x60).status == vww::CheckStatus::kPass && find(checks, 0x60).measured == 0u);
+  CHECK_EQ(rig.c.invokes, 1);  // the built-in vector, once
+  CHECK(rig.c.last_input == rig.c.vector_input);
+  CHECK(!rig.p.leds[static_cast<int>(vww::LedId::kPerson)] && !rig.p.leds[static_cast<int>(vww::LedId::kNoPerson)]);
+}
+
+TEST(selftest_board_without_camera_reports_camera_checks_not_applicable) {
+  Rig rig;  // fitted = false, as QEMU
+  rig.p.clock_ok = false;
+  rig.p.stack_ok = false;
+  const auto checks = selftest(rig);
+  CHECK(failed(checks).empty());
+  for (const auto& c : checks) {
+    const bool na = c.status == vww::CheckStatus::kNotApplicable;
+    CHECK_MSG(na == (c.id <= 0x31 || c.id == 0x40 || c.id == 0x51 || c.id == 0x52), std::to_string(c.id));
+  }
+  CHECK_EQ(rig.p.walking_frames_asked, 0u);  // the probes were not even asked
+}
+
+TEST(selftest_each_fault_fails_its_own_check) {
+  {
+    Rig rig;
+    rig.p.fitted = true;
+    rig.p.mismatches[5] = 19520;  // D5 stuck low
+    const auto checks = selftest(rig);
+    CHECK(failed(checks) == std::vector<int>{0x15});
+    CHECK_EQ(find(checks, 0x15).measured, 19520u);
+  }
+  {
+    Rig rig;
+    rig.p.fitted = true;
+    rig.p.sensor_id = 0x01B1;
+    CHECK(failed(selftest(rig)) == std::vector<int>{0x01});
+  }
+  {
+    Rig rig;  // a silent sensor on a board built with one: every camera check fails with measured 0
+    rig.p.fitted = true;
+    rig.p.id_ok = rig.p.pattern_ok = rig.p.timing_ok = rig.p.exposure_ok = false;
+    const auto checks = selftest(rig);
+    CHECK((failed(checks) ==
+           std::vector<int>{0x01, 0x02, 0x10, 0x11, 0x12, 0x13, 0x14, 0x15, 0x16, 0x17, 0x20, 0x21, 0x22, 0x30, 0x31}));
+    for (const auto& c : checks) {
+      if (c.id <= 0x31) CHECK_EQ(c.measured, 0u);
+    }
+  }
+  {
+    Rig rig;
+    rig.p.fitted = true;
+    rig.p.timing = {0, 0, 0};  // no VSYNC
+    CHECK((failed(selftest(rig)) == std::vector<int>{0x20, 0x21, 0x22}));
+  }
+  {
+    Rig rig;
+    rig.p.fitted = true;
+    rig.p.exposure = {false, 6, 30};  // dark
+    CHECK((failed(selftest(rig)) == std::vector<int>{0x30, 0x31}));
+  }
+  {
+    Rig rig;
+    rig.p.fitted = true;
+    rig.p.clock_measured = 24000000;  // slow clock
+    CHECK(failed(selftest(rig)) == std::vector<int>{0x40});
+  }
+  {
+    Rig rig;
+    rig.p.fitted = true;
+    rig.p.stack_used = 16384 - 255;  // within the headroom: treated as an overflow
+    CHECK(failed(selftest(rig)) == std::vector<int>{0x51});
+  }
+  {
+    Rig rig;
+    rig.p.fitted = true;
+    rig.c.vector_output[1] ^= 1;  // the board's kernels disagree with the twin
+    const auto checks = selftest(rig);
+    CHECK(failed(checks) == std::vector<int>{0x60});
+    CHECK_EQ(find(checks, 0x60).measured, 1u);
+  }
+  {
+    Rig rig;  // a model that failed AllocateTensors: arena and model checks fail, nothing is invoked
+    rig.p.fitted = true;
+    rig.c.is_ready = false;
+    const auto checks = selftest(rig);
+    CHECK((failed(checks) == std::vector<int>{0x50, 0x60}));
+    CHECK_EQ(find(checks, 0x60).measured, 2u);
+    CHECK_EQ(rig.c.invokes, 0);
+  }
+  {
+    Rig rig;  // an interpreter error during the model check
+    rig.p.fitted = true;
+    rig.c.fail_invoke = true;
+    CHECK(failed(selftest(rig)) == std::vector<int>{0x60});
+  }
+  {
+    Rig rig;  // model sources generated before the built-in vector existed
+    rig.p.fitted = true;
+    rig.c.has_vector = false;
+    const auto checks = selftest(rig);
+    CHECK(failed(checks).empty());
+    CHECK(find(checks, 0x60).status == vww::CheckStatus::kNotApplicable);
+  }
+}
+
+TEST(selftest_errors_and_busy) {
+  Rig rig;
+  rig.send(vww::msg::kSelftest, 3, Bytes{0});
+  rig.run();
+  check_error(rig.only_reply(), 3, vww::ErrorCode::kBadPayload, vww::msg::kSelftest);
+  Bytes start(8);
+  vww::encode_stream_start({vww::kFlagNoInfer, 0, 0}, start.data());
+  rig.send(vww::msg::kStreamStart, 4, start);
+  rig.run(0);
+  rig.replies();
+  rig.send(vww::msg::kSelftest, 5);
+  rig.run(0);
+  bool busy = false;
+  for (const auto& r : rig.replies()) {
+    if (r.type == vww::msg::kError && r.seq == 5) busy = r.error_code() == static_cast<uint16_t>(vww::ErrorCode::kBusy);
+  }
+  CHECK(busy);
+}
+
+// ---- capture windows (docs/protocol.md section 4): a board deaf while it reads a frame
+
+TEST(loop_deaf_board_listens_between_groups_and_hears_stop) {
+  Rig rig;
+  rig.p.has_camera = true;
+  rig.p.deaf_link = &rig.t;
+  rig.p.capture_us = 200000;
+  Bytes start(8);
+  vww::encode_stream_start({vww::kFlagNoInfer, 0, 0}, start.data());
+  rig.send(vww::msg::kStreamStart, 1, start);
+  rig.run(0);
+  CHECK_EQ(rig.replies().size(), 1u);  // the ACK; the first group waits for the listen window
+  rig.p.now_us += vww::CommandLoop::kStreamListenUs - 1;
+  rig.loop->poll();
+  CHECK(rig.replies().empty());
+  rig.p.now_us += 1;
+  rig.loop->poll();
+  CHECK_EQ(rig.replies().size(), 1u);  // group 1
+  CHECK_EQ(rig.p.captures, 1);
+  // A STREAM_STOP sent in the listen window after the group is heard: the next capture waits for it.
+  rig.p.now_us += 30000;
+  const Bytes stop = frame(vww::msg::kStreamStop, 2, {});
+  rig.t.push(Bytes(stop.begin(), stop.begin() + 5));
+  rig.loop->poll();
+  // The listen window has passed since those bytes, but a frame half received holds the capture back (until
+  // the inter-byte timeout, equally long, abandons it).
+  rig.p.now_us += vww::CommandLoop::kStreamListenUs;
+  rig.loop->poll();
+  CHECK_EQ(rig.p.captures, 1);
+  rig.t.push(Bytes(stop.begin() + 5, stop.end()));
+  rig.loop->poll();
+  const auto r = rig.replies();
+  REQUIRE(r.size() == 1);
+  CHECK(r[0].type == vww::msg::kAck && r[0].seq == 2);
+  CHECK(!rig.loop->streaming());
+  CHECK_EQ(rig.p.deaf_dropped, 0u);
+}
+
+TEST(loop_deaf_board_loses_stop_sent_during_a_capture_and_hears_the_resend) {
+  // A host that breaks the rule (STOP queued while a capture starts) loses it; resent right after the next
+  // group, as the protocol says, it is heard.
+  Rig rig;
+  rig.p.has_camera = true;
+  rig.p.deaf_link = &rig.t;
+  Bytes start(8);
+  vww::encode_stream_start({vww::kFlagNoInfer, 0, 0}, start.data());
+  rig.send(vww::msg::kStreamStart, 1, start);
+  rig.run(0);
+  rig.replies();
+  rig.p.now_us += vww::CommandLoop::kStreamListenUs;
+  rig.t.max_per_read = 0;  // the UART has the bytes but the loop does not read them before capturing
+  rig.send(vww::msg::kStreamStop, 2);
+  rig.loop->poll();
+  CHECK_EQ(rig.p.captures, 1);
+  CHECK_EQ(rig.p.deaf_dropped, vww::kFrameOverhead);
+  rig.t.max_per_read = 1 << 20;
+  CHECK_EQ(rig.replies().size(), 1u);  // the group, no ACK
+  CHECK(rig.loop->streaming());
+  rig.send(vww::msg::kStreamStop, 2);  // the resend, right after the group
+  rig.loop->poll();
+  const auto r = rig.replies();
+  REQUIRE(r.size() == 1);
+  CHECK(r[0].type == vww::msg::kAck && r[0].seq == 2);
+  CHECK_EQ(rig.p.captures, 1);
 }

@@ -208,6 +208,33 @@ TEST(messages_match_python_encoders) {
         out[0] = static_cast<uint8_t>(num(v, "acked_type"));
         n = 1;
         break;
+      case 0x86: {  // REPORT: "checks=id:status:rule:measured:expected:tolerance,..."
+        std::vector<vww::Check> checks;
+        for (const auto& rec : split(v.fields.at("checks"), ',')) {
+          const auto f = split(rec, ':');
+          REQUIRE(f.size() == 6);
+          vww::Check c;
+          c.id = static_cast<uint8_t>(std::stoul(f[0]));
+          c.status = static_cast<vww::CheckStatus>(std::stoul(f[1]));
+          c.rule = static_cast<vww::CheckRule>(std::stoul(f[2]));
+          c.measured = static_cast<uint32_t>(std::stoul(f[3]));
+          c.expected = static_cast<uint32_t>(std::stoul(f[4]));
+          c.tolerance = static_cast<uint32_t>(std::stoul(f[5]));
+          // The device judges: a record that passes or fails must say what its rule says.
+          if (c.status != vww::CheckStatus::kNotApplicable) {
+            CHECK_MSG((c.status == vww::CheckStatus::kPass) == c.rule_holds() || c.rule > vww::CheckRule::kWithin,
+                      v.name + " check " + f[0]);
+          }
+          checks.push_back(c);
+        }
+        n = vww::encode_report(checks.data(), checks.size(), out.data(), out.size());
+        vww::Check back[vww::kReportMaxChecks];
+        size_t count = 0;
+        REQUIRE(vww::decode_report(p.data(), p.size(), back, vww::kReportMaxChecks, &count));
+        CHECK_EQ(count, checks.size());
+        for (size_t i = 0; i < count; ++i) CHECK(back[i].measured == checks[i].measured && back[i].id == checks[i].id);
+        break;
+      }
       default:  // HELLO, STREAM_STOP, unknown types: empty or opaque payloads
         compared = false;
         break;
@@ -251,4 +278,39 @@ TEST(error_text_is_cut_to_fit) {
   CHECK_EQ(vww::get_u16(out), 8);
   CHECK_EQ(out[2], 2);
   CHECK(std::memcmp(out + 3, "abcde", 5) == 0);
+}
+
+TEST(report_decoder_rejects_malformed_payloads) {
+  vww::Check ok[2] = {vww::Check::judged(1, vww::CheckRule::kEqual, 0x1B0, 0x1B0),
+                      vww::Check::not_applicable(2, vww::CheckRule::kAtLeast, 79056)};
+  uint8_t buf[1 + 2 * vww::kCheckSize];
+  REQUIRE(vww::encode_report(ok, 2, buf, sizeof buf) == sizeof buf);
+  vww::Check out[vww::kReportMaxChecks];
+  size_t count = 0;
+  CHECK(vww::decode_report(buf, sizeof buf, out, 32, &count) && count == 2);
+  CHECK(!vww::decode_report(buf, sizeof buf - 1, out, 32, &count));  // short
+  CHECK(!vww::decode_report(buf, 0, out, 32, &count));
+  CHECK(!vww::decode_report(buf, sizeof buf, out, 1, &count));  // more than the caller can hold
+  Bytes bad(buf, buf + sizeof buf);
+  bad[1 + 1] = 3;  // status 3
+  CHECK(!vww::decode_report(bad.data(), bad.size(), out, 32, &count));
+  bad = Bytes(buf, buf + sizeof buf);
+  bad[1 + vww::kCheckSize] = 1;  // second id repeats the first
+  CHECK(!vww::decode_report(bad.data(), bad.size(), out, 32, &count));
+  bad = Bytes(buf, buf + sizeof buf);
+  bad[0] = 0;
+  CHECK(!vww::decode_report(bad.data(), 1, out, 32, &count));
+  // The encoder refuses what no decoder accepts.
+  CHECK_EQ(vww::encode_report(ok, 0, buf, sizeof buf), 0u);
+  CHECK_EQ(vww::encode_report(ok, 2, buf, sizeof buf - 1), 0u);
+}
+
+TEST(report_rules_judge_as_the_spec_says) {
+  using R = vww::CheckRule;
+  CHECK(vww::Check::judged(0x31, R::kWithin, 32, 128, 96).status == vww::CheckStatus::kPass);
+  CHECK(vww::Check::judged(0x31, R::kWithin, 31, 128, 96).status == vww::CheckStatus::kFail);
+  CHECK(vww::Check::judged(0x31, R::kWithin, 225, 128, 96).status == vww::CheckStatus::kFail);
+  CHECK(vww::Check::judged(0x20, R::kAtLeast, 999, 1000).status == vww::CheckStatus::kFail);
+  CHECK(vww::Check::judged(0x50, R::kAtMost, 90112, 90112).status == vww::CheckStatus::kPass);
+  CHECK(vww::Check::failed(0x10, R::kEqual, 0).status == vww::CheckStatus::kFail);  // measured 0 == 0, still failed
 }

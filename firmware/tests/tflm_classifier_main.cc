@@ -68,5 +68,25 @@ int main(int argc, char** argv) {
     t.sent.clear();
   }
   std::printf("arena_used %u arena_size %u kernels %u\n", c.arena_used(), c.arena_size(), c.kernels());
+
+  // SELFTEST: the built-in vector codegen embedded, run here, against the twin's output.
+  std::vector<uint8_t> frame(vww::kFrameOverhead);
+  vww::encode_frame(vww::msg::kSelftest, 900, nullptr, 0, frame.data(), frame.size());
+  t.push(frame);
+  while (!t.incoming.empty()) loop.poll();
+  std::vector<uint8_t> buf(vww::kMaxPayload + vww::kFrameOverhead);
+  vww::FrameDecoder dec(buf.data(), buf.size(), vww::kMaxPayload);
+  dec.feed(t.sent.data(), t.sent.size());
+  const vww::DecoderEvent ev = dec.poll();
+  if (ev.kind != vww::DecoderEvent::kFrame || ev.header.type != vww::msg::kReport) return 7;
+  vww::Check checks[vww::kReportMaxChecks];
+  size_t n = 0;
+  if (!vww::decode_report(ev.payload, ev.header.length, checks, vww::kReportMaxChecks, &n)) return 8;
+  for (size_t i = 0; i < n; ++i) {
+    if (checks[i].id == vww::check::kModelOutput) {
+      std::printf("selftest_model_output status %u measured %u\n", static_cast<unsigned>(checks[i].status),
+                  checks[i].measured);
+    }
+  }
   return 0;
 }

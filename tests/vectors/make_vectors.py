@@ -100,6 +100,45 @@ INFO_QEMU = m.DeviceInfo(
 )
 
 
+C, R = m.CheckId, m.CheckRule
+# A SparkFun Edge whose D5 is stuck low and whose stack came close to its end: every status and rule.
+REPORT_EDGE = m.SelftestReport(
+    (
+        m.Check.judged(C.SENSOR_ID, R.EQUAL, 0x01B0, m.SENSOR_MODEL_ID),
+        m.Check.judged(C.PATTERN_PIXELS, R.AT_LEAST, 2 * m.RAW_FRAME_PIXELS, m.RAW_FRAME_PIXELS),
+        *(m.Check.judged(C.DATA_D0 + k, R.EQUAL, 78_912 if k == 5 else 0, 0) for k in range(8)),
+        m.Check.judged(C.FRAME_RATE, R.AT_LEAST, 5_012, 1000),
+        m.Check.judged(C.PIXELS_PER_LINE, R.EQUAL, 324, 324),
+        m.Check.judged(C.LINES_PER_FRAME, R.EQUAL, 244, 244),
+        m.Check.judged(C.EXPOSURE_CONVERGED, R.EQUAL, 1, 1),
+        m.Check.judged(C.EXPOSURE_MEAN, R.WITHIN, 117, 128, 96),
+        m.Check.judged(C.CORE_CLOCK, R.WITHIN, 47_998_720, 48_000_000, 960_000),
+        m.Check.judged(C.ARENA, R.AT_MOST, 84_080, 139_264),
+        m.Check.judged(C.STACK, R.AT_MOST, 16_200, 16_384 - m.STACK_HEADROOM),
+        m.Check.not_applicable(C.HEAP, R.AT_MOST, 0),
+        m.Check.judged(C.MODEL_OUTPUT, R.EQUAL, 0, 0),
+    )
+)
+# QEMU: no camera, the clock counted against its timer, a paint-measured stack.
+REPORT_QEMU = m.SelftestReport(
+    (
+        m.Check.not_applicable(C.SENSOR_ID, R.EQUAL, m.SENSOR_MODEL_ID),
+        m.Check.not_applicable(C.PATTERN_PIXELS, R.AT_LEAST, m.RAW_FRAME_PIXELS),
+        *(m.Check.not_applicable(C.DATA_D0 + k, R.EQUAL, 0) for k in range(8)),
+        m.Check.not_applicable(C.FRAME_RATE, R.AT_LEAST, 1000),
+        m.Check.not_applicable(C.PIXELS_PER_LINE, R.EQUAL, 324),
+        m.Check.not_applicable(C.LINES_PER_FRAME, R.EQUAL, 244),
+        m.Check.not_applicable(C.EXPOSURE_CONVERGED, R.EQUAL, 1),
+        m.Check.not_applicable(C.EXPOSURE_MEAN, R.WITHIN, 128, 96),
+        m.Check.judged(C.CORE_CLOCK, R.WITHIN, 25_000_000, 25_000_000, 500_000),
+        m.Check.judged(C.ARENA, R.AT_MOST, 81_584, 90_112),
+        m.Check.judged(C.STACK, R.AT_MOST, 2_344, 65_536 - m.STACK_HEADROOM),
+        m.Check.not_applicable(C.HEAP, R.AT_MOST, 0),
+        m.Check.judged(C.MODEL_OUTPUT, R.EQUAL, 2, 0),
+    )
+)
+
+
 def _fields(obj) -> str:
     """key=value tokens for messages.txt (no spaces inside values)."""
     if isinstance(obj, m.DeviceInfo):
@@ -144,6 +183,10 @@ def _fields(obj) -> str:
         )
     if isinstance(obj, m.Log):
         return f"level={int(obj.level)} text_hex={obj.text.encode().hex() or '-'}"
+    if isinstance(obj, m.SelftestReport):
+        return "checks=" + ",".join(
+            f"{c.id}:{int(c.status)}:{c.rule}:{c.measured}:{c.expected}:{c.tolerance}" for c in obj.checks
+        )
     if isinstance(obj, m.ErrorMsg):
         return f"code={obj.code} request_type={obj.request_type} text_hex={obj.text.encode().hex() or '-'}"
     return ""
@@ -181,6 +224,7 @@ def frame_vectors() -> list[tuple[str, int, int, bytes, str]]:
     add("stage_max", T.STAGE, 19, m.Stage(m.STAGING_MIN_BYTES - m.STAGE_MAX_DATA, _ramp(m.STAGE_MAX_DATA, 5, 1)))
     add("infer_staged_96x96x1", T.INFER_STAGED, 20, m.InferStaged.for_pixels(_infer_image(96, 96, 1).pixels))
     add("infer_staged_96x96x3", T.INFER_STAGED, 21, m.InferStaged.for_pixels(_infer_image(96, 96, 3).pixels))
+    add("selftest", T.SELFTEST, 22)
     add("unknown_host_type", 0x3F, 14)
     add("info_sim", T.INFO, 0, INFO_SIM)
     add("info_edge", T.INFO, 1, INFO_EDGE)
@@ -193,6 +237,9 @@ def frame_vectors() -> list[tuple[str, int, int, bytes, str]]:
     add("frame_raw", T.FRAME, 5, _uint8_image(244, 324, m.ImageKind.RAW, 5))
     for acked in (T.STREAM_START, T.STREAM_STOP, T.SET_FRAME, T.SET_PIPELINE, T.STAGE):
         add(f"ack_{acked.name.lower()}", T.ACK, 20 + int(acked), m.encode_ack(acked), f"acked_type={int(acked)}")
+    add("report_edge", T.REPORT, 22, REPORT_EDGE)
+    add("report_qemu", T.REPORT, 23, REPORT_QEMU)
+    add("report_unknown_check", T.REPORT, 24, m.SelftestReport((m.Check(0x7F, m.CheckStatus.PASS, 9, 1, 2, 3),)))
     add("log_info", T.LOG, 6, m.Log(m.LogLevel.INFO, "booted vwwdeploy 0.1.0"))
     add("log_utf8", T.LOG, 7, m.Log(m.LogLevel.WARNING, "Grüße, 温度 ok"))
     add("log_empty_text", T.LOG, 8, m.Log(m.LogLevel.DEBUG, ""))

@@ -77,6 +77,29 @@ def configure(parser: argparse.ArgumentParser) -> None:
         "--drop-terminator-every", type=int, default=0, metavar="N", help="lose the %% of every Nth command"
     )
     mlperf.add_argument("--error-every", type=int, default=0, metavar="N", help="answer every Nth command e-[...]")
+    parser.add_argument(
+        "--camera-fault",
+        action="append",
+        default=[],
+        metavar="FAULT",
+        help="a camera fault the self-test finds (repeatable): no-sensor, stuck-bit:N (stuck low), stuck-high:N, "
+        "swap-bits:A:B, no-vsync, short-lines, dark",
+    )
+    parser.add_argument(
+        "--board-fault",
+        action="append",
+        default=[],
+        metavar="FAULT",
+        help="a board fault the self-test finds (repeatable): slow-clock, stack-overflow, model-mismatch",
+    )
+    parser.add_argument(
+        "--deaf-capture",
+        type=float,
+        default=0.0,
+        metavar="MS",
+        help="each camera read lasts MS milliseconds and every byte received meanwhile is dropped, as on a board "
+        "whose polled camera read runs with interrupts off (default 0: the UART hears during captures)",
+    )
 
 
 def run(args: argparse.Namespace) -> int:
@@ -86,6 +109,7 @@ def run(args: argparse.Namespace) -> int:
 
     from vwwdeploy.errors import UserError
     from vwwdeploy.sim import FaultConfig, SimBoard
+    from vwwdeploy.sim.hardware import HardwareFaults
 
     if args.baud is not None and args.baud <= 0:
         raise UserError(f"--baud must be a positive number of bits per second, got {args.baud}")
@@ -99,7 +123,10 @@ def run(args: argparse.Namespace) -> int:
         raise UserError(f"model {args.model} does not exist")
     if args.mlperf:
         return _run_mlperf(args)
+    if args.deaf_capture < 0:
+        raise UserError(f"--deaf-capture must be 0 or more milliseconds, got {args.deaf_capture:g}")
     faults = FaultConfig.uniform(args.fault_rate, args.reset_every, args.seed)
+    hardware = HardwareFaults.parse(args.camera_fault, args.board_fault)
     board = SimBoard(
         args.model,
         args.camera_dir,
@@ -108,6 +135,8 @@ def run(args: argparse.Namespace) -> int:
         pipeline_mode=1 if args.pipeline == "boxavg" else 0,
         staging=not args.no_staging,
         line_bytes_per_s=args.line_rate,
+        hardware=hardware,
+        deaf_capture=args.deaf_capture / 1000,
     )
     done = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: done.set())
@@ -121,6 +150,8 @@ def run(args: argparse.Namespace) -> int:
         pacing = f"{args.line_rate:g} bytes/s" if args.line_rate else pacing
         noise = f", faults {args.fault_rate:g}/byte" if args.fault_rate else ""
         noise += f", reset every {args.reset_every} requests" if args.reset_every else ""
+        noise += f", hardware faults: {hardware.describe()}" if hardware.any else ""
+        noise += f", deaf for {args.deaf_capture:g} ms per capture" if args.deaf_capture else ""
         print(
             f"vwwdeploy sim: serving {args.model.name} (sha256 {board.model_sha256[:12]}...), camera: "
             f"{board.camera.description}, {pacing}{noise}; Ctrl-C stops",

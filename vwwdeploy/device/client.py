@@ -38,6 +38,7 @@ from vwwdeploy.device.collectors import (
     Capture,
     CaptureCollector,
     InfoCollector,
+    ReportCollector,
     ResultCollector,
     StagedResultCollector,
     ack_of,
@@ -140,6 +141,15 @@ class Device:
         flags = capture_flags(raw, infer)
         job = Job(T.CAPTURE, m.encode_capture(flags), lambda seq: CaptureCollector(seq, flags), group_bytes(flags))
         return self._exchange.one(job)
+
+    def selftest(self, timeout: float | None = None) -> m.SelftestReport:
+        """Run the board's self-test (SELFTEST): its REPORT, one Check per sensor, clock, memory and model check.
+
+        The board reads whole camera frames meanwhile, so each attempt may take up to SELFTEST_TIMEOUT (10 s).
+        A firmware without SELFTEST raises DeviceError with code UNKNOWN_TYPE.
+        """
+        wait = max(self._exchange.timeout, m.SELFTEST_TIMEOUT) if timeout is None else timeout
+        return self._exchange.one(Job(T.SELFTEST, b"", ReportCollector, 1 + 16 * m.REPORT_MAX_CHECKS, wait))
 
     def set_frame(self, raw: np.ndarray) -> None:
         """Give the board a 244x324 uint8 sensor frame that CAPTURE/STREAM use instead of the camera."""

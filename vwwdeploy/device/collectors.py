@@ -84,6 +84,14 @@ class StagedResultCollector(Collector):
         return DONE
 
 
+class ReportCollector(Collector):
+    types = (T.REPORT,)
+
+    def feed(self, frame):
+        self.value = m.SelftestReport.decode(frame.payload)
+        return DONE
+
+
 class AckCollector(Collector):
     types = (T.ACK,)
 

@@ -10,7 +10,7 @@ from vwwdeploy.device.collectors import DONE, MORE, Capture, CaptureCollector, a
 from vwwdeploy.device.exchange import Exchange, Job
 from vwwdeploy.errors import DeviceError
 from vwwdeploy.protocol import messages as m
-from vwwdeploy.protocol.framing import Frame
+from vwwdeploy.protocol.framing import Frame, encode_frame
 
 T = m.MsgType
 
@@ -88,10 +88,53 @@ class Streaming:
             ok = True
         finally:
             try:
-                # ACK comes after the group in progress, which may sit behind one already queued.
-                ex.one(Job(T.STREAM_STOP, b"", ack_of(T.STREAM_STOP), 2 * wire))
+                self.stop(wire)
             except DeviceError:
                 if ok:
                     raise
             finally:
                 ex.stream = None
+
+    def stop(self, wire: int) -> None:
+        """STREAM_STOP now, resent right after each further group until ACKed.
+
+        A board may be deaf while it captures (docs/protocol.md, "Capture windows"): it listens between
+        groups, so a STOP that fell into a capture is sent again just after the next group ends. The ACK
+        comes after the group in progress, which may sit behind one already queued.
+        """
+        ex, link = self.exchange, self.exchange.link
+        seq = ex.next_seq()
+        frame = encode_frame(T.STREAM_STOP, seq, b"")
+        self.stats.requests += 1
+        wait = ex.timeout + 2 * link.wire_time(wire)
+        for attempt in range(ex.retries + 1):
+            if attempt:
+                self.stats.retries += 1
+            link.write(frame)
+            until = time.monotonic() + wait
+            resend = False
+            while not resend and time.monotonic() < until:
+                for f in link.receive(until):
+                    if f.seq == seq and f.type == T.ACK and f.payload == bytes([T.STREAM_STOP]):
+                        return
+                    if f.seq == seq and f.type == T.ERROR:
+                        try:
+                            err = m.ErrorMsg.decode(f.payload)
+                        except m.PayloadError:
+                            continue
+                        if err.code != m.ErrorCode.BAD_CRC:
+                            raise DeviceError(
+                                f"{link.url} answered STREAM_STOP with ERROR {err.code_name}", code=err.code
+                            )
+                        self.stats.crc_errors += 1
+                        resend = True
+                        continue
+                    groups = (len(self.ready), self.stats.stream_groups_dropped)
+                    ex.dispatch(f, {}, {}, 1)
+                    resend |= groups != (len(self.ready), self.stats.stream_groups_dropped)
+            if not resend:
+                self.stats.timeouts += 1
+        raise DeviceError(
+            f"no answer from {link.url} to STREAM_STOP after {ex.retries + 1} attempts: "
+            f"is the board running vwwdeploy firmware at {link.baud} baud?"
+        )

@@ -42,11 +42,13 @@ class MsgType(enum.IntEnum):
     SET_PIPELINE = 0x07
     STAGE = 0x08
     INFER_STAGED = 0x09
+    SELFTEST = 0x0A
     INFO = 0x81
     RESULT = 0x82
     FRAME = 0x83
     ACK = 0x84
     LOG = 0x85
+    REPORT = 0x86
     ERROR = 0x8F
 
 
@@ -478,3 +480,154 @@ class ErrorMsg:
             return ErrorCode(self.code).name
         except ValueError:
             return f"code {self.code}"
+
+
+# ------------------------------------------------------------------ self-test (SELFTEST / REPORT)
+
+SELFTEST_TIMEOUT = 10.0  # s: a board answers SELFTEST within this (it reads whole camera frames)
+SENSOR_MODEL_ID = 0x01B0  # HM01B0
+RAW_FRAME_PIXELS = 324 * 244
+REPORT_MAX_CHECKS = 32
+STACK_HEADROOM = 256  # a stack high-water mark this close to the end counts as an overflow
+
+
+class CheckId(enum.IntEnum):
+    SENSOR_ID = 0x01
+    PATTERN_PIXELS = 0x02
+    DATA_D0 = 0x10
+    DATA_D1 = 0x11
+    DATA_D2 = 0x12
+    DATA_D3 = 0x13
+    DATA_D4 = 0x14
+    DATA_D5 = 0x15
+    DATA_D6 = 0x16
+    DATA_D7 = 0x17
+    FRAME_RATE = 0x20
+    PIXELS_PER_LINE = 0x21
+    LINES_PER_FRAME = 0x22
+    EXPOSURE_CONVERGED = 0x30
+    EXPOSURE_MEAN = 0x31
+    CORE_CLOCK = 0x40
+    ARENA = 0x50
+    STACK = 0x51
+    HEAP = 0x52
+    MODEL_OUTPUT = 0x60
+
+
+CAMERA_CHECKS = frozenset(c for c in CheckId if c <= CheckId.EXPOSURE_MEAN)
+
+
+class CheckStatus(enum.IntEnum):
+    PASS = 0
+    FAIL = 1
+    NOT_APPLICABLE = 2
+
+
+class CheckRule(enum.IntEnum):
+    EQUAL = 0
+    AT_LEAST = 1
+    AT_MOST = 2
+    WITHIN = 3  # abs(measured - expected) <= tolerance
+
+
+_CHECK = struct.Struct("<BBBBIII")
+
+
+def check_name(check_id: int) -> str:
+    try:
+        return CheckId(check_id).name.lower()
+    except ValueError:
+        return f"check_0x{check_id:02x}"
+
+
+@dataclass(frozen=True)
+class Check:
+    """One CHECK record of a REPORT. `id` and `rule` stay ints when a newer board sends unknown ones."""
+
+    id: int
+    status: CheckStatus
+    rule: int
+    measured: int
+    expected: int
+    tolerance: int = 0
+
+    @property
+    def name(self) -> str:
+        return check_name(self.id)
+
+    def rule_holds(self) -> bool:
+        m_, e = self.measured, self.expected
+        if self.rule == CheckRule.EQUAL:
+            return m_ == e
+        if self.rule == CheckRule.AT_LEAST:
+            return m_ >= e
+        if self.rule == CheckRule.AT_MOST:
+            return m_ <= e
+        if self.rule == CheckRule.WITHIN:
+            return abs(m_ - e) <= self.tolerance
+        return False
+
+    @classmethod
+    def judged(cls, check_id: int, rule: CheckRule, measured: int, expected: int, tolerance: int = 0) -> "Check":
+        """A check whose status is its rule's verdict (pass or fail)."""
+        c = cls(int(check_id), CheckStatus.PASS, int(rule), int(measured), int(expected), int(tolerance))
+        return c if c.rule_holds() else cls(c.id, CheckStatus.FAIL, c.rule, c.measured, c.expected, c.tolerance)
+
+    @classmethod
+    def not_applicable(cls, check_id: int, rule: CheckRule, expected: int, tolerance: int = 0) -> "Check":
+        return cls(int(check_id), CheckStatus.NOT_APPLICABLE, int(rule), 0, int(expected), int(tolerance))
+
+    def encode(self) -> bytes:
+        return _CHECK.pack(self.id, int(self.status), self.rule, 0, self.measured, self.expected, self.tolerance)
+
+
+@dataclass(frozen=True)
+class SelftestReport:
+    """A REPORT body: the checks in ascending id order."""
+
+    checks: tuple[Check, ...]
+
+    def encode(self) -> bytes:
+        if not 1 <= len(self.checks) <= REPORT_MAX_CHECKS:
+            raise ValueError(f"a REPORT holds 1..{REPORT_MAX_CHECKS} checks, got {len(self.checks)}")
+        ids = [c.id for c in self.checks]
+        if ids != sorted(set(ids)):
+            raise ValueError(f"REPORT check ids must ascend without repeats, got {ids}")
+        return bytes([len(self.checks)]) + b"".join(c.encode() for c in self.checks)
+
+    @classmethod
+    def decode(cls, payload: bytes) -> "SelftestReport":
+        if not payload:
+            raise PayloadError("REPORT payload is empty")
+        n = payload[0]
+        if not 1 <= n <= REPORT_MAX_CHECKS or len(payload) != 1 + n * _CHECK.size:
+            raise PayloadError(f"REPORT announces {n} checks in {len(payload)} bytes (1 + 16 each, 1..32 checks)")
+        checks = []
+        for i in range(n):
+            cid, status, rule, _, measured, expected, tol = _CHECK.unpack_from(payload, 1 + i * _CHECK.size)
+            if status > CheckStatus.NOT_APPLICABLE:
+                raise PayloadError(f"REPORT check 0x{cid:02x} has status {status}")
+            checks.append(Check(cid, CheckStatus(status), rule, measured, expected, tol))
+        ids = [c.id for c in checks]
+        if ids != sorted(set(ids)):
+            raise PayloadError(f"REPORT check ids do not ascend: {ids}")
+        return cls(tuple(checks))
+
+    def get(self, check_id: int) -> Check | None:
+        return next((c for c in self.checks if c.id == check_id), None)
+
+    @property
+    def passed(self) -> bool:
+        return all(c.status != CheckStatus.FAIL for c in self.checks)
+
+
+def decode_selftest(payload: bytes) -> None:
+    if payload:
+        raise PayloadError(f"SELFTEST takes no payload, got {len(payload)} bytes")
+
+
+def selftest_input(count: int) -> np.ndarray:
+    """The built-in self-test model input, flattened (docs/protocol.md, "Self-test", model_output)."""
+    i = np.arange(count, dtype=np.uint64)
+    top = ((i * 2654435761) & 0xFFFFFFFF) >> 24  # Knuth's multiplicative hash: every byte value appears
+    return (top.astype(np.int16) - 128).astype(np.int8)

@@ -13,6 +13,7 @@ vectors (tests/vectors/device/); its transports, camera and faults are already m
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import queue
 import sys
@@ -31,6 +32,7 @@ from vwwdeploy.protocol.framing import MAX_PAYLOAD, Frame, FrameDecoder, Header,
 from vwwdeploy.protocol.pipeline import RAW_SHAPE, apply_pipeline, test_pattern, to_model_input
 from vwwdeploy.sim.camera import Camera
 from vwwdeploy.sim.faults import ByteFaults, FaultConfig
+from vwwdeploy.sim.hardware import HardwareFaults, board_checks, camera_checks
 from vwwdeploy.sim.transport import PtyTransport, TcpTransport
 
 T = m.MsgType
@@ -40,6 +42,7 @@ DEVICE_INTER_BYTE_TIMEOUT = DEVICE_INTER_BYTE_TIMEOUT_S
 SIM_MAX_RX_PAYLOAD = 80_000  # like the firmware on a board with room for a raw SET_FRAME
 SET_FRAME_PAYLOAD = 8 + RAW_SHAPE[0] * RAW_SHAPE[1]  # a raw frame and its image header
 _TX_QUEUE_FRAMES = 4  # replies queued for the transmitter before the worker waits (backpressure)
+STREAM_LISTEN_S = 0.1  # docs/protocol.md, "Capture windows": a deaf board listens this long between groups
 
 
 class _Reply(Exception):
@@ -74,6 +77,8 @@ class SimBoard:
         has_camera: bool = True,
         line_bytes_per_s: float | None = None,
         runtime=None,
+        hardware: HardwareFaults | None = None,
+        deaf_capture: float = 0.0,
         warn=None,
     ):
         from vwwdeploy.tflm_twin import TflmTwin
@@ -98,8 +103,18 @@ class SimBoard:
             self._twin.close()
             raise UserError(f"the simulated board runs int8 models; {path.name} takes {spec_in.dtype}")
         self.arena_used = self._twin.arena_used()
+        if deaf_capture < 0:
+            self._twin.close()
+            raise UserError(f"--deaf-capture must be 0 or more milliseconds, got {deaf_capture * 1000:g}")
+        self.hardware = hardware or HardwareFaults()
+        # Every capture window lasts this long and the receiver drops what arrives meanwhile (a board whose
+        # polled camera read runs with interrupts off); 0 = the UART hears during captures.
+        self.deaf_capture = float(deaf_capture)
         self.input_shape = tuple(spec_in.shape)
         self.input_hwc = _hwc(spec_in.shape)
+        # The self-test's built-in vector, as codegen embeds it: the spec's input and the twin's output for it.
+        self._selftest_input = m.selftest_input(int(np.prod(self.input_shape))).reshape(self.input_shape)
+        self._selftest_expected = np.asarray(self._twin.invoke(self._selftest_input)).reshape(-1).copy()
         # staging=False plays a firmware without staged transfer (capability bit 3 clear, UNKNOWN_TYPE).
         self.staging = staging
         self.staging_size = max(m.STAGING_MIN_BYTES, int(np.prod(self.input_hwc)))
@@ -147,7 +162,13 @@ class SimBoard:
             "staged_chunks": 0,
             "staged_inferences": 0,
             "stage_mismatches": 0,
+            "selftests": 0,
+            "capture_windows": 0,
+            "deaf_dropped_bytes": 0,
         }
+        self._deaf = False
+        self._tx_busy = False
+        self._quiet_since = time.monotonic()  # last byte received or sent
         self._rx_faults = ByteFaults(self.faults, 1)
         self._tx_faults = ByteFaults(self.faults, 2)
         self._stop = threading.Event()
@@ -263,7 +284,10 @@ class SimBoard:
                     if clock > now:
                         time.sleep(clock - now)
                 data = self._rx_faults.apply(data)
-                last_rx = time.monotonic()
+                last_rx = self._quiet_since = time.monotonic()
+                if self._deaf:  # interrupts off for the camera read: these bytes never reach the buffer
+                    self.counters["deaf_dropped_bytes"] += len(data)
+                    continue
                 frames = self._decoder.feed(data)
             elif self._decoder.pending and now - last_rx > DEVICE_INTER_BYTE_TIMEOUT:
                 frames = self._decoder.timeout()
@@ -355,6 +379,9 @@ class SimBoard:
             return [(ty, seq, body) for ty, body in group]
         if t == T.STREAM_STOP:
             return [(T.ACK, seq, m.encode_ack(T.STREAM_STOP))]
+        if t == T.SELFTEST:
+            self._parse(m.decode_selftest, frame.payload)
+            return [(T.REPORT, seq, self.selftest().encode())]
         if t == T.SET_FRAME:
             image = self._parse(m.Image.decode, frame.payload)
             px = image.pixels
@@ -415,6 +442,40 @@ class SimBoard:
             scores = scores.astype(np.uint8 if scores.dtype == np.uint8 else np.int8).view(np.int8)
         return m.Result(scores, int(latency * 1e6), 0)
 
+    @contextlib.contextmanager
+    def _capture_window(self):
+        """A camera read: with --deaf-capture it lasts that long and the receiver hears nothing meanwhile."""
+        self.counters["capture_windows"] += 1
+        if not self.deaf_capture:
+            yield
+            return
+        self._deaf = True
+        try:
+            time.sleep(self.deaf_capture)
+            yield
+        finally:
+            self._deaf = False
+
+    def selftest(self) -> m.SelftestReport:
+        """SELFTEST: the simulated sensor and board measured, faults included (vwwdeploy/sim/hardware.py)."""
+        self.counters["selftests"] += 1
+        hw = self.hardware
+        scene_mean = 0.0
+        if self.has_camera:
+            with self._capture_window():
+                scene_mean = 0.0 if hw.no_sensor or hw.no_vsync else float(self.camera.frame().mean())
+        checks = camera_checks(hw, scene_mean, fitted=self.has_camera)
+        try:
+            out = self._infer(self._selftest_input).scores.copy()
+        except _Reply:
+            mismatches = self._selftest_expected.size  # the model did not run: no output value is right
+        else:
+            if hw.model_mismatch:  # as a board whose kernels round one value differently
+                out[0] = np.int8(int(out[0]) ^ 1)
+            mismatches = int(np.count_nonzero(out != self._selftest_expected.view(np.int8)))
+        checks += board_checks(hw, self.arena_used, self.arena_size, mismatches)
+        return m.SelftestReport(tuple(checks))
+
     def _capture(self, flags: m.CaptureFlags) -> tuple[list[tuple[int, bytes]], _Reply | None]:
         """The FRAME(s) and RESULT of one capture, and the ERROR that ends it early (None when it does not).
 
@@ -431,7 +492,8 @@ class SimBoard:
             raw = test_pattern()
         if raw is None:
             try:
-                raw = self.camera.frame()
+                with self._capture_window():
+                    raw = self.camera.frame()
             except OSError as exc:
                 return [], _Reply(m.ErrorCode.CAMERA_FAILED, str(exc))
         pixels = apply_pipeline(raw, self._pipeline)
@@ -480,6 +542,12 @@ class SimBoard:
                 # further ahead, so a live view stays live and STREAM_STOP is answered promptly.
                 next_due = time.monotonic() + 0.002
                 continue
+            if self.deaf_capture and (
+                self._tx_busy or self._decoder.pending or time.monotonic() - self._quiet_since < STREAM_LISTEN_S
+            ):
+                # A deaf board captures only after a quiet listen window, never with a frame half received.
+                next_due = time.monotonic() + 0.005
+                continue
             next_due = max(next_due + period, time.monotonic()) if period else 0.0
             group, failure = self._capture(start.flags)
             if failure is not None:  # the ERROR ends the group, under its seq, and the stream
@@ -523,19 +591,24 @@ class SimBoard:
                 waiting = False
             if gen != self._generation:
                 continue
-            data = self._tx_faults.apply(data)
-            if not rate:
-                self._transport.write(data, self._stop)
-                continue
-            if not waiting:
-                clock = max(clock, time.monotonic())
-            for i in range(0, len(data), 1024):
-                chunk = data[i : i + 1024]
-                now = time.monotonic()
-                if clock > now:
-                    time.sleep(clock - now)
-                self._transport.write(chunk, self._stop)
-                clock += len(chunk) / rate
+            self._tx_busy = True
+            try:
+                data = self._tx_faults.apply(data)
+                if not rate:
+                    self._transport.write(data, self._stop)
+                    continue
+                if not waiting:
+                    clock = max(clock, time.monotonic())
+                for i in range(0, len(data), 1024):
+                    chunk = data[i : i + 1024]
+                    now = time.monotonic()
+                    if clock > now:
+                        time.sleep(clock - now)
+                    self._transport.write(chunk, self._stop)
+                    clock += len(chunk) / rate
+            finally:
+                self._quiet_since = time.monotonic()
+                self._tx_busy = False
 
 
 def start_sim_in_thread(

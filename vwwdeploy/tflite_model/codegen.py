@@ -13,6 +13,8 @@ import hashlib
 import re
 from pathlib import Path
 
+import numpy as np
+
 from vwwdeploy.atomic import atomic_dir, atomic_write_text, check_writable_dir
 from vwwdeploy.errors import UserError
 from vwwdeploy.tflite_model.board import parse_margin
@@ -98,7 +100,42 @@ def resolve_labels(labels: list[str] | None, class_count: int) -> list[str]:
     return labels
 
 
-def settings_source(report: dict, labels: list[str]) -> str:
+def selftest_vector(model_path: Path, input_shape: list[int]) -> tuple[np.ndarray, np.ndarray]:
+    """The SELFTEST built-in input (docs/protocol.md, "Self-test") and the int8 output the TFLM host twin
+    (reference kernels) gives for it: the board's model_output check compares its own output with it."""
+    from vwwdeploy.protocol.messages import selftest_input
+    from vwwdeploy.tflm_twin import TflmTwin
+
+    x = selftest_input(int(np.prod(input_shape))).reshape(input_shape)
+    with TflmTwin(model_path.read_bytes()) as twin:
+        out = np.asarray(twin.invoke(x)).reshape(-1)
+    return x.reshape(-1), out.view(np.int8) if out.dtype == np.uint8 else out.astype(np.int8)
+
+
+def _int8_lines(values: np.ndarray) -> list[str]:
+    flat = [str(int(v)) for v in np.asarray(values, dtype=np.int8).reshape(-1)]
+    return ["    " + ", ".join(flat[i : i + 24]) + "," for i in range(0, len(flat), 24)]
+
+
+def selftest_lines(vector: tuple[np.ndarray, np.ndarray] | None) -> list[str]:
+    if vector is None:
+        return []
+    x, y = vector
+    return [
+        "// SELFTEST model_output (docs/protocol.md): the built-in input, int8((i * 2654435761 mod 2^32) >> 24) - 128,",
+        "// and the output the TFLM host twin (reference kernels) gave for it at codegen time; compared bit-exactly.",
+        "#define VWWDEPLOY_HAS_SELFTEST_VECTOR 1",
+        f"inline constexpr signed char kSelftestInput[{x.size}] = {{",
+        *_int8_lines(x),
+        "};",
+        f"inline constexpr signed char kSelftestOutput[{y.size}] = {{",
+        *_int8_lines(y),
+        "};",
+        "",
+    ]
+
+
+def settings_source(report: dict, labels: list[str], vector: tuple[np.ndarray, np.ndarray] | None = None) -> str:
     inp, out = report["inputs"][0], report["outputs"][0]
     shape = inp["shape"]
     methods = sorted({RESOLVER_METHODS[name] for name in report["ops"]})
@@ -134,6 +171,7 @@ def settings_source(report: dict, labels: list[str]) -> str:
             "// For tflite::MicroMutableOpResolver<kOpCount>.",
             f"constexpr int kOpCount = {len(methods)};",
             "",
+            *selftest_lines(vector),
             f"}}  // namespace {NAMESPACE}",
             "",
             "// Registers exactly the ops this model uses.",
@@ -194,7 +232,10 @@ def generate_sources(
     _check_shape(report)
     names = resolve_labels(labels, report["outputs"][0]["shape"][-1])
     texts = model_data_sources(model_path.read_bytes())
-    texts["model_settings.h"] = settings_source(report, names)
+    vector = (
+        selftest_vector(model_path, report["inputs"][0]["shape"]) if report["inputs"][0]["dtype"] == "int8" else None
+    )
+    texts["model_settings.h"] = settings_source(report, names, vector)
     return _write(out_dir, texts)
 
 

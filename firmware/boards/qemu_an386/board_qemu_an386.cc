@@ -1,6 +1,8 @@
 // Board layer for QEMU's mps2-an386 (Cortex-M4F): CMSDK APB UART0, CMSDK timer0, FPGAIO LEDs,
 // Arm semihosting for the command line and exit. No camera: the core serves SET_FRAME frames or
-// its test pattern.
+// its test pattern, and the self-test reports the camera checks not applicable (the Makefile builds
+// with VWW_BOARD_HAS_CAMERA=0). The self-test's clock and stack probes are real: SysTick counts core
+// cycles against timer0, and startup.c paints the stack at reset.
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
@@ -24,6 +26,14 @@ struct CmsdkTimer {
   volatile uint32_t intstatus;
 };
 
+// SysTick (Armv7-M system control space): a 24-bit down-counter; CLKSOURCE = 1 clocks it from the core.
+struct SysTick {
+  volatile uint32_t ctrl;  // bit0 enable, bit1 interrupt, bit2 CLKSOURCE (1 = processor clock)
+  volatile uint32_t load;
+  volatile uint32_t val;
+};
+SysTick* const kSysTick = reinterpret_cast<SysTick*>(0xE000E010u);
+
 CmsdkUart* const kUart0 = reinterpret_cast<CmsdkUart*>(0x40004000u);
 CmsdkTimer* const kTimer0 = reinterpret_cast<CmsdkTimer*>(0x40000000u);
 volatile uint32_t* const kFpgaioLeds = reinterpret_cast<volatile uint32_t*>(0x40028000u);
@@ -38,6 +48,8 @@ bool g_icount = false;
 uint32_t g_last_timer = 0xFFFFFFFFu;
 uint64_t g_elapsed_ticks = 0;
 uint32_t g_leds = 0;
+
+uint32_t timer_ticks_since(uint32_t start) { return start - kTimer0->value; }  // down-counter
 
 uint64_t elapsed_ticks() {
   uint32_t now = kTimer0->value;
@@ -122,6 +134,43 @@ void led(Led which, bool on) {
 const char* name() { return "qemu_an386"; }
 
 uint32_t clock_hz() { return kPeripheralClockHz; }
+
+bool camera_model_id(uint16_t*) { return false; }
+bool camera_walking_ones(uint32_t, uint32_t*, uint32_t*) { return false; }
+bool camera_frame_timing(FrameTiming*) { return false; }
+bool camera_exposure(Exposure*) { return false; }
+
+// QEMU models no DWT cycle counter, but SysTick with CLKSOURCE = 1 counts core clock cycles: count them over
+// 10 ms of timer0, which runs from the peripheral clock. 250,000 cycles fit the 24-bit counter.
+bool measured_clock_hz(uint32_t* hz) {
+  constexpr uint32_t kWindowTicks = kPeripheralClockHz / 100;
+  kSysTick->ctrl = 0;
+  kSysTick->load = 0x00FFFFFFu;
+  kSysTick->val = 0;  // any write clears it; it reloads from LOAD on the next cycle
+  const uint32_t t0 = kTimer0->value;
+  kSysTick->ctrl = 0x5;  // enabled, processor clock, no interrupt
+  const uint32_t c0 = kSysTick->val;
+  while (timer_ticks_since(t0) < kWindowTicks) {
+  }
+  const uint32_t c1 = kSysTick->val;
+  const uint32_t ticks = timer_ticks_since(t0);
+  kSysTick->ctrl = 0;
+  const uint32_t cycles = (c0 - c1) & 0x00FFFFFFu;
+  if (cycles == 0 || ticks == 0) return false;
+  *hz = static_cast<uint32_t>(static_cast<uint64_t>(cycles) * kPeripheralClockHz / ticks);
+  return true;
+}
+
+}  // namespace vww::board
+
+extern "C" uint32_t vww_stack_high_water(uint32_t* reserved);  // startup.c: the stack painted at reset
+
+namespace vww::board {
+
+bool stack_usage(uint32_t* used, uint32_t* reserved) {
+  *used = vww_stack_high_water(reserved);
+  return *reserved > 0;
+}
 
 }  // namespace vww::board
 

@@ -4,7 +4,7 @@
 #include <stdint.h>
 #include <string.h>
 
-extern uint32_t _data_load, _data_start, _data_end, _bss_start, _bss_end, _stack_top;
+extern uint32_t _data_load, _data_start, _data_end, _bss_start, _bss_end, _stack_bottom, _stack_top;
 extern void __libc_init_array(void);
 extern int main(void);
 void vww_semihost_exit(int code);
@@ -15,7 +15,27 @@ void vww_fault_report(const char* what);
 void _init(void) {}
 void _fini(void) {}
 
+#define STACK_PAINT 0x57575757u /* "WWWW": what an untouched stack word holds */
+
+/* Fills the stack below the current frame with STACK_PAINT. Runs first in the reset handler, with a
+ * few words of stack in use; the words it must not touch are those above its own stack pointer. */
+static void __attribute__((noinline)) paint_stack(void) {
+  uint32_t here;
+  __asm volatile("mov %0, sp" : "=r"(here));
+  for (uint32_t* p = &_stack_bottom; p < (uint32_t*)here - 16; ++p) *p = STACK_PAINT;
+}
+
+/* The stack's high-water mark in bytes (from the top down to the deepest word no longer holding the
+ * paint) and, in *reserved, the stack's size. */
+uint32_t vww_stack_high_water(uint32_t* reserved) {
+  const uint32_t* p = &_stack_bottom;
+  while (p < &_stack_top && *p == STACK_PAINT) ++p;
+  *reserved = (uint32_t)((char*)&_stack_top - (char*)&_stack_bottom);
+  return (uint32_t)((char*)&_stack_top - (char*)p);
+}
+
 void vww_reset_handler(void) {
+  paint_stack();
   /* Enable CP10/CP11 (the FPU) before any code that may use float registers. */
   volatile uint32_t* cpacr = (volatile uint32_t*)0xE000ED88u;
   *cpacr |= (0xFu << 20);
