@@ -24,7 +24,7 @@ CAMERA_DATA = [C.DATA_D0 + k for k in range(8)]
 
 @pytest.fixture(scope="module")
 def tiny_int8():
-    from vwwdeploy.tflite_model.tiny_models import tiny_model
+    from vwwdeploy.testing.tiny_models import tiny_model
 
     return tiny_model("int8")
 

@@ -123,12 +123,14 @@ def _figure_and_hint(c: m.Check, pixels: int, bad_lines: list[m.Check]) -> tuple
     if c.id == C.FRAME_RATE:
         if v == 0:
             return "no frames", f"no VSYNC from the sensor (no frame starts): {reseat}; check MCLK on pin 13"
-        return f"{v / 1000:.2f} fps (expected >= {e / 1000:.2f})", "frames come too slowly: check the sensor clock (MCLK)"
+        slow = "frames come too slowly: check the sensor clock (MCLK)"
+        return f"{v / 1000:.2f} fps (expected >= {e / 1000:.2f})", slow
     if c.id in (C.PIXELS_PER_LINE, C.LINES_PER_FRAME):
         what = "pixels per line" if c.id == C.PIXELS_PER_LINE else "lines per frame"
         return f"{v} (expected {e})", f"{v} {what}, not {e}: HSYNC/PCLK lost on the way: {reseat}"
     if c.id == C.EXPOSURE_CONVERGED:
-        return ("settled" if v else "did not settle"), "auto-exposure did not settle: give the camera light; see exposure_mean"
+        unsettled = "auto-exposure did not settle: give the camera light; see exposure_mean"
+        return ("settled" if v else "did not settle"), unsettled
     if c.id == C.EXPOSURE_MEAN:
         figure = f"mean {v} (expected {e} ± {c.tolerance})"
         if v < e:
@@ -138,7 +140,7 @@ def _figure_and_hint(c: m.Check, pixels: int, bad_lines: list[m.Check]) -> tuple
         figure = f"{_mhz(v)} (expected {_mhz(e)} ± {_mhz(c.tolerance)})"
         if v == 0:
             return figure, "the clock could not be measured"
-        return figure, f"the core runs at {_mhz(v)}, not {_mhz(e)}: the clock setup (burst mode) is wrong in this firmware"
+        return figure, f"the core runs at {_mhz(v)}, not {_mhz(e)}: this firmware's clock setup (burst mode) is wrong"
     if c.id == C.ARENA:
         if v == 0:
             return f"model not loaded (arena {_n(e)} B)", "the model did not initialise: regenerate and flash (codegen)"

@@ -38,6 +38,8 @@ MASKS = {
     T.INFO: "1:2,4:20,24:56,104:",
     T.RESULT: "0:12",  # inference time (us) and instruction count: measured by the board
     T.ERROR: "3:",  # the text is for people; code and request type are the behaviour
+    # measured, expected, tolerance of each of the 20 CHECK records: the id, status and rule are the behaviour
+    T.REPORT: ",".join(f"{5 + 16 * i}:{17 + 16 * i}" for i in range(20)),
 }
 # Payloads longer than this are written as `crc:LENGTH:CRC32` (raw frames would make lines of 158 kB).
 INLINE_LIMIT = 1024
@@ -407,7 +409,8 @@ def case_stream_busy() -> Case:
         (T.SET_FRAME, b""),
         (T.STAGE, b"\x00\x00\x00\x00\x01"),
         (T.INFER_STAGED, b""),
-        (0x0A, b""),  # BUSY comes before UNKNOWN_TYPE only for known types; see unknown_types
+        (T.SELFTEST, b""),
+        (0x0B, b""),  # BUSY comes before UNKNOWN_TYPE only for known types; see unknown_types
     ]
     stream = b""
     for seq, (type_, payload) in enumerate(busy, start=1):
@@ -415,7 +418,7 @@ def case_stream_busy() -> Case:
     stream += encode_frame(T.HELLO, 20) + encode_frame(T.STREAM_STOP, 21)
     k.send_bytes(stream)
     for seq, (type_, _) in enumerate(busy, start=1):
-        code = E.UNKNOWN_TYPE if type_ == 0x0A else E.BUSY
+        code = E.UNKNOWN_TYPE if type_ == 0x0B else E.BUSY
         k.reply(T.ERROR, seq, k.error(code, type_))
     k.reply(T.INFO, 20, k.info())
     k.reply(T.ACK, 21, k.ack(T.STREAM_STOP))
@@ -492,9 +495,53 @@ def case_no_staging() -> Case:
 def case_unknown_types() -> Case:
     k = Case("unknown_types")
     # Types no request has, a device-to-host type echoed back, the top of the range: the type is echoed.
-    for seq, type_ in enumerate((0x00, 0x0A, 0x3F, 0x40, 0x81, 0x8F, 0xFF)):
+    for seq, type_ in enumerate((0x00, 0x0B, 0x3F, 0x40, 0x81, 0x8F, 0xFF)):
         k.send(type_, seq, b"\x01\x02")
         k.reply(T.ERROR, seq, k.error(E.UNKNOWN_TYPE, type_))
+    return k
+
+
+def selftest_report(model: m.CheckStatus) -> bytes:
+    """The REPORT of a board without camera (docs/protocol.md, "Self-test"): camera checks and heap not
+    applicable, clock, arena and stack measured and passing, model_output as given. Figures are masked."""
+    C, R, S = m.CheckId, m.CheckRule, m.CheckStatus
+    na = [
+        (C.SENSOR_ID, R.EQUAL),
+        (C.PATTERN_PIXELS, R.AT_LEAST),
+        *((C.DATA_D0 + k, R.EQUAL) for k in range(8)),
+        (C.FRAME_RATE, R.AT_LEAST),
+        (C.PIXELS_PER_LINE, R.EQUAL),
+        (C.LINES_PER_FRAME, R.EQUAL),
+        (C.EXPOSURE_CONVERGED, R.EQUAL),
+        (C.EXPOSURE_MEAN, R.WITHIN),
+    ]
+    checks = [m.Check(int(i), S.NOT_APPLICABLE, int(r), 0, 0) for i, r in na]
+    checks += [
+        m.Check(C.CORE_CLOCK, S.PASS, R.WITHIN, 0, 0),
+        m.Check(C.ARENA, S.PASS, R.AT_MOST, 0, 0),
+        m.Check(C.STACK, S.PASS, R.AT_MOST, 0, 0),
+        m.Check(C.HEAP, S.NOT_APPLICABLE, R.AT_MOST, 0, 0),
+        m.Check(C.MODEL_OUTPUT, model, R.EQUAL, 0, 0),
+    ]
+    return m.SelftestReport(tuple(checks)).encode()
+
+
+def case_selftest() -> Case:
+    k = Case("selftest")
+    k.send(T.SELFTEST, 3)
+    k.reply(T.REPORT, 3, selftest_report(m.CheckStatus.PASS))
+    k.send(T.SELFTEST, 4, b"\x00")
+    k.reply(T.ERROR, 4, k.error(E.BAD_PAYLOAD, T.SELFTEST))
+    k.send(T.SELFTEST, 3)  # a retry: same seq, run again
+    k.reply(T.REPORT, 3, selftest_report(m.CheckStatus.PASS))
+    return k
+
+
+def case_selftest_model_fails() -> Case:
+    # The interpreter fails: the built-in input cannot be inferred, model_output fails; the rest still passes.
+    k = Case("selftest_model_fails", invoke="fail")
+    k.send(T.SELFTEST, 1)
+    k.reply(T.REPORT, 1, selftest_report(m.CheckStatus.FAIL))
     return k
 
 

@@ -6,6 +6,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
+#include <utility>
 
 #include "board.h"
 
@@ -141,14 +142,16 @@ bool camera_frame_timing(FrameTiming*) { return false; }
 bool camera_exposure(Exposure*) { return false; }
 
 // QEMU models no DWT cycle counter, but SysTick with CLKSOURCE = 1 counts core clock cycles: count them over
-// 10 ms of timer0, which runs from the peripheral clock. 250,000 cycles fit the 24-bit counter.
-bool measured_clock_hz(uint32_t* hz) {
-  constexpr uint32_t kWindowTicks = kPeripheralClockHz / 100;
+// 20 ms of timer0, which runs from the peripheral clock (500,000 cycles fit the 24-bit counter). Without
+// -icount QEMU's clocks follow the host's, so a measurement the host interrupted between two reads is off:
+// the median of three is kept.
+static uint32_t clock_sample() {
+  constexpr uint32_t kWindowTicks = kPeripheralClockHz / 50;
   kSysTick->ctrl = 0;
   kSysTick->load = 0x00FFFFFFu;
-  kSysTick->val = 0;  // any write clears it; it reloads from LOAD on the next cycle
-  const uint32_t t0 = kTimer0->value;
+  kSysTick->val = 0;     // any write clears it; it reloads from LOAD on the next cycle
   kSysTick->ctrl = 0x5;  // enabled, processor clock, no interrupt
+  const uint32_t t0 = kTimer0->value;
   const uint32_t c0 = kSysTick->val;
   while (timer_ticks_since(t0) < kWindowTicks) {
   }
@@ -156,9 +159,16 @@ bool measured_clock_hz(uint32_t* hz) {
   const uint32_t ticks = timer_ticks_since(t0);
   kSysTick->ctrl = 0;
   const uint32_t cycles = (c0 - c1) & 0x00FFFFFFu;
-  if (cycles == 0 || ticks == 0) return false;
-  *hz = static_cast<uint32_t>(static_cast<uint64_t>(cycles) * kPeripheralClockHz / ticks);
-  return true;
+  return ticks ? static_cast<uint32_t>(static_cast<uint64_t>(cycles) * kPeripheralClockHz / ticks) : 0;
+}
+
+bool measured_clock_hz(uint32_t* hz) {
+  uint32_t a = clock_sample(), b = clock_sample(), c = clock_sample();
+  if (a > b) std::swap(a, b);
+  if (b > c) std::swap(b, c);
+  if (a > b) std::swap(a, b);
+  *hz = b;
+  return b != 0;
 }
 
 }  // namespace vww::board
