@@ -34,6 +34,7 @@ COMMANDS: list[tuple[str, str, str]] = [
     ("sim", "sim", "run a simulated board on a pty or TCP port (the model on the TFLM host twin)"),
     ("emulate", "emulate", "run the real firmware under QEMU (Cortex-M4F, mps2-an386) with its UART on a TCP port"),
     ("validate", "validate", "compare board, TFLM twin, LiteRT and float model on the same labelled images"),
+    ("doctor", "doctor", "is the board healthy? its self-test plus link checks, with what to do for each failure"),
     ("monitor", "monitor", "show a board's camera live: label, score, latency, fps; --save keeps the frames"),
     ("mlperf", "mlperf", "run the MLPerf Tiny benchmark (performance or accuracy) against any MLPerf Tiny board"),
     ("demo", "demo", "live camera + person score in the browser (local web page); survives resets, --record"),

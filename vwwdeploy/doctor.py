@@ -56,7 +56,13 @@ class Diagnosis:
             "ok": self.ok,
             "failed": [r.check for r in self.failures],
             "checks": [asdict(r) for r in self.rows],
+            "error": None,
         }
+
+
+def unreachable_json(url: str, error: str) -> dict:
+    """`--json` when no vwwdeploy board answers: the same shape, no checks, the one line in `error`."""
+    return {"schema": JSON_SCHEMA, "port": url, "ok": False, "failed": ["connect"], "checks": [], "error": error}
 
 
 # ------------------------------------------------------------------ the board's checks
