@@ -135,10 +135,10 @@ def test_deaf_capture_drops_bytes_sent_during_a_capture(upstream_model):
             dev.hello()
             # CAPTURE, then a HELLO written at once behind it (breaking the host rule): the HELLO arrives while
             # the board reads its frame, is dropped, and only the client's retry gets it answered.
-            dev._write(encode_frame(T.CAPTURE, 1000, m.encode_capture(m.CaptureFlags.NO_INFER)))
+            dev._link.write(encode_frame(T.CAPTURE, 1000, m.encode_capture(m.CaptureFlags.NO_INFER)))
             time.sleep(0.1)
             before = board.counters["deaf_dropped_bytes"]
-            dev._write(encode_frame(T.HELLO, 1001, b""))
+            dev._link.write(encode_frame(T.HELLO, 1001, b""))
             time.sleep(0.4)
             assert board.counters["deaf_dropped_bytes"] - before == 16
     finally:

@@ -274,7 +274,7 @@ def diagnose(
         try:
             report = dev.selftest()
         except DeviceError as exc:
-            if "UNKNOWN_TYPE" not in str(exc):
+            if exc.code != m.ErrorCode.UNKNOWN_TYPE:
                 raise
             rows.append(
                 Row("selftest", FAIL, "not in this firmware", "rebuild and flash the firmware with this vwwdeploy")
