@@ -106,7 +106,7 @@ class Streaming:
         seq = ex.next_seq()
         frame = encode_frame(T.STREAM_STOP, seq, b"")
         self.stats.requests += 1
-        wait = ex.timeout + 2 * link.wire_time(wire)
+        wait = ex.timeout + 2 * wire / ex.rate()
         for attempt in range(ex.retries + 1):
             if attempt:
                 self.stats.retries += 1
