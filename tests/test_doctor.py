@@ -218,3 +218,28 @@ def test_cli_help_and_bad_input():
         text=True,
     )
     assert proc.returncode == 2 and proc.stderr.count("\n") == 1 and "--baud" in proc.stderr
+
+
+def test_firmware_without_selftest_fails_one_row(tiny_int8, monkeypatch, capsys):
+    # An older firmware answers SELFTEST with UNKNOWN_TYPE: the host checks still run, one row says what to do.
+    from vwwdeploy.protocol import messages as m
+    from vwwdeploy.sim.board import _Reply
+
+    url, stop = start_sim_in_thread(tiny_int8)
+    board = stop.board
+
+    def old_answer(frame, gen, _orig=board._answer):
+        if frame.type == m.MsgType.SELFTEST:
+            raise _Reply(m.ErrorCode.UNKNOWN_TYPE, "type 0x0a")
+        return _orig(frame, gen)
+
+    monkeypatch.setattr(board, "_answer", old_answer)
+    try:
+        code, out, _ = _doctor(capsys, "--port", url, "--json")
+    finally:
+        stop()
+    assert code == 1
+    data = json.loads(out)
+    assert data["failed"] == ["selftest"]
+    row = next(r for r in data["checks"] if r["check"] == "selftest")
+    assert row["figure"] == "not in this firmware" and "flash the firmware" in row["hint"]
