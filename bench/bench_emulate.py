@@ -37,6 +37,7 @@ from vwwdeploy.paths import cache_dir  # noqa: E402
 SHARED = REPO.parent / "shared" / "data"
 UPSTREAM = SHARED / "tflm_person_detection" / "person_detect.tflite"
 ISSUE_BASELINE = 22.93e6  # issue 6: plain build, CMSIS-NN, upstream model
+EDGE_HZ = 96e6  # the SparkFun Edge's Apollo3 in burst mode
 
 
 def inputs(coco: int) -> list[np.ndarray]:
@@ -58,6 +59,23 @@ def inputs(coco: int) -> list[np.ndarray]:
 
             xs.append(crop_decimate(raw).astype(np.int16) - 128)
     return [x.astype(np.int8).reshape(96, 96, 1) for x in xs]
+
+
+def elf_sizes(elf: Path) -> tuple[int, int]:
+    """(flash = text + data, static RAM = data + bss) of a firmware ELF, from arm-none-eabi-size."""
+    import subprocess
+
+    out = subprocess.run(["arm-none-eabi-size", str(elf)], capture_output=True, text=True, check=True).stdout
+    text, data, bss = (int(v) for v in out.splitlines()[1].split()[:3])
+    return text + data, data + bss
+
+
+def for_model(model: Path, xs: list[np.ndarray]) -> list[np.ndarray]:
+    """The gray inputs, repeated over the channels of a colour model's input."""
+    from vwwdeploy.kernels.layers import read_layers
+
+    channels = read_layers(model)[0].inputs[0].shape[3]
+    return [np.repeat(x, channels, axis=2) for x in xs]
 
 
 def measure(elf: Path, xs: list[np.ndarray]) -> tuple[list[int], np.ndarray, float]:
@@ -84,19 +102,34 @@ def main() -> int:
         default=default_exported if default_exported.is_file() else None,
         help="a model exported by `vwwdeploy export` (default: %(default)s)",
     )
+    default_mlperf = cache_dir() / "mlperf" / "vww_96_int8.tflite"
+    ap.add_argument(
+        "--mlperf",
+        type=lambda s: Path(s) if s else None,
+        default=default_mlperf if default_mlperf.is_file() else None,
+        help="the MLPerf Tiny VWW model (96x96x3; the gray inputs are repeated over 3 channels) (default: %(default)s)",
+    )
     ap.add_argument("--coco", type=int, default=6, help="COCO images per firmware besides the two upstream ones")
     ap.add_argument("--profiles", default="plain,o3-lto,o2-lto", help="build profiles of the CMSIS-NN rows")
     ap.add_argument("--reference-profiles", default="plain,o3-lto", help="build profiles of the reference-kernel rows")
+    ap.add_argument(
+        "--generated-profiles", default="plain", help="build profiles of the model-specialised kernel rows ('' = none)"
+    )
     ap.add_argument("--markdown", action="store_true")
     args = ap.parse_args()
     models = [("upstream person_detect", UPSTREAM)]
     if args.exported is not None:
         models.append((f"exported ({args.exported.name})", args.exported))
+    if args.mlperf is not None:
+        models.append((f"MLPerf Tiny VWW ({args.mlperf.name})", args.mlperf))
     profiles = args.profiles.split(",")
     per_kernels = {"cmsis-nn": profiles, "reference": args.reference_profiles.split(",")}
-    xs = inputs(args.coco)
+    if args.generated_profiles:
+        per_kernels["generated"] = args.generated_profiles.split(",")
+    gray = inputs(args.coco)
     rows = []
     for label, model in models:
+        xs = for_model(model, gray)
         twin = twin_scores(model, xs)
         plain: dict[str, np.ndarray] = {}
         base = None
@@ -125,6 +158,7 @@ def main() -> int:
                         "wall_s": wall,
                         "build_s": build_s,
                         "size": build.elf.stat().st_size,
+                        "flash": elf_sizes(build.elf)[0],
                     }
                 )
         for r in rows:
@@ -134,21 +168,26 @@ def main() -> int:
 
     head = (
         "| model | kernels | build | instructions / inference | vs plain CMSIS-NN (this run) | vs 22.93 M "
-        "| bit-exact vs first build of these kernels | bit-exact vs TFLM twin |"
+        "| bit-exact vs first build of these kernels | bit-exact vs TFLM twin | Edge ESTIMATE at 96 MHz | flash |"
     )
     print(
-        f"{len(xs)} inputs per firmware (2 upstream test images + {len(xs) - 2} COCO); "
+        f"{len(gray)} inputs per firmware (2 upstream test images + {len(gray) - 2} COCO); "
         f"profiles: " + "; ".join(f"{p} = {PROFILES[p].description}" for p in PROFILES)
     )
     print(head)
-    print("|" + "---|" * 8)
+    print("|" + "---|" * 10)
     for r in rows:
         vs = f"{r['vs_plain']:.3f}x" if r["vs_plain"] else "-"
         print(
             f"| {r['model']} | {r['kernels']} | {r['profile']} | {r['instructions'] / 1e6:.2f} M "
             f"| {vs} | {r['base']:.3f}x | {'yes' if r['same_as_plain'] else 'NO'} "
-            f"| {'yes' if r['same_as_twin'] else 'no'} |"
+            f"| {'yes' if r['same_as_twin'] else 'no'} | {r['instructions'] / EDGE_HZ * 1e3:.0f} ms "
+            f"| {r['flash'] / 1024:.0f} KB |"
         )
+    print(
+        "Edge ESTIMATE = instructions / 96 MHz, i.e. one instruction per cycle: QEMU counts instructions, not "
+        "cycles; loads, branches and flash wait states make a real Cortex-M4 slower than this."
+    )
     if not args.markdown:
         for r in rows:
             print(

@@ -62,6 +62,7 @@ constexpr uint8_t kKernelsUnknown = 0;
 constexpr uint8_t kKernelsReference = 1;
 constexpr uint8_t kKernelsCmsisNn = 2;
 constexpr uint8_t kKernelsHostRuntime = 3;
+constexpr uint8_t kKernelsGenerated = 4;  // model-specialised kernels, CMSIS-NN for the rest
 
 // INFO capabilities bits.
 constexpr uint8_t kCapCamera = 0x01;

@@ -3,10 +3,16 @@
 #include <new>
 
 #include "model_data.h"
+#ifdef VWW_OP_PROFILE
+#include "op_profiler.h"
+#endif
+#ifdef VWW_KERNELS_GENERATED
+#include "vww_generated_kernels.h"  // model-specialised kernels (firmware/kernels/, vwwdeploy/kernels/)
+#endif
 #include "tensorflow/lite/schema/schema_generated.h"
 
-#if defined(VWW_KERNELS_CMSIS_NN) && defined(VWW_KERNELS_REFERENCE)
-#error "define at most one of VWW_KERNELS_CMSIS_NN and VWW_KERNELS_REFERENCE"
+#if defined(VWW_KERNELS_CMSIS_NN) + defined(VWW_KERNELS_REFERENCE) + defined(VWW_KERNELS_GENERATED) > 1
+#error "define at most one of VWW_KERNELS_CMSIS_NN, VWW_KERNELS_REFERENCE and VWW_KERNELS_GENERATED"
 #endif
 
 namespace vww {
@@ -44,6 +50,12 @@ TensorDesc settings_output() {
   return t;
 }
 
+#ifdef VWW_OP_PROFILE
+// Constructed in setup(), never destroyed (a global with a destructor would need __cxa_atexit).
+alignas(OpProfiler) uint8_t g_op_profiler_storage[sizeof(OpProfiler)];
+OpProfiler* g_op_profiler = nullptr;
+#endif
+
 size_t element_count(const TfLiteTensor* t) {
   size_t n = 1;
   for (int i = 0; i < t->dims->size; ++i) n *= static_cast<size_t>(t->dims->data[i]);
@@ -69,8 +81,18 @@ bool TflmClassifier::setup() {
     status_ = "model schema version differs from this TFLM";
     return false;
   }
+#ifdef VWW_KERNELS_GENERATED
+  VWW_GENERATED_ADD_OPS(resolver_);
+#else
   VWWDEPLOY_ADD_OPS(resolver_);
+#endif
+#ifdef VWW_OP_PROFILE
+  g_op_profiler = new (g_op_profiler_storage) OpProfiler();
+  interpreter_ = new (interpreter_storage_)
+      tflite::MicroInterpreter(model, resolver_, arena_, arena_size_, nullptr, g_op_profiler);
+#else
   interpreter_ = new (interpreter_storage_) tflite::MicroInterpreter(model, resolver_, arena_, arena_size_);
+#endif
   if (interpreter_->AllocateTensors() != kTfLiteOk) {
     status_ = "AllocateTensors failed (arena too small or an op is not registered)";
     return false;
@@ -92,7 +114,17 @@ bool TflmClassifier::setup() {
 
 int8_t* TflmClassifier::input_data() { return ready_ ? input_tensor_->data.int8 : nullptr; }
 
-bool TflmClassifier::invoke() { return ready_ && interpreter_->Invoke() == kTfLiteOk; }
+bool TflmClassifier::invoke() {
+#ifdef VWW_OP_PROFILE
+  if (!ready_) return false;
+  g_op_profiler->start();
+  const bool ok = interpreter_->Invoke() == kTfLiteOk;
+  g_op_profiler->report();  // counted in RESULT's total, not in the per-op figures
+  return ok;
+#else
+  return ready_ && interpreter_->Invoke() == kTfLiteOk;
+#endif
+}
 
 const int8_t* TflmClassifier::output_data() const { return ready_ ? output_tensor_->data.int8 : nullptr; }
 
@@ -105,6 +137,8 @@ uint8_t TflmClassifier::kernels() const {
   return kKernelsCmsisNn;
 #elif defined(VWW_KERNELS_REFERENCE)
   return kKernelsReference;
+#elif defined(VWW_KERNELS_GENERATED)
+  return kKernelsGenerated;
 #else
   return kKernelsUnknown;
 #endif

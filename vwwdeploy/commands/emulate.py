@@ -19,7 +19,7 @@ def _port(text: str) -> int:
 def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--kernels",
-        choices=["cmsis-nn", "reference"],
+        choices=["cmsis-nn", "reference", "generated"],
         default="cmsis-nn",
         help="which QEMU build to run (the last `firmware build --board qemu --kernels K`)",
     )

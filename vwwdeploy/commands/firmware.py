@@ -54,9 +54,10 @@ def configure(parser: argparse.ArgumentParser) -> None:
     )
     build.add_argument(
         "--kernels",
-        choices=["cmsis-nn", "reference"],
+        choices=["cmsis-nn", "reference", "generated"],
         default="cmsis-nn",
-        help="TFLM kernels of the --board qemu build",
+        help="TFLM kernels of the --board qemu build; generated = convolutions specialised to the model "
+        "(vwwdeploy/kernels/), CMSIS-NN for whatever the generator does not cover",
     )
     build.add_argument(
         "--profile",
@@ -71,6 +72,12 @@ def configure(parser: argparse.ArgumentParser) -> None:
         default="binary",
         help="what the UART speaks: the vwwdeploy binary protocol, or the MLPerf Tiny DUT protocol at 115200 "
         "baud for `vwwdeploy mlperf` (Edge envs sparkfun_edge_mlperf / sparkfun_edge_ref_mlperf)",
+    )
+    build.add_argument(
+        "--op-profile",
+        action="store_true",
+        help="--board qemu: a firmware that prints instructions per operator to QEMU's log after each "
+        "inference (docs/emulation.md); run it with `vwwdeploy emulate --icount --firmware ELF`",
     )
     build.add_argument(
         "--env",
@@ -131,13 +138,18 @@ def _build(args: argparse.Namespace) -> int:
             raise UserError("--env names PlatformIO environments of the Edge; with --board qemu use --kernels")
         from vwwdeploy.firmware.qemu_build import build_qemu_firmware
 
-        built = build_qemu_firmware(args.kernels, args.model, args.profile, args.jobs, app=args.app)
+        built = build_qemu_firmware(
+            args.kernels, args.model, args.profile, args.jobs, app=args.app, op_profile=args.op_profile
+        )
         app = " --app mlperf" if args.app == "mlperf" else ""
+        run = f"--icount --firmware {built.elf}" if args.op_profile else f"--kernels {built.kernels}{app}"
         print(
             f"{built.elf}\n  qemu_an386, {built.kernels} kernels, {built.profile} profile, model {built.model.name} "
-            f"(sha256 {built.model_sha256[:12]}...): run it with `vwwdeploy emulate --kernels {built.kernels}{app}`"
+            f"(sha256 {built.model_sha256[:12]}...): run it with `vwwdeploy emulate {run}`"
         )
         return 0
+    if args.op_profile:
+        raise UserError("--op-profile needs --board qemu (the Edge has no instruction counter)")
     envs = args.env
     if args.app == "mlperf":
         # The MLPerf Tiny envs of platformio.ini: each Edge env with -DVWW_APP_MLPERF.

@@ -31,7 +31,11 @@ from pathlib import Path
 from vwwdeploy.errors import UserError
 from vwwdeploy.paths import cache_dir
 
-KERNELS = ("cmsis-nn", "reference")
+KERNELS = ("cmsis-nn", "reference", "generated")
+# "generated": model-specialised kernels (vwwdeploy/kernels/) over the CMSIS-NN tree, which runs every op
+# or layer the generator does not cover.
+TFLM_FLAVOUR = {"cmsis-nn": "cmsis-nn", "reference": "reference", "generated": "cmsis-nn"}
+KERNELS_DIR = Path("firmware") / "kernels"
 # What the firmware's UART speaks: the vwwdeploy binary protocol, or the MLPerf Tiny DUT protocol (docs/mlperf.md).
 APPS = ("binary", "mlperf")
 BOARD_DIR = Path("firmware") / "boards" / "qemu_an386"
@@ -149,6 +153,38 @@ def generated_sources(model: Path) -> Path:
     return out
 
 
+def specialised_sources(model: Path) -> Path:
+    """The generated kernel sources for `model` (vwwdeploy/kernels/generate.py), cached by model and generator;
+    prints one line per convolution the generator leaves to CMSIS-NN."""
+    from vwwdeploy.kernels import generate, layers
+    from vwwdeploy.progress import say
+
+    key = _sha("kgen", files=[model, Path(generate.__file__), Path(layers.__file__)])
+    out = build_root() / f"qemu-kgen-{key}"
+    if not (out / COMPLETE).is_file():
+        tmp = out.with_name(out.name + f".partial-{os.getpid()}")
+        shutil.rmtree(tmp, ignore_errors=True)
+        decisions = generate.generate_kernels(model, tmp)
+        (tmp / "refused.txt").write_text(
+            "".join(
+                f"op {d.layer.index} {d.layer.op}: {d.reason}; CMSIS-NN runs it\n"
+                for d in decisions
+                if not d.kernel and d.layer.op in ("CONV_2D", "DEPTHWISE_CONV_2D")
+            )
+        )
+        (tmp / COMPLETE).write_text(str(model) + "\n")
+        if not (out / COMPLETE).is_file():
+            shutil.rmtree(out, ignore_errors=True)
+            try:
+                tmp.rename(out)
+            except OSError:
+                pass
+        shutil.rmtree(tmp, ignore_errors=True)
+    for line in (out / "refused.txt").read_text().splitlines():
+        say(f"generated kernels: {line}")
+    return out
+
+
 def _flags_line(name: str, values: list[str]) -> str:
     return f"{name} := {' '.join(shlex.quote(v) for v in values)}\n"
 
@@ -163,6 +199,8 @@ def _config_mk(
     obj_dir: Path,
     sources: list[str],
     app: str = "binary",
+    extra_defines: tuple[str, ...] = (),
+    specialised: Path | None = None,
 ) -> str:
     strip = {"-MD"}  # the Makefile asks for -MMD itself
     device_only = ("ARMCM4", "CPU_M4=1", "CMSIS_DEVICE_ARM_CORTEX_M_XX_HEADER_FILE")
@@ -181,9 +219,11 @@ def _config_mk(
         f"TFLM_OPT_KERNELS := {profile.tflm_kernels or tflm['optimization']['kernels']}\n",
         f"APP_OPT := {profile.app}\n",
         f"LTO := {'-flto' if profile.lto else ''}\n",
-        f"KERNELS_DEFINE := {'CMSIS_NN' if kernels == 'cmsis-nn' else 'REFERENCE'}\n",
+        f"KERNELS_DEFINE := {kernels.upper().replace('-', '_')}\n",
         f"GENERATED := {generated}\n",
         f"APP_SELECT := {'-DVWW_APP_MLPERF' if app == 'mlperf' else ''}\n",
+        f"SPECIALISED := {specialised or ''}\n",
+        _flags_line("APP_EXTRA_DEFS", [f"-D{d}" for d in extra_defines]),
     ]
     return "".join(lines)
 
@@ -317,11 +357,14 @@ def tflm_object_dir(kernels: str, profile_name: str) -> tuple[Path, Path, dict]:
     return tree, build_root() / f"qemu-tflm-{kernels}-{profile_name}-{key}", tflm
 
 
-def _app_sources() -> list[Path]:
+def _app_sources(kernels: str = "cmsis-nn") -> list[Path]:
     root = repo_root()
     core = root / "firmware" / "core"
     board = root / BOARD_DIR
-    return sorted([*core.glob("*.cc"), *core.glob("*.h"), *(p for p in board.iterdir() if p.is_file())])
+    files = [*core.glob("*.cc"), *core.glob("*.h"), *(p for p in board.iterdir() if p.is_file())]
+    if kernels == "generated":
+        files += [*(root / KERNELS_DIR).glob("*.cc"), *(root / KERNELS_DIR).glob("*.h")]
+    return sorted(files)
 
 
 def _record(kernels: str, app: str) -> Path:
@@ -334,8 +377,12 @@ def build_qemu_firmware(
     profile: str = DEFAULT_PROFILE,
     jobs: int | None = None,
     app: str = "binary",
+    op_profile: bool = False,
 ) -> QemuBuild:
-    """Build (or find in the cache) the mps2-an386 firmware; records it as the latest for `kernels` and `app`."""
+    """Build (or find in the cache) the mps2-an386 firmware; records it as the latest for `kernels` and `app`.
+
+    op_profile: a build that prints instructions per operator after each inference (op_profiler.h;
+    read them with `vwwdeploy.op_profile`); it is not recorded as the latest build."""
     if app not in APPS:
         raise UserError(f"unknown app {app!r}: choose one of {', '.join(APPS)}")
     if kernels not in KERNELS:
@@ -346,12 +393,20 @@ def build_qemu_firmware(
     jobs = jobs or min(os.cpu_count() or 1, 4)
     model_path = Path(model) if model is not None else default_model()
     generated = generated_sources(model_path)
-    tree, obj_dir, tflm = tflm_object_dir(kernels, profile)
+    tree, obj_dir, tflm = tflm_object_dir(TFLM_FLAVOUR[kernels], profile)
     gen_files = [generated / n for n in ("model_data.h", "model_data.cc", "model_settings.h")]
+    specialised = specialised_sources(model_path) if kernels == "generated" else None
+    if specialised is not None:
+        gen_files += sorted(specialised.glob("*.cc")) + sorted(specialised.glob("*.h"))
+    extra_defines = ("VWW_OP_PROFILE",) if op_profile else ()
     key = _sha(
-        obj_dir.name, PROFILES[profile], *((app,) if app != "binary" else ()), files=[*_app_sources(), *gen_files]
+        obj_dir.name,
+        PROFILES[profile],
+        *((app,) if app != "binary" else ()),
+        *extra_defines,
+        files=[*_app_sources(kernels), *gen_files],
     )
-    out = build_root() / f"qemu-{kernels}-{profile}-{key}"
+    out = build_root() / f"qemu-{kernels}-{profile}{'-opprof' if op_profile else ''}-{key}"
     elf = out / "firmware.elf"
     if not (out / COMPLETE).is_file():
         ops = _ops_of(generated)
@@ -363,7 +418,19 @@ def build_qemu_firmware(
         say(f"building the QEMU mps2-an386 firmware ({what}) in {out}")
         for _ in range(8):  # each round adds the definitions the linker missed
             lib = obj_dir / f"libtflm-{_sha(*sources)}.a"
-            config = _config_mk(tree, tflm, PROFILES[profile], kernels, lib, generated, obj_dir, sources, app)
+            config = _config_mk(
+                tree,
+                tflm,
+                PROFILES[profile],
+                kernels,
+                lib,
+                generated,
+                obj_dir,
+                sources,
+                app,
+                extra_defines,
+                specialised,
+            )
             with _locked(obj_dir):  # another build (a test run, a CI checkout) may share these objects
                 proc = _make(out, config, "all", jobs)
             if proc.returncode == 0:
@@ -381,9 +448,10 @@ def build_qemu_firmware(
     result = QemuBuild(
         elf=elf, kernels=kernels, profile=profile, model=model_path.resolve(), model_sha256=sha, build_dir=out, app=app
     )
-    from vwwdeploy.atomic import atomic_write_text
+    if not op_profile:
+        from vwwdeploy.atomic import atomic_write_text
 
-    atomic_write_text(_record(kernels, app), result.to_json())
+        atomic_write_text(_record(kernels, app), result.to_json())
     return result
 
 

@@ -100,7 +100,7 @@ class ImageKind(enum.IntEnum):
     RAW = 1
 
 
-KERNELS = {0: "unknown", 1: "reference", 2: "cmsis-nn", 3: "host-runtime"}
+KERNELS = {0: "unknown", 1: "reference", 2: "cmsis-nn", 3: "host-runtime", 4: "generated"}
 _KERNEL_CODES = {v: k for k, v in KERNELS.items()}
 _DTYPES = {1: "int8", 2: "uint8", 3: "float32"}
 _DTYPE_CODES = {v: k for k, v in _DTYPES.items()}
@@ -214,7 +214,7 @@ class DeviceInfo:
     output: TensorInfo
     arena_size: int
     arena_used: int
-    kernels: str  # 'unknown' | 'reference' | 'cmsis-nn' | 'host-runtime'
+    kernels: str  # 'unknown' | 'reference' | 'cmsis-nn' | 'host-runtime' | 'generated'
     clock_hz: int
     labels: tuple[str, ...]
     capabilities: Capability

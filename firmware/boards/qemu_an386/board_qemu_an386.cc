@@ -9,6 +9,7 @@
 #include <utility>
 
 #include "board.h"
+#include "tensorflow/lite/micro/cortex_m_generic/debug_log_callback.h"
 
 namespace {
 
@@ -70,6 +71,9 @@ constexpr int kSysGetCmdline = 0x15;
 constexpr int kSysExit = 0x18;
 constexpr int kSysWrite0 = 0x04;
 
+// TFLM's MicroPrintf (error messages, the op profile of -DVWW_OP_PROFILE builds) goes to QEMU's stderr.
+void semihost_write(const char* text) { semihost(kSysWrite0, const_cast<char*>(text)); }
+
 void read_command_line() {
   static char cmdline[128];
   struct {
@@ -101,6 +105,7 @@ void init() {
   kTimer0->ctrl = 1;
   g_last_timer = kTimer0->value;
   read_command_line();
+  RegisterDebugLogCallback(semihost_write);
 }
 
 size_t uart_read(uint8_t* buf, size_t max) {
