@@ -216,9 +216,21 @@ def start_emulator(
 
 
 def _wait_for_hello(emu: Emulator, timeout: float):
-    """Connect to the UART port and HELLO until the firmware answers, QEMU exits or time runs out."""
+    """HELLO until the firmware answers: its INFO."""
     from vwwdeploy.device.client import Device
 
+    def hello():
+        with Device(emu.url, timeout=2.0, retries=1) as dev:
+            return dev.hello()
+
+    return wait_for_boot(emu, timeout, hello, "the firmware under QEMU did not answer HELLO")
+
+
+def wait_for_boot(emu: Emulator, timeout: float, ask, failure: str):
+    """Connect to the UART port and `ask()` until the firmware answers, QEMU exits or time runs out.
+
+    `ask()` returns the answer, or raises DeviceError/UserError saying why there was none (tried again).
+    """
     deadline = time.monotonic() + timeout
     last_error = "no answer"
     while time.monotonic() < deadline:
@@ -232,10 +244,9 @@ def _wait_for_hello(emu: Emulator, timeout: float):
             time.sleep(0.05)
             continue
         try:
-            with Device(emu.url, timeout=2.0, retries=1) as dev:
-                return dev.hello()
+            return ask()
         except (DeviceError, UserError) as exc:
             last_error = str(exc)
     if not emu.alive():
         raise UserError(f"{emu.exit_reason()} (firmware {emu.firmware.name} did not boot)")
-    raise UserError(f"the firmware under QEMU did not answer HELLO within {timeout:g} s ({last_error})")
+    raise UserError(f"{failure} within {timeout:g} s ({last_error})")

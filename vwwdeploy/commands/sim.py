@@ -103,13 +103,10 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    import signal
-    import sys
-    import threading
-
     from vwwdeploy.errors import UserError
     from vwwdeploy.sim import FaultConfig, SimBoard
     from vwwdeploy.sim.hardware import HardwareFaults
+    from vwwdeploy.sim.transport import serve_until_stopped
 
     if args.baud is not None and args.baud <= 0:
         raise UserError(f"--baud must be a positive number of bits per second, got {args.baud}")
@@ -138,35 +135,22 @@ def run(args: argparse.Namespace) -> int:
         hardware=hardware,
         deaf_capture=args.deaf_capture / 1000,
     )
-    done = threading.Event()
-    signal.signal(signal.SIGTERM, lambda *_: done.set())
-    try:
-        if args.tcp:
-            board.serve_tcp(*args.tcp)
-        else:
-            board.serve_pty()
-        print(board.url, flush=True)
-        pacing = f"{args.baud} baud" if args.baud else "no pacing"
-        pacing = f"{args.line_rate:g} bytes/s" if args.line_rate else pacing
-        noise = f", faults {args.fault_rate:g}/byte" if args.fault_rate else ""
-        noise += f", reset every {args.reset_every} requests" if args.reset_every else ""
-        noise += f", hardware faults: {hardware.describe()}" if hardware.any else ""
-        noise += f", deaf for {args.deaf_capture:g} ms per capture" if args.deaf_capture else ""
-        print(
-            f"vwwdeploy sim: serving {args.model.name} (sha256 {board.model_sha256[:12]}...), camera: "
-            f"{board.camera.description}, {pacing}{noise}; Ctrl-C stops",
-            file=sys.stderr,
-            flush=True,
-        )
-        while not done.wait(0.5):
-            pass
-    except KeyboardInterrupt:
-        pass
-    finally:
-        board.stop()
-    c = board.counters
-    print(f"vwwdeploy sim: stopped after {c['requests']} requests, {c['inferences']} inferences", file=sys.stderr)
-    return 0
+    pacing = f"{args.baud} baud" if args.baud else "no pacing"
+    pacing = f"{args.line_rate:g} bytes/s" if args.line_rate else pacing
+    noise = f", faults {args.fault_rate:g}/byte" if args.fault_rate else ""
+    noise += f", reset every {args.reset_every} requests" if args.reset_every else ""
+    noise += f", hardware faults: {hardware.describe()}" if hardware.any else ""
+    noise += f", deaf for {args.deaf_capture:g} ms per capture" if args.deaf_capture else ""
+    banner = (
+        f"vwwdeploy sim: serving {args.model.name} (sha256 {board.model_sha256[:12]}...), camera: "
+        f"{board.camera.description}, {pacing}{noise}; Ctrl-C stops"
+    )
+
+    def summary() -> str:
+        c = board.counters
+        return f"vwwdeploy sim: stopped after {c['requests']} requests, {c['inferences']} inferences"
+
+    return serve_until_stopped(board, args.tcp, banner, summary)
 
 
 def _run_mlperf(args: argparse.Namespace) -> int:

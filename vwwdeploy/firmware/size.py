@@ -65,16 +65,21 @@ class SizeReport:
         return asdict(self)
 
 
-def sections(elf: Path) -> dict[str, tuple[int, int]]:
-    """{name: (size, address)} of the allocated sections, from `arm-none-eabi-size -A`."""
-    tool = shutil.which("arm-none-eabi-size")
+def _binutils(name: str, *args: str, elf: Path) -> str:
+    """stdout of an arm-none-eabi binutils tool run on `elf`, or one line saying why it could not run."""
+    tool = shutil.which(name)
     if tool is None:
-        raise UserError("arm-none-eabi-size not found: install Debian's binutils-arm-none-eabi")
-    proc = subprocess.run([tool, "-A", "-d", str(elf)], capture_output=True, text=True)
+        raise UserError(f"{name} not found: install Debian's binutils-arm-none-eabi")
+    proc = subprocess.run([tool, *args, str(elf)], capture_output=True, text=True)
     if proc.returncode != 0:
         raise UserError(f"{elf}: not a readable ELF file ({proc.stderr.strip()})")
+    return proc.stdout
+
+
+def sections(elf: Path) -> dict[str, tuple[int, int]]:
+    """{name: (size, address)} of the allocated sections, from `arm-none-eabi-size -A`."""
     found = {}
-    for line in proc.stdout.splitlines():
+    for line in _binutils("arm-none-eabi-size", "-A", "-d", elf=elf).splitlines():
         m = re.match(r"^(\.\S+)\s+(\d+)\s+(\d+)\s*$", line)
         if m and int(m.group(3)) != 0:
             found[m.group(1)] = (int(m.group(2)), int(m.group(3)))
@@ -83,14 +88,8 @@ def sections(elf: Path) -> dict[str, tuple[int, int]]:
 
 def vendor_symbols(elf: Path, prefix: str = VENDOR_PREFIX) -> dict[str, int]:
     """{name: size} of the functions in the ELF whose name starts with `prefix` (from `arm-none-eabi-nm`)."""
-    tool = shutil.which("arm-none-eabi-nm")
-    if tool is None:
-        raise UserError("arm-none-eabi-nm not found: install Debian's binutils-arm-none-eabi")
-    proc = subprocess.run([tool, "-S", "--defined-only", str(elf)], capture_output=True, text=True)
-    if proc.returncode != 0:
-        raise UserError(f"{elf}: not a readable ELF file ({proc.stderr.strip()})")
     found = {}
-    for line in proc.stdout.splitlines():
+    for line in _binutils("arm-none-eabi-nm", "-S", "--defined-only", elf=elf).splitlines():
         parts = line.split()
         if len(parts) == 4 and parts[2] in "Tt" and parts[3].startswith(prefix):
             found[parts[3]] = int(parts[1], 16)

@@ -11,7 +11,6 @@ runners (ours and the official one) against a known-good DUT, and to misbehave o
 from __future__ import annotations
 
 import hashlib
-import sys
 import threading
 import time
 from dataclasses import dataclass
@@ -21,6 +20,7 @@ import numpy as np
 
 from vwwdeploy.errors import UserError
 from vwwdeploy.mlperf import protocol as p
+from vwwdeploy.sim.transport import Served, serve_until_stopped
 
 FW_VERSION = "vwwdeploy reference DUT (MLPerf Tiny protocol)"
 
@@ -47,7 +47,7 @@ def quantize_input(raw: bytes, shape: tuple[int, ...], scale: float, zero_point:
     return np.clip(q, info.min, info.max).astype(dtype).reshape(dims)
 
 
-class MlperfDut:
+class MlperfDut(Served):
     """Serve with `serve_pty()` or `serve_tcp()`, then `stop()`."""
 
     def __init__(
@@ -96,22 +96,6 @@ class MlperfDut:
         self._output: np.ndarray | None = None
 
     # ------------------------------------------------------------ serving
-
-    def serve_pty(self) -> str:
-        from vwwdeploy.sim.transport import PtyTransport
-
-        self._start(PtyTransport())
-        return self._transport.path
-
-    def serve_tcp(self, host: str = "127.0.0.1", port: int = 0) -> tuple[str, int]:
-        from vwwdeploy.sim.transport import TcpTransport
-
-        self._start(TcpTransport(host, port))
-        return tuple(self._transport.address)
-
-    @property
-    def url(self) -> str:
-        return self._transport.url if self._transport else ""
 
     def _start(self, transport) -> None:
         self._transport = transport
@@ -270,44 +254,24 @@ class MlperfDut:
 def start_dut_in_thread(model_path, *, tcp=False, **kwargs):
     """Serve a MlperfDut in the background; returns (url, dut). Call dut.stop() when done."""
     dut = MlperfDut(model_path, **kwargs)
-    try:
-        if tcp:
-            host, port = tcp if isinstance(tcp, tuple) else ("127.0.0.1", 0)
-            dut.serve_tcp(host, port)
-        else:
-            dut.serve_pty()
-    except BaseException:
-        dut.stop()
-        raise
-    return dut.url, dut
+    return dut.serve(tcp), dut
 
 
 def serve_forever(model_path, tcp, baud, faults: DutFaults) -> int:
     """`vwwdeploy sim --mlperf`: print the URL, serve until Ctrl-C or SIGTERM."""
-    import signal
+    dut = MlperfDut(model_path, baud=baud, faults=faults)
+    extras = [f"{baud} baud" if baud else "no pacing"]
+    extras += [f"+{faults.slow_s:g} s per inference"] if faults.slow_s else []
+    extras += [f"drops every {faults.drop_terminator_every}th %"] if faults.drop_terminator_every else []
+    extras += [f"e-[...] every {faults.error_every}th command"] if faults.error_every else []
+    extras += [f"reset every {faults.reset_every}th command"] if faults.reset_every else []
+    banner = (
+        f"vwwdeploy sim: MLPerf Tiny DUT ({dut.model_string}) serving {Path(model_path).name} "
+        f"(sha256 {dut.model_sha256[:12]}...), {', '.join(extras)}; Ctrl-C stops"
+    )
 
-    done = threading.Event()
-    signal.signal(signal.SIGTERM, lambda *_: done.set())
-    url, dut = start_dut_in_thread(model_path, tcp=tcp or False, baud=baud, faults=faults)
-    try:
-        print(url, flush=True)
-        extras = [f"{baud} baud" if baud else "no pacing"]
-        extras += [f"+{faults.slow_s:g} s per inference"] if faults.slow_s else []
-        extras += [f"drops every {faults.drop_terminator_every}th %"] if faults.drop_terminator_every else []
-        extras += [f"e-[...] every {faults.error_every}th command"] if faults.error_every else []
-        extras += [f"reset every {faults.reset_every}th command"] if faults.reset_every else []
-        print(
-            f"vwwdeploy sim: MLPerf Tiny DUT ({dut.model_string}) serving {Path(model_path).name} "
-            f"(sha256 {dut.model_sha256[:12]}...), {', '.join(extras)}; Ctrl-C stops",
-            file=sys.stderr,
-            flush=True,
-        )
-        while not done.wait(0.5):
-            pass
-    except KeyboardInterrupt:
-        pass
-    finally:
-        dut.stop()
-    c = dut.counters
-    print(f"vwwdeploy sim: stopped after {c['commands']} commands, {c['inferences']} inferences", file=sys.stderr)
-    return 0
+    def summary() -> str:
+        c = dut.counters
+        return f"vwwdeploy sim: stopped after {c['commands']} commands, {c['inferences']} inferences"
+
+    return serve_until_stopped(dut, tcp, banner, summary)

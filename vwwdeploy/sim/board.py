@@ -33,7 +33,7 @@ from vwwdeploy.protocol.pipeline import RAW_SHAPE, apply_pipeline, test_pattern,
 from vwwdeploy.sim.camera import Camera
 from vwwdeploy.sim.faults import ByteFaults, FaultConfig
 from vwwdeploy.sim.hardware import HardwareFaults, board_checks, camera_checks
-from vwwdeploy.sim.transport import PtyTransport, TcpTransport
+from vwwdeploy.sim.transport import Served
 
 T = m.MsgType
 _REQUESTS = frozenset(int(t) for t in T if t < 0x80)
@@ -60,7 +60,7 @@ def _hwc(shape) -> tuple[int, ...]:
     return shape + (1,) if len(shape) == 2 else shape
 
 
-class SimBoard:
+class SimBoard(Served):
     """The simulated board. Call `serve_pty()` or `serve_tcp()`, then `stop()`."""
 
     def __init__(
@@ -198,20 +198,6 @@ class SimBoard:
         import dataclasses
 
         return dataclasses.replace(self._info, pipeline_mode=self._pipeline)
-
-    def serve_pty(self) -> str:
-        """Serve on a new pseudo-terminal; returns its path (/dev/pts/N), a pyserial URL."""
-        self._start(PtyTransport())
-        return self._transport.path
-
-    def serve_tcp(self, host: str = "127.0.0.1", port: int = 0) -> tuple[str, int]:
-        """Serve on a TCP port (0 = any free one); returns (host, port) for `socket://host:port`."""
-        self._start(TcpTransport(host, port))
-        return tuple(self._transport.address)
-
-    @property
-    def url(self) -> str:
-        return self._transport.url if self._transport else ""
 
     def _start(self, transport) -> None:
         if self._transport is not None:
@@ -647,15 +633,7 @@ def start_sim_in_thread(
     tuple on that address (url socket://host:port).
     """
     board = SimBoard(model_path, camera_dir, baud, faults, **kwargs)
-    try:
-        if tcp:
-            host, port = tcp if isinstance(tcp, tuple) else ("127.0.0.1", 0)
-            board.serve_tcp(host, port)
-        else:
-            board.serve_pty()
-    except BaseException:
-        board.stop()
-        raise
+    board.serve(tcp)
 
     def stop() -> None:
         board.stop()

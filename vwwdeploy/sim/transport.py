@@ -168,3 +168,64 @@ class TcpTransport:
                     self._conn.close()
                     self._conn = None
             self._server.close()
+
+
+class Served:
+    """serve_pty / serve_tcp / url for a simulated device (the board, the MLPerf DUT): the subclass's
+    `_start(transport)` sends its boot output and starts its threads; `stop()` ends them."""
+
+    _transport = None
+
+    def serve_pty(self) -> str:
+        """Serve on a new pseudo-terminal; returns its path (/dev/pts/N), a pyserial URL."""
+        self._start(PtyTransport())
+        return self._transport.path
+
+    def serve_tcp(self, host: str = "127.0.0.1", port: int = 0) -> tuple[str, int]:
+        """Serve on a TCP port (0 = any free one); returns (host, port) for `socket://host:port`."""
+        self._start(TcpTransport(host, port))
+        return tuple(self._transport.address)
+
+    @property
+    def url(self) -> str:
+        return self._transport.url if self._transport else ""
+
+    def serve(self, tcp: bool | tuple[str, int] = False) -> str:
+        """tcp=False: a pty; True: 127.0.0.1 and a free port; (host, port): that address. Returns the URL;
+        on failure the device is stopped before the error propagates."""
+        try:
+            if tcp:
+                self.serve_tcp(*(tcp if isinstance(tcp, tuple) else ("127.0.0.1", 0)))
+            else:
+                self.serve_pty()
+        except BaseException:
+            self.stop()
+            raise
+        return self.url
+
+    def _start(self, transport) -> None:  # pragma: no cover - subclasses implement it
+        raise NotImplementedError
+
+    def stop(self) -> None:  # pragma: no cover - subclasses implement it
+        raise NotImplementedError
+
+
+def serve_until_stopped(device: Served, tcp, banner: str, summary) -> int:
+    """`vwwdeploy sim`: serve, print the URL on stdout and `banner` on stderr, run until Ctrl-C or SIGTERM,
+    then stop and print `summary()`."""
+    import signal
+    import sys
+
+    done = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: done.set())
+    try:
+        print(device.serve(tcp or False), flush=True)
+        print(banner, file=sys.stderr, flush=True)
+        while not done.wait(0.5):
+            pass
+    except KeyboardInterrupt:
+        pass
+    finally:
+        device.stop()
+    print(summary(), file=sys.stderr)
+    return 0
