@@ -51,7 +51,7 @@ def main() -> int:
     args = ap.parse_args()
     flavours = args.kernels.split(",")
     layers = read_layers(args.model)
-    x = person_image()
+    x = np.repeat(person_image(), layers[0].inputs[0].shape[3], axis=2)  # gray over a colour model's channels
     runs = {k: profile(k, args.model, x) for k in flavours}
     for k, (ops, _result) in runs.items():
         if [o.op for o in ops] != [layer.op for layer in layers]:

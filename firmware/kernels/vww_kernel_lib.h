@@ -1,19 +1,25 @@
-// Int8 convolution kernels specialised at compile time (shapes, strides and padding are template
-// parameters; weights, biases and requantization constants are arrays the generator writes), for
-// `vwwdeploy firmware build --kernels generated` (vwwdeploy/kernels/generate.py writes the
-// instantiations, firmware/kernels/vww_tflm_kernels.cc registers them with TFLM).
+// Int8 convolution kernels specialised at compile time (shapes, strides and
+// padding are template parameters; weights, biases and requantization constants
+// are arrays the generator writes), for `vwwdeploy firmware build --kernels
+// generated` (vwwdeploy/kernels/generate.py writes the instantiations,
+// firmware/kernels/vww_tflm_kernels.cc registers them with TFLM).
 //
-// Bit-exact with TFLM's reference kernels (reference_integer_ops::ConvPerChannel and
-// DepthwiseConvPerChannel): the accumulator is the same integer, and requantize() computes
-// MultiplyByQuantizedMultiplier (double rounding) + output offset + activation clamp exactly:
-//   SaturatingRoundingDoublingHighMul(a, m) = (a*m + 2^30) >> 31 for every a, m but a = m = INT32_MIN
-//   (m > 0 here), = SMMULR(2a, m) whenever 2a fits in 32 bits, which the generator proves per layer
-//   from the weights and bias (|acc| <= |bias| + 255 * sum|w|);
-//   RoundingDivideByPOT(v, r) = (v + 2^(r-1) - (v < 0)) >> r, and the output offset is folded in as
-//   zp << r. When the activation's lower bound is the output zero point (ReLU, ReLU6), any v < 0 ends
-//   at that bound with or without the "- (v < 0)" tie correction, so those layers skip it.
-// The input offset is folded into the bias (bias + input_offset * sum(w)); padded taps read the input
-// zero point, whose product with the folded weights is exactly the reference's skipped tap.
+// Bit-exact with TFLM's reference kernels
+// (reference_integer_ops::ConvPerChannel and DepthwiseConvPerChannel): the
+// accumulator is the same integer, and requantize() computes
+// MultiplyByQuantizedMultiplier (double rounding) + output offset + activation
+// clamp exactly:
+//   SaturatingRoundingDoublingHighMul(a, m) = (a*m + 2^30) >> 31 for every a, m
+//   but a = m = INT32_MIN (m > 0 here), = SMMULR(2a, m) whenever 2a fits in 32
+//   bits, which the generator proves per layer from the weights and bias (|acc|
+//   <= |bias| + 255 * sum|w|); RoundingDivideByPOT(v, r) = (v + 2^(r-1) - (v <
+//   0)) >> r, and the output offset is folded in as zp << r. When the
+//   activation's lower bound is the output zero point (ReLU, ReLU6), any v < 0
+//   ends at that bound with or without the "- (v < 0)" tie correction, so those
+//   layers skip it.
+// The input offset is folded into the bias (bias + input_offset * sum(w));
+// padded taps read the input zero point, whose product with the folded weights
+// is exactly the reference's skipped tap.
 #ifndef VWW_KERNELS_VWW_KERNEL_LIB_H_
 #define VWW_KERNELS_VWW_KERNEL_LIB_H_
 
@@ -29,7 +35,8 @@ namespace vww_kernels {
 
 #define VWW_ALWAYS_INLINE inline __attribute__((always_inline))
 
-// --- the DSP instructions used, with portable equivalents for the host tests ----------------------
+// --- the DSP instructions used, with portable equivalents for the host tests
+// ----------------------
 #if defined(__ARM_FEATURE_DSP)
 inline int32_t sxtb16(uint32_t x) { return static_cast<int32_t>(__sxtb16(x)); }
 inline int32_t sxtb16_ror8(uint32_t x) {
@@ -87,9 +94,10 @@ inline uint32_t load32(const int8_t* p) {
   return v;
 }
 
-// Per output channel: the multiplier, the factor applied before it (2^(left shift + 1) for SMMULR,
-// 2^left shift in kWide mode), the rounding right shift and its addend (2^(r-1), plus zp * 2^r unless
-// kSeparateOffset), and the output offset (added after the shift in kSeparateOffset mode).
+// Per output channel: the multiplier, the factor applied before it (2^(left
+// shift + 1) for SMMULR, 2^left shift in kWide mode), the rounding right shift
+// and its addend (2^(r-1), plus zp * 2^r unless kSeparateOffset), and the
+// output offset (added after the shift in kSeparateOffset mode).
 struct Requant {
   int32_t multiplier;
   int32_t pre_factor;
@@ -127,10 +135,11 @@ VWW_ALWAYS_INLINE int8_t requantize(int32_t acc, const Requant& q) {
   return static_cast<int8_t>(v);
 }
 
-// One step of a 2-pixel x 2-channel dot product over 4 input channels: int16 pairs of pixel 0 at byte
-// offset kX, of pixel 1 at kX + kPixelBytes, weights of channel 0 at kX, of channel 1 at kX + kPixelBytes.
-// Written in assembly because GCC otherwise keeps the expanded pixels in (spilled) registers and never
-// pairs the loads: here 3 LDRD + 8 SMLAD for 16 multiply-accumulates.
+// One step of a 2-pixel x 2-channel dot product over 4 input channels: int16
+// pairs of pixel 0 at byte offset kX, of pixel 1 at kX + kPixelBytes, weights
+// of channel 0 at kX, of channel 1 at kX + kPixelBytes. Written in assembly
+// because GCC otherwise keeps the expanded pixels in (spilled) registers and
+// never pairs the loads: here 3 LDRD + 8 SMLAD for 16 multiply-accumulates.
 #if defined(__ARM_FEATURE_DSP)
 template <int kX, int kPixelBytes>
 VWW_ALWAYS_INLINE void step2x2(const int32_t* x, const int32_t* w, int32_t& a00, int32_t& a01, int32_t& a10,
@@ -173,7 +182,8 @@ VWW_ALWAYS_INLINE void dot2x2(const int32_t* x, const int32_t* w, int32_t& a00, 
   (step2x2<8 * kSteps, 4 * kWords>(x, w, a00, a01, a10, a11), ...);
 }
 
-// Sign-extends kDepth int8 values into int16 pairs in SXTB16 order: per 4 bytes, (x0, x2), (x1, x3).
+// Sign-extends kDepth int8 values into int16 pairs in SXTB16 order: per 4
+// bytes, (x0, x2), (x1, x3).
 template <int kDepth>
 VWW_ALWAYS_INLINE void expand(const int8_t* in, int32_t* out) {
 #pragma GCC unroll 64
@@ -184,10 +194,12 @@ VWW_ALWAYS_INLINE void expand(const int8_t* in, int32_t* out) {
   }
 }
 
-// 1x1 convolution, stride 1, no padding: out[p][k] = requant(bias'[k] + sum_c in[p][c] * w[k][c]).
-// kDepth % 4 == 0, kOut % 2 == 0. Weights: per output channel, per 4 input channels, two words of
-// int16 pairs (w0, w2), (w1, w3). Two pixels at a time are sign-extended once into int16 pairs (the
-// same order), then every output channel pair reads them with LDRD: 4 LDRD + 8 SMLAD per 16 MACs.
+// 1x1 convolution, stride 1, no padding: out[p][k] = requant(bias'[k] + sum_c
+// in[p][c] * w[k][c]). kDepth % 4 == 0, kOut % 2 == 0. Weights: per output
+// channel, per 4 input channels, two words of int16 pairs (w0, w2), (w1, w3).
+// Two pixels at a time are sign-extended once into int16 pairs (the same
+// order), then every output channel pair reads them with LDRD: 4 LDRD + 8 SMLAD
+// per 16 MACs.
 template <int kPixels, int kDepth, int kOut, int kMode, int32_t kActMin, int32_t kActMax>
 void conv1x1(const int8_t* in, int8_t* out, const int32_t* w, const int32_t* bias, const Requant* q) {
   static_assert(kDepth % 4 == 0 && kOut % 2 == 0, "generator checks these");
@@ -220,72 +232,97 @@ void conv1x1(const int8_t* in, int8_t* out, const int32_t* w, const int32_t* bia
   }
 }
 
-// 3x3 depthwise convolution, depth multiplier 1, stride kStride, padding kPadTop / kPadLeft (the rest
-// of the padding follows from the shapes). kDepth % 4 == 0. Weights: per tap (ky, kx), per 4
-// channels, two words of int16 pairs (w0, w2), (w1, w3). Border pixels read a copy of their 3x3
-// patch in which taps outside the input hold the input zero point.
+// One tap of a 3x3 depthwise convolution over 4 channels: the input word at
+// byte offset kX, the two weight words (w0, w2), (w1, w3) at byte offset kW; 1
+// LDR, 1 LDRD, 2 SXTB16, 4 SMLAxy (assembly for the same reason as step2x2).
+#if defined(__ARM_FEATURE_DSP)
+template <int kX, int kW>
+VWW_ALWAYS_INLINE void dw_tap(const int8_t* x, const int32_t* w, int32_t& a0, int32_t& a1, int32_t& a2, int32_t& a3) {
+  int32_t r, e, o, w0, w1;
+  __asm__(
+      "ldr %[r], [%[x], %[ox]]\n\t"
+      "ldrd %[w0], %[w1], [%[w], %[ow]]\n\t"
+      "sxtb16 %[e], %[r]\n\t"
+      "sxtb16 %[o], %[r], ror #8\n\t"
+      "smlabb %[a0], %[e], %[w0], %[a0]\n\t"
+      "smlatt %[a2], %[e], %[w0], %[a2]\n\t"
+      "smlabb %[a1], %[o], %[w1], %[a1]\n\t"
+      "smlatt %[a3], %[o], %[w1], %[a3]"
+      : [a0] "+r"(a0), [a1] "+r"(a1), [a2] "+r"(a2), [a3] "+r"(a3), [r] "=&r"(r), [e] "=&r"(e), [o] "=&r"(o),
+        [w0] "=&r"(w0), [w1] "=&r"(w1)
+      : [x] "r"(x), [w] "r"(w), [ox] "n"(kX), [ow] "n"(kW)
+      : "memory");
+}
+#else
+template <int kX, int kW>
+VWW_ALWAYS_INLINE void dw_tap(const int8_t* x, const int32_t* w, int32_t& a0, int32_t& a1, int32_t& a2, int32_t& a3) {
+  const uint32_t r = load32(x + kX);
+  const int32_t e = sxtb16(r), o = sxtb16_ror8(r), w0 = w[kW / 4], w1 = w[kW / 4 + 1];
+  a0 = smlabb(e, w0, a0);
+  a2 = smlatt(e, w0, a2);
+  a1 = smlabb(o, w1, a1);
+  a3 = smlatt(o, w1, a3);
+}
+#endif
+
+// One output pixel of a 3x3 depthwise convolution: `base` is the input at the
+// patch's top-left tap, rows kRowStride bytes apart. Weights: per 4 channels,
+// per tap (ky, kx), two words (w0, w2), (w1, w3).
+template <int kDepth, int kRowStride, int kMode, int32_t kActMin, int32_t kActMax, int... kTaps>
+VWW_ALWAYS_INLINE void dw_pixel(const int8_t* base, int8_t* o, const int32_t* w, const int32_t* bias, const Requant* q,
+                                std::integer_sequence<int, kTaps...>) {
+  for (int g = 0; g < kDepth / 4; ++g, base += 4, o += 4, w += 18, bias += 4, q += 4) {
+    int32_t a0 = bias[0], a1 = bias[1], a2 = bias[2], a3 = bias[3];
+    (dw_tap<(kTaps / 3) * kRowStride + (kTaps % 3) * kDepth, 8 * kTaps>(base, w, a0, a1, a2, a3), ...);
+    o[0] = requantize<kMode, kActMin, kActMax>(a0, q[0]);
+    o[1] = requantize<kMode, kActMin, kActMax>(a1, q[1]);
+    o[2] = requantize<kMode, kActMin, kActMax>(a2, q[2]);
+    o[3] = requantize<kMode, kActMin, kActMax>(a3, q[3]);
+  }
+}
+
+// 3x3 depthwise convolution, depth multiplier 1, stride kStride, padding
+// kPadTop / kPadLeft (the rest of the padding follows from the shapes). kDepth
+// % 4 == 0. Border pixels read a copy of their 3x3 patch in which taps outside
+// the input hold the input zero point.
 template <int kInH, int kInW, int kDepth, int kOutH, int kOutW, int kStride, int kPadTop, int kPadLeft, int kMode,
           int32_t kActMin, int32_t kActMax>
 void depthwise3x3(const int8_t* in, int8_t* out, const int32_t* w, const int32_t* bias, const Requant* q,
                   int8_t input_zero_point) {
   static_assert(kDepth % 4 == 0, "generator checks this");
-  constexpr int kGroups = kDepth / 4;
+  constexpr auto kTaps = std::make_integer_sequence<int, 9>();
   alignas(4) int8_t patch[9 * kDepth];
   for (int oy = 0; oy < kOutH; ++oy) {
     const int iy0 = oy * kStride - kPadTop;
+    const bool rows_inside = iy0 >= 0 && iy0 + 3 <= kInH;
     for (int ox = 0; ox < kOutW; ++ox) {
       const int ix0 = ox * kStride - kPadLeft;
-      const int8_t* base;
-      int row_stride, col_stride;
-      if (iy0 >= 0 && ix0 >= 0 && iy0 + 3 <= kInH && ix0 + 3 <= kInW) {
-        base = in + (iy0 * kInW + ix0) * kDepth;
-        row_stride = kInW * kDepth;
-        col_stride = kDepth;
-      } else {
-        for (int ky = 0; ky < 3; ++ky) {
-          for (int kx = 0; kx < 3; ++kx) {
-            const int iy = iy0 + ky, ix = ix0 + kx;
-            int8_t* dst = patch + (ky * 3 + kx) * kDepth;
-            if (iy < 0 || ix < 0 || iy >= kInH || ix >= kInW) {
-              std::memset(dst, input_zero_point, kDepth);
-            } else {
-              std::memcpy(dst, in + (iy * kInW + ix) * kDepth, kDepth);
-            }
-          }
-        }
-        base = patch;
-        row_stride = 3 * kDepth;
-        col_stride = kDepth;
-      }
       int8_t* o = out + (oy * kOutW + ox) * kDepth;
-      for (int g = 0; g < kGroups; ++g) {
-        int32_t a0 = bias[4 * g], a1 = bias[4 * g + 1], a2 = bias[4 * g + 2], a3 = bias[4 * g + 3];
-        const int32_t* wg = w + 2 * g;
-#pragma GCC unroll 3
-        for (int ky = 0; ky < 3; ++ky) {
-#pragma GCC unroll 3
-          for (int kx = 0; kx < 3; ++kx) {
-            const uint32_t r = load32(base + ky * row_stride + kx * col_stride + 4 * g);
-            const int32_t xe = sxtb16(r), xo = sxtb16_ror8(r);
-            const int32_t* wt = wg + (ky * 3 + kx) * 2 * kGroups;
-            a0 = smlabb(xe, wt[0], a0);
-            a2 = smlatt(xe, wt[0], a2);
-            a1 = smlabb(xo, wt[1], a1);
-            a3 = smlatt(xo, wt[1], a3);
+      if (rows_inside && ix0 >= 0 && ix0 + 3 <= kInW) {
+        dw_pixel<kDepth, kInW * kDepth, kMode, kActMin, kActMax>(in + (iy0 * kInW + ix0) * kDepth, o, w, bias, q,
+                                                                 kTaps);
+        continue;
+      }
+      for (int ky = 0; ky < 3; ++ky) {
+        for (int kx = 0; kx < 3; ++kx) {
+          const int iy = iy0 + ky, ix = ix0 + kx;
+          int8_t* dst = patch + (ky * 3 + kx) * kDepth;
+          if (iy < 0 || ix < 0 || iy >= kInH || ix >= kInW) {
+            std::memset(dst, input_zero_point, kDepth);
+          } else {
+            std::memcpy(dst, in + (iy * kInW + ix) * kDepth, kDepth);
           }
         }
-        o[4 * g] = requantize<kMode, kActMin, kActMax>(a0, q[4 * g]);
-        o[4 * g + 1] = requantize<kMode, kActMin, kActMax>(a1, q[4 * g + 1]);
-        o[4 * g + 2] = requantize<kMode, kActMin, kActMax>(a2, q[4 * g + 2]);
-        o[4 * g + 3] = requantize<kMode, kActMin, kActMax>(a3, q[4 * g + 3]);
       }
+      dw_pixel<kDepth, 3 * kDepth, kMode, kActMin, kActMax>(patch, o, w, bias, q, kTaps);
     }
   }
 }
 
-// 3x3 depthwise convolution of a one-channel input with depth multiplier kMult (the first layer of
-// MobileNet-style detectors on gray images). Weights: per output channel, five words of int16 tap
-// pairs (t0, t1), (t2, t3), (t4, t5), (t6, t7), (t8, 0).
+// 3x3 depthwise convolution of a one-channel input with depth multiplier kMult
+// (the first layer of MobileNet-style detectors on gray images). Weights: per
+// output channel, five words of int16 tap pairs (t0, t1), (t2, t3), (t4, t5),
+// (t6, t7), (t8, 0).
 template <int kInH, int kInW, int kMult, int kOutH, int kOutW, int kStride, int kPadTop, int kPadLeft, int kMode,
           int32_t kActMin, int32_t kActMax>
 void depthwise3x3_single_channel(const int8_t* in, int8_t* out, const int32_t* w, const int32_t* bias, const Requant* q,

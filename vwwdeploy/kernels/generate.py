@@ -115,6 +115,8 @@ def decide(layer: Layer) -> Decision:
     if layer.padding not in ("SAME", "VALID"):
         return Decision(layer, None, f"padding {layer.padding}")
     if layer.depth_multiplier == 1 and inp.shape[3] % 4 == 0:
+        if (2 * inp.shape[2] + 3) * inp.shape[3] > 4095:  # LDR's immediate offset reaches the last tap
+            return Decision(layer, None, f"depthwise rows of {inp.shape[2]}x{inp.shape[3]} bytes are too wide")
         return Decision(layer, "depthwise3x3")
     if inp.shape[3] == 1:
         return Decision(layer, "depthwise3x3_single_channel")
@@ -188,9 +190,10 @@ def _layer_source(d: Decision, n: int) -> tuple[str, str]:
         wk = w.reshape(9, -1)  # [tap][channel]
         sum_abs = np.abs(wk).sum(axis=0)
         folded = bias - in_zp * wk.sum(axis=0)
-        if d.kernel == "depthwise3x3":
+        if d.kernel == "depthwise3x3":  # per 4 channels, per tap: (w0, w2), (w1, w3)
             g = wk.reshape(9, -1, 4)
-            words = np.stack([_pack16(g[:, :, 0], g[:, :, 2]), _pack16(g[:, :, 1], g[:, :, 3])], axis=2).reshape(-1)
+            words = np.stack([_pack16(g[:, :, 0], g[:, :, 2]), _pack16(g[:, :, 1], g[:, :, 3])], axis=2)
+            words = words.transpose(1, 0, 2).reshape(-1)
         else:
             t = np.concatenate([wk, np.zeros((1, wk.shape[1]), np.int64)]).T  # [channel][10 taps]
             words = _pack16(t[:, 0::2], t[:, 1::2]).reshape(-1)
