@@ -87,6 +87,8 @@ def test_env_var_beats_recorded_dir(cache, tmp_path, monkeypatch):
         (["firmware", "build", "--model", "/nonexistent/m.tflite"], "no such model file"),
         (["firmware", "build", "--env", "esp32"], "unknown environment 'esp32'"),
         (["firmware", "size", "--env", "esp32"], "unknown environment 'esp32'"),
+        (["firmware", "build", "--op-profile"], "--op-profile needs --board qemu"),
+        (["firmware", "build", "--kernels", "generated"], "--kernels generated is built for --board qemu only"),
     ],
 )
 def test_bad_input_gives_one_line(argv, message, cache, tmp_path, capsys):

@@ -150,6 +150,8 @@ def _build(args: argparse.Namespace) -> int:
         return 0
     if args.op_profile:
         raise UserError("--op-profile needs --board qemu (the Edge has no instruction counter)")
+    if args.kernels == "generated":
+        raise UserError("--kernels generated is built for --board qemu only so far (docs/kernels.md)")
     envs = args.env
     if args.app == "mlperf":
         # The MLPerf Tiny envs of platformio.ini: each Edge env with -DVWW_APP_MLPERF.
