@@ -170,3 +170,10 @@ def test_bad_data_is_one_line_and_writes_nothing(tmp_path, capsys):
     err = capsys.readouterr().err.strip().splitlines()
     assert code == 2 and len(err) == 1 and "missing.bin does not exist" in err[0]
     assert not (tmp_path / "r").exists()
+
+
+def test_sim_mlperf_refuses_binary_protocol_options(model, capsys):
+    assert main(["sim", "--mlperf", "--model", str(model), "--fault-rate", "0.01"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "are for the binary protocol, not --mlperf" in err[0]
+    assert main(["sim", "--mlperf", "--model", str(model), "--error-every", "-1"]) == 2

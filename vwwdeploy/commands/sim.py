@@ -157,8 +157,11 @@ def _run_mlperf(args: argparse.Namespace) -> int:
     from vwwdeploy.errors import UserError
     from vwwdeploy.mlperf.dut import DutFaults, serve_forever
 
-    if args.fault_rate or args.camera_dir is not None or args.no_staging:
-        raise UserError("--fault-rate, --camera-dir and --no-staging are for the binary protocol, not --mlperf")
+    if args.fault_rate or args.camera_dir is not None or args.no_staging or args.line_rate is not None:
+        raise UserError(
+            "--fault-rate, --camera-dir, --no-staging and --line-rate are for the binary protocol, not --mlperf "
+            "(pace it with --baud)"
+        )
     if args.slow < 0 or args.drop_terminator_every < 0 or args.error_every < 0:
         raise UserError("--slow, --drop-terminator-every and --error-every must be 0 or more")
     faults = DutFaults(args.slow, args.drop_terminator_every, args.error_every, args.reset_every)
