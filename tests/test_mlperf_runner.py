@@ -106,7 +106,9 @@ def test_silent_port_times_out(tmp_path):
         os.close(slave)
 
 
-def test_performance_refuses_a_short_run_and_counts_windows(model, dataset, capsys, tmp_path):
+def test_performance_refuses_a_short_run_and_counts_windows(model, dataset, capsys, tmp_path, monkeypatch):
+    # A minimum no run here reaches, whatever the machine's load (the real one is 10 s: MLPerf Tiny's rule).
+    monkeypatch.setattr("vwwdeploy.mlperf.protocol.MIN_PERF_SECONDS", 3600.0)
     url, dut = start_dut_in_thread(model)
     try:
         code = main(["mlperf", "--port", url, "--mode", "performance", "--data", str(dataset),
@@ -115,6 +117,7 @@ def test_performance_refuses_a_short_run_and_counts_windows(model, dataset, caps
         dut.stop()
     err = capsys.readouterr().err.strip().splitlines()
     assert code == 2 and err[-1].startswith("vwwdeploy mlperf: error: not a valid MLPerf Tiny run: the run lasted")
+    assert "under MLPerf Tiny's 3600 s minimum (raise --iterations)" in err[-1]
     report = json.loads((tmp_path / "r" / "report.json").read_text())
     perf = report["performance"]
     assert report["valid"] is False and len(perf["windows"]) == 5

@@ -68,6 +68,7 @@ def run(args: argparse.Namespace) -> int:
         retries=args.retries,
         chunk=args.chunk_bytes,
         iterations=args.iterations,
+        min_seconds=p.MIN_PERF_SECONDS,
     )
     with MlperfLink(args.port, args.baud, args.timeout) as link, progress_bar() as bar:
         runner = Runner(link, settings)
