@@ -11,6 +11,9 @@ The import proves itself: the float model runs on calibration pictures fed exact
 (dequantized), and its probabilities must agree with the int8 model's (dequantized) within a tolerance
 counted in output quantization steps. `--grayscale` sums the first convolution over its input channels:
 on a gray picture (R = G = B) that is the same sum, so outputs are unchanged.
+
+Longer than 400 lines on purpose: reading the int8 graph into Layer records, rebuilding the float network
+from them and proving the two agree are one mapping; split, its rules would live in three places.
 """
 
 from __future__ import annotations

@@ -12,6 +12,9 @@ second build (or a test run) with nothing changed costs a few hashes:
 
 The last successful build of each flavour is recorded in `qemu-<flavour>.json` (`latest_build`),
 which is what `vwwdeploy emulate` runs unless given `--firmware`.
+
+Longer than 400 lines on purpose: the three cached steps and the choice of which TFLM sources a model
+needs (seeded by its ops, completed from the linker's complaints) feed one another's cache keys.
 """
 
 from __future__ import annotations
