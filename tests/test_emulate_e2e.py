@@ -244,3 +244,37 @@ def test_qemu_dying_mid_run(upstream_model, upstream_test_images):
     # the startup line, then exactly one line saying QEMU died
     assert lines[-1] == "vwwdeploy emulate: error: QEMU was killed by signal 9", err
     assert qemu_pids(emu.marker) == []
+
+
+@pytest.mark.slow
+def test_rgb_model_validates_on_the_emulated_board_with_default_link_settings(coco_csv, tmp_path):
+    """Issue 12: the MLPerf Tiny VWW model (RGB, 27.6 KB requests) through `vwwdeploy emulate` and
+    `vwwdeploy validate` with the default timeout and retries: every image, bit-exact with the TFLM twin
+    (reference kernels). The emulated UART moves ~10 KB/s behind its nominal 921600 baud; the request
+    deadlines must follow it (before: "no answer ... to STAGE after 21 attempts" after 3-4 images)."""
+    from mlperf_support import mlperf_model
+
+    from vwwdeploy.firmware.qemu_build import build_qemu_firmware
+
+    _require_tree("reference")
+    model = mlperf_model()
+    elf = build_qemu_firmware("reference", model=model).elf
+    emu = EmulateProcess("--firmware", str(elf), "--kernels", "reference")
+    try:
+        proc = subprocess.run(
+            [sys.executable, "-m", "vwwdeploy.cli", "validate", "--port", emu.url, "--model", str(model)]
+            + ["--data", str(coco_csv), "--report", str(tmp_path / "report")],
+            cwd=REPO,
+            capture_output=True,
+            text=True,
+            timeout=1800,
+        )
+        assert proc.returncode == 0, proc.stderr[-2000:]
+        code, err = emu.interrupt()
+        assert code == 0, err
+    finally:
+        emu.kill()
+    report = json.loads((tmp_path / "report" / "report.json").read_text())
+    assert report["model"]["input"]["shape"] == [1, 96, 96, 3]
+    dvt = report["device_vs_twin"]
+    assert dvt["count"] == 128 and dvt["bit_exact_rate"] == 1.0 and dvt["max_abs_delta"] == 0
