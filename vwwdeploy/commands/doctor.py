@@ -10,19 +10,14 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from vwwdeploy.constants import DEFAULT_BAUD, REQUEST_TIMEOUT_S
+from vwwdeploy.cli_args import add_board_port
+from vwwdeploy.constants import REQUEST_TIMEOUT_S
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
-        "--port",
-        required=True,
-        metavar="URL",
-        help="board port: /dev/ttyUSB0, socket://HOST:PORT or the pty `vwwdeploy sim` prints",
-    )
+    add_board_port(parser)
     parser.add_argument("--model", type=Path, default=None, help="the .tflite the board should run (sha256 compared)")
     parser.add_argument("--json", action="store_true", help="print the result as JSON on stdout (stable fields)")
-    parser.add_argument("--baud", type=int, default=DEFAULT_BAUD, help="serial line rate")
     parser.add_argument("--timeout", type=float, default=REQUEST_TIMEOUT_S, help="seconds per request attempt")
 
 

@@ -7,21 +7,15 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from vwwdeploy.constants import DEFAULT_BAUD
+from vwwdeploy.cli_args import add_board_port
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
-        "--port",
-        required=True,
-        metavar="URL",
-        help="board port: /dev/ttyUSB0, socket://HOST:PORT or the pty `vwwdeploy sim` prints",
-    )
+    add_board_port(parser)
     parser.add_argument("--count", type=int, default=0, help="stop after N frames (0: until Ctrl-C)")
     parser.add_argument("--save", type=Path, default=None, metavar="DIR", help="keep frames as PNG plus frames.csv")
     parser.add_argument("--raw", action="store_true", help="also fetch (and save) the raw 324x244 sensor frame")
     parser.add_argument("--max-fps", type=int, default=0, help="ask the board to pace frames (0: as fast as it can)")
-    parser.add_argument("--baud", type=int, default=DEFAULT_BAUD, help="serial line rate")
 
 
 def run(args: argparse.Namespace) -> int:
