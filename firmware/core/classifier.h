@@ -31,10 +31,10 @@ class Classifier {
   virtual const char* label(size_t i) const = 0;
   // Why the model is not ready ("" when it is); sent as a LOG at boot and in INFERENCE_FAILED errors.
   virtual const char* status() const = 0;
-  // The self-test's built-in vector (SELFTEST model_output): input().element_count() input values and the
-  // output().element_count() values the TFLM host twin gave for them at codegen time. False when the model
-  // sources carry none.
-  virtual bool selftest_vector(const int8_t** /*input*/, const int8_t** /*expected*/) const { return false; }
+  // The self-test's built-in vector (SELFTEST model_output): the CRC-32 of the built-in input codegen used (the
+  // core rebuilds the input from the spec's formula, fill_selftest_input()) and the output().element_count()
+  // values the TFLM host twin gave for it. False when the model sources carry none.
+  virtual bool selftest_vector(uint32_t* /*input_crc32*/, const int8_t** /*expected*/) const { return false; }
 
  protected:
   ~Classifier() = default;  // never deleted through this interface (no heap on the board)

@@ -237,6 +237,13 @@ Check Check::not_applicable(uint8_t id, CheckRule rule, uint32_t expected, uint3
   return c;
 }
 
+void fill_selftest_input(int8_t* out, size_t n) {
+  for (size_t i = 0; i < n; ++i) {
+    const uint32_t h = static_cast<uint32_t>(i) * 2654435761u;  // mod 2^32 by unsigned wrap-around
+    out[i] = static_cast<int8_t>(static_cast<int>(h >> 24) - 128);
+  }
+}
+
 size_t encode_report(const Check* checks, size_t n, uint8_t* out, size_t out_cap) {
   if (n == 0 || n > kReportMaxChecks || out_cap < 1 + n * kCheckSize) return 0;
   out[0] = static_cast<uint8_t>(n);

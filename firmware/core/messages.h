@@ -197,6 +197,10 @@ struct Check {
   static Check not_applicable(uint8_t id, CheckRule rule, uint32_t expected, uint32_t tolerance = 0);
 };
 
+// The self-test's built-in model input (protocol section 3, model_output): value i of the flattened input is
+// int8(((i * 2654435761) mod 2^32) >> 24) - 128.
+void fill_selftest_input(int8_t* out, size_t n);
+
 // REPORT payload. Returns the size written, or 0 when n is 0 or above kReportMaxChecks or out_cap is short.
 size_t encode_report(const Check* checks, size_t n, uint8_t* out, size_t out_cap);
 // For tests and host tools: false when the payload is malformed (protocol section 3).

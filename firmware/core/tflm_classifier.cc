@@ -148,19 +148,19 @@ const char* TflmClassifier::label(size_t i) const {
   return i < static_cast<size_t>(vwwdeploy_model::kClassCount) ? vwwdeploy_model::kLabels[i] : "";
 }
 
-bool TflmClassifier::selftest_vector(const int8_t** input, const int8_t** expected) const {
+bool TflmClassifier::selftest_vector(uint32_t* input_crc32, const int8_t** expected) const {
 #if defined(VWWDEPLOY_HAS_SELFTEST_VECTOR)
-  static_assert(sizeof vwwdeploy_model::kSelftestInput == static_cast<size_t>(vwwdeploy_model::kInputHeight) *
-                                                              vwwdeploy_model::kInputWidth *
-                                                              vwwdeploy_model::kInputChannels,
+  static_assert(vwwdeploy_model::kSelftestInputLen == static_cast<unsigned>(vwwdeploy_model::kInputHeight) *
+                                                          vwwdeploy_model::kInputWidth *
+                                                          vwwdeploy_model::kInputChannels,
                 "the self-test input must match the model input");
   static_assert(sizeof vwwdeploy_model::kSelftestOutput == static_cast<size_t>(vwwdeploy_model::kClassCount),
                 "the self-test output must match the model output");
-  *input = reinterpret_cast<const int8_t*>(vwwdeploy_model::kSelftestInput);
+  *input_crc32 = vwwdeploy_model::kSelftestInputCrc32;
   *expected = reinterpret_cast<const int8_t*>(vwwdeploy_model::kSelftestOutput);
   return true;
 #else  // model sources generated before codegen embedded the vector
-  (void)input;
+  (void)input_crc32;
   (void)expected;
   return false;
 #endif

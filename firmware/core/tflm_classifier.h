@@ -33,7 +33,7 @@ class TflmClassifier final : public Classifier {
   const char* label(size_t i) const override;
 
   const char* status() const override { return status_; }
-  bool selftest_vector(const int8_t** input, const int8_t** expected) const override;
+  bool selftest_vector(uint32_t* input_crc32, const int8_t** expected) const override;
 
  private:
   bool setup();

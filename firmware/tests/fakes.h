@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "classifier.h"
+#include "crc.h"
 #include "platform.h"
 #include "test_util.h"
 
@@ -181,10 +182,8 @@ class FakeClassifier : public vww::Classifier {
   std::vector<int8_t> vector_input, vector_output;
   void make_vector() {
     vector_input.resize(in_.element_count());
-    for (size_t i = 0; i < vector_input.size(); ++i) {
-      const uint32_t h = static_cast<uint32_t>(i) * 2654435761u;
-      vector_input[i] = static_cast<int8_t>(static_cast<int>(h >> 24) - 128);
-    }
+    vww::fill_selftest_input(vector_input.data(), vector_input.size());
+    vector_crc = vww::crc32(reinterpret_cast<const uint8_t*>(vector_input.data()), vector_input.size());
     const std::vector<int8_t> saved = input_, saved_last = last_input;
     input_ = vector_input;
     const int before = invokes;
@@ -197,9 +196,10 @@ class FakeClassifier : public vww::Classifier {
     last_input = saved_last;
     vector_output.assign(scores_, scores_ + 2);
   }
-  bool selftest_vector(const int8_t** input, const int8_t** expected) const override {
+  uint32_t vector_crc = 0;
+  bool selftest_vector(uint32_t* input_crc32, const int8_t** expected) const override {
     if (!has_vector || vector_input.empty()) return false;
-    *input = vector_input.data();
+    *input_crc32 = vector_crc;
     *expected = vector_output.data();
     return true;
   }

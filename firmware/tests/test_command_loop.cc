@@ -908,6 +908,14 @@ TEST(selftest_each_fault_fails_its_own_check) {
     CHECK(failed(selftest(rig)) == std::vector<int>{0x60});
   }
   {
+    Rig rig;  // codegen named another input than the one the core builds: no comparison, the check fails
+    rig.p.fitted = true;
+    rig.c.vector_crc ^= 1;
+    const auto checks = selftest(rig);
+    CHECK(failed(checks) == std::vector<int>{0x60});
+    CHECK_EQ(rig.c.invokes, 0);
+  }
+  {
     Rig rig;  // model sources generated before the built-in vector existed
     rig.p.fitted = true;
     rig.c.has_vector = false;
