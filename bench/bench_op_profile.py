@@ -1,7 +1,7 @@
 """Where the instructions go: instructions per operator on the emulated Cortex-M4 (issue 15), for several
 kernel flavours of the same model, measured side by side in one run.
 
-Each flavour is built with `--op-profile` (firmware/core/op_profiler.h) and runs under
+Each flavour is built with `--op-profile` (OpProfiler in firmware/core/tflm_classifier.cc) and runs under
 `qemu-system-arm -M mps2-an386 -icount shift=0`; the firmware prints each op's instructions to QEMU's
 log after the inference (vwwdeploy/op_profile.py). Input: the upstream person test image. The total in
 RESULT also counts the profile's own printing, so the per-op sum is the figure to compare.

@@ -1,6 +1,7 @@
 """Instructions per operator on the emulated board (builds made with `firmware build --board qemu --op-profile`).
 
-Such a firmware prints, after every inference, one semihosting line per op (firmware/core/op_profiler.h),
+Such a firmware prints, after every inference, one semihosting line per op (OpProfiler in
+firmware/core/tflm_classifier.cc),
 which QEMU writes to its log:  `vww-op <index> <OP_NAME> <instructions>` ... `vww-op-end <count>`.
 `profile_inference()` runs one input through a running `Emulator` and returns the ops of that inference.
 Instruction counts are exact to one timer tick (40 instructions) per op under `-icount shift=0`.

@@ -384,7 +384,7 @@ def build_qemu_firmware(
 ) -> QemuBuild:
     """Build (or find in the cache) the mps2-an386 firmware; records it as the latest for `kernels` and `app`.
 
-    op_profile: a build that prints instructions per operator after each inference (op_profiler.h;
+    op_profile: a build that prints instructions per operator after each inference (OpProfiler in tflm_classifier.cc;
     read them with `vwwdeploy.op_profile`); it is not recorded as the latest build."""
     if app not in APPS:
         raise UserError(f"unknown app {app!r}: choose one of {', '.join(APPS)}")
