@@ -43,9 +43,9 @@ void stack_usage(uint32_t* used, uint32_t* reserved) {
 }
 
 bool measure_clock_hz(uint32_t* hz) {
-  if (DWT->CTRL & DWT_CTRL_NOCYCCNT_Msk) return false;
-  // am_bsp_low_power_init() turns trace off (TRCENA), which also stops the DWT.
+  // am_bsp_low_power_init() turns trace off (TRCENA), which also stops the DWT and hides its registers.
   CoreDebug->DEMCR |= CoreDebug_DEMCR_TRCENA_Msk;
+  if (DWT->CTRL & DWT_CTRL_NOCYCCNT_Msk) return false;
   DWT->CYCCNT = 0;
   DWT->CTRL |= DWT_CTRL_CYCCNTENA_Msk;
   uint32_t t0, c0, t1, c1;
