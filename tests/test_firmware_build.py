@@ -27,6 +27,7 @@ VENDOR_FUNCTIONS = {
     "hm01b0_get_modelid",
     "hm01b0_set_mode",
     "hm01b0_get_ae",
+    "hm01b0_test_walking1s",  # SELFTEST's data-line check
 }
 
 
