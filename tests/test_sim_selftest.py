@@ -77,11 +77,11 @@ def test_each_fault_fails_its_own_checks(tiny_int8, camera, board, fails):
 
 
 def test_stuck_line_counts_the_pixels_whose_bit_is_set():
-    # Walking ones: each pixel carries one bit, so D5 stuck low shows on one pixel in eight, both frames.
+    # Walking ones (0x01 .. 0x80, 0x00): D5 is set in one pixel of nine, so stuck low shows there, every frame.
     from vwwdeploy.sim.hardware import WALKING_ONES_FRAMES, camera_checks
 
     checks = {c.id: c for c in camera_checks(HardwareFaults.parse(["stuck-bit:5"]), 100.0)}
-    per_frame = sum(1 for x in range(324) if x % 8 == 5) * 244
+    per_frame = sum(1 for x in range(324) if x % 9 == 5) * 244
     assert checks[C.DATA_D5].measured == WALKING_ONES_FRAMES * per_frame
     assert all(checks[k].measured == 0 for k in CAMERA_DATA if k != C.DATA_D5)
 

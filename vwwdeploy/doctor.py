@@ -77,13 +77,14 @@ def _mhz(hz: int) -> str:
 
 
 def _line_verdict(c: m.Check, pixels: int) -> str:
-    """Stuck low, stuck high or disagreeing, from how many walking-ones pixels mismatched (one bit set per pixel)."""
+    """Stuck low, stuck high or disagreeing, from how many walking-ones pixels mismatched. The pattern sets each
+    line in 1 pixel of 9 (0x01 .. 0x80, 0x00), so a line stuck low is wrong in 1/9 of them, stuck high in 8/9."""
     if not pixels:
         return "wrong"
     share = c.measured / pixels
-    if abs(share - 1 / 8) < 0.02:
+    if abs(share - 1 / 9) < 0.02:
         return "stuck low"
-    if abs(share - 7 / 8) < 0.02:
+    if abs(share - 8 / 9) < 0.02:
         return "stuck high"
     return "wrong in some pixels"
 

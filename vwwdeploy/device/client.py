@@ -145,7 +145,7 @@ class Device:
     def selftest(self, timeout: float | None = None) -> m.SelftestReport:
         """Run the board's self-test (SELFTEST): its REPORT, one Check per sensor, clock, memory and model check.
 
-        The board reads whole camera frames meanwhile, so each attempt may take up to SELFTEST_TIMEOUT (10 s).
+        The board reads whole camera frames meanwhile, so each attempt may take up to SELFTEST_TIMEOUT (30 s).
         A firmware without SELFTEST raises DeviceError with code UNKNOWN_TYPE.
         """
         wait = max(self._exchange.timeout, m.SELFTEST_TIMEOUT) if timeout is None else timeout

@@ -87,9 +87,10 @@ def _bit(text: str, whole: str) -> int:
 
 
 def walking_ones_pattern() -> np.ndarray:
-    """The expected test-pattern frame: each pixel carries one bit, walking along the line (D0..D7)."""
-    x = np.arange(_W)
-    row = (1 << (x % 8)).astype(np.uint8)
+    """The expected test-pattern frame: the vendor's walking ones along each line, 0x01, 0x02 .. 0x80 then 0x00
+    (a period of 9 pixels, as the HM01B0 sends it and the Edge's probe_logic.cc expects)."""
+    x = np.arange(_W) % 9
+    row = np.where(x < 8, 1 << np.minimum(x, 7), 0).astype(np.uint8)
     return np.broadcast_to(row, (_H, _W)).copy()
 
 
