@@ -9,16 +9,11 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from vwwdeploy.constants import DEFAULT_BAUD
+from vwwdeploy.cli_args import add_board_port
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
-        "--port",
-        required=True,
-        metavar="URL",
-        help="board port: /dev/ttyUSB0, socket://HOST:PORT (emulator, sim --tcp) or a sim pty",
-    )
+    add_board_port(parser)
     parser.add_argument(
         "--http",
         default="127.0.0.1:8096",
@@ -38,7 +33,6 @@ def configure(parser: argparse.ArgumentParser) -> None:
         help="also stream the raw 324x244 sensor frame (shown on the page, recorded with --record)",
     )
     parser.add_argument("--max-fps", type=int, default=0, help="ask the board to pace frames (0: as fast as it can)")
-    parser.add_argument("--baud", type=int, default=DEFAULT_BAUD, help="serial line rate")
 
 
 def run(args: argparse.Namespace) -> int:

@@ -170,12 +170,7 @@ def _decode_all(plan: _PlannedSplit, options: BuildOptions, writer: SplitWriter)
     return {
         "images_listed": n,
         "images_stored": n - sum(skipped.values()),
-        "skipped_missing": counts[decode.MISSING],
-        "skipped_corrupt": counts[decode.CORRUPT],
-        "skipped_truncated": counts[decode.TRUNCATED],
-        "converted_cmyk_to_rgb": counts[decode.CMYK],
-        "converted_16bit_to_8bit": counts[decode.SIXTEEN_BIT],
-        "converted_other_mode": counts[decode.OTHER_MODE],
+        **decode.outcome_report(counts),
         "examples": examples,
         "workers": workers,
         "decode_seconds": round(wall, 3),

@@ -25,6 +25,18 @@ OTHER_MODE = "other_mode"  # converted: palette, gray+alpha, RGBA, gray-to-RGB a
 SKIPPED = (MISSING, CORRUPT, TRUNCATED)
 
 
+def outcome_report(counts) -> dict[str, int]:
+    """The build report's skipped/converted fields from a count per outcome (every builder writes the same names)."""
+    return {
+        "skipped_missing": counts[MISSING],
+        "skipped_corrupt": counts[CORRUPT],
+        "skipped_truncated": counts[TRUNCATED],
+        "converted_cmyk_to_rgb": counts[CMYK],
+        "converted_16bit_to_8bit": counts[SIXTEEN_BIT],
+        "converted_other_mode": counts[OTHER_MODE],
+    }
+
+
 def _sixteen_to_eight(im: Image.Image) -> Image.Image:
     arr = np.asarray(im).astype(np.uint32)
     if im.mode == "I" and arr.max(initial=0) <= 255:
