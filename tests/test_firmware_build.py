@@ -114,3 +114,31 @@ def test_tflm_tree_is_generated_offline_from_scratch(tmp_path, monkeypatch):
     work = tmp_path / "cache" / "tflm-work" / deps.TFLM_COMMIT[:12]
     assert (work / "tensorflow/lite/micro/tools/make/downloads/pigweed").is_dir()
     assert tflm_tree.ensure_tree("cmsis-nn") == tree  # second call reuses it
+
+
+@pytest.mark.slow
+def test_generated_kernel_environment_links_the_specialised_layers_and_fits(capsys):
+    from vwwdeploy.kernels import generate
+
+    found = _deps_or_skip()
+    model = found["tflm"] / build_mod.DEFAULT_MODEL
+    code = main(["firmware", "build", "--kernels", "generated", "--model", str(model), "--jobs", "2"])
+    out, err = capsys.readouterr()
+    assert code == 0, err
+    root = build_mod.project_root()
+    env = "sparkfun_edge_generated"
+    report = json.loads((root / pio_glue.BUILD_DIR / env / "vwwdeploy-size.json").read_text())
+    assert report["flash"] <= size.FLASH_LIMIT and report["ram"] <= size.RAM_LIMIT
+    nm = subprocess.run(
+        ["arm-none-eabi-nm", "-C", str(root / pio_glue.BUILD_DIR / env / "firmware.elf")],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    # Every layer the generator covers is linked, and the resolver registers the specialised convolutions.
+    _, decisions = generate.sources(model)
+    wanted = {d.layer.index for d in decisions if d.kernel}
+    linked = {int(i) for i in re.findall(r"vww_kernels::\(anonymous namespace\)::layer(\d+)\(", nm)}
+    assert wanted and linked == wanted
+    assert "vww_kernels::Register_CONV_2D_SPECIALISED()" in nm
+    assert "vww_kernels::Register_DEPTHWISE_CONV_2D_SPECIALISED()" in nm

@@ -88,7 +88,8 @@ def test_env_var_beats_recorded_dir(cache, tmp_path, monkeypatch):
         (["firmware", "build", "--env", "esp32"], "unknown environment 'esp32'"),
         (["firmware", "size", "--env", "esp32"], "unknown environment 'esp32'"),
         (["firmware", "build", "--op-profile"], "--op-profile needs --board qemu"),
-        (["firmware", "build", "--kernels", "generated"], "--kernels generated is built for --board qemu only"),
+        (["firmware", "build", "--kernels", "generated", "--env", "sparkfun_edge"], "leave out --env"),
+        (["firmware", "build", "--kernels", "generated", "--app", "mlperf"], "built for --board qemu only"),
     ],
 )
 def test_bad_input_gives_one_line(argv, message, cache, tmp_path, capsys):
@@ -100,6 +101,22 @@ def test_bad_input_gives_one_line(argv, message, cache, tmp_path, capsys):
     assert len(lines) == 1 and message in lines[0], err
     assert "Traceback" not in err
     assert not (cache / "deps.json").exists()
+
+
+def test_generated_kernel_env_is_known_by_its_option():
+    from vwwdeploy.firmware import build as build_mod
+
+    envs = build_mod.environments(build_mod.project_root() / "platformio.ini")
+    assert envs["sparkfun_edge_generated"].specialised and envs["sparkfun_edge_generated"].flavour == "cmsis-nn"
+    assert not any(e.specialised for name, e in envs.items() if name != "sparkfun_edge_generated")
+
+
+def test_generated_kernels_refuse_a_kept_model_of_another_sha(upstream_model, tmp_path):
+    from vwwdeploy.firmware import build as build_mod
+
+    (tmp_path / "model_data.cc").write_text("// 12 bytes, sha256 " + "0" * 64 + "\n")
+    with pytest.raises(UserError, match="holds another model than"):
+        build_mod.specialised_sources(tmp_path, upstream_model, {})
 
 
 def test_too_big_model_is_refused_before_building(cache, tmp_path, capsys):

@@ -10,6 +10,9 @@
 # - compiles the HM01B0 camera driver of the Edge BSP (HM01B0.c in boards_sfe/common/third_party/hm01b0,
 #   found by vww_pre.py) from the dependency directory, with the framework's own flags and include path,
 #   as a static library: the board layer (boards/sparkfun_edge/hm01b0.cc) calls it;
+# - for `custom_vww_kernels = generated`: compiles the model-specialised convolutions (firmware/kernels/ and
+#   the generated folder vww_pre.py found) at TFLM's kernel level, as the QEMU build does, ahead of the TFLM
+#   libraries they call into;
 # - defines the symbols the bare-metal C++ runtime expects from a fuller startup than the SDK's
 #   (see boards/sparkfun_edge/cxx_runtime.cc for __dso_handle).
 import os
@@ -67,6 +70,19 @@ libs = [
 ]
 # The vendor driver: C, built like the framework's own HAL libraries (same env, so the BSP's am_bsp.h and the
 # Apollo3 HAL headers); only HM01B0.c, the rest of the folder is headers (the register scripts).
+if env["VWW_SPECIALISED"]:
+    specialised_env = env.Clone()
+    specialised_env.Append(CCFLAGS=[kernel_level])  # after the app's -Os, so it wins
+    libs[:0] = [
+        specialised_env.BuildLibrary(
+            os.path.join("$BUILD_DIR", "vww_tflm_kernels"),
+            os.path.join(env.subst("$PROJECT_DIR"), "firmware", "kernels"),
+            ["-<*>", "+<vww_tflm_kernels.cc>"],
+        ),
+        specialised_env.BuildLibrary(
+            os.path.join("$BUILD_DIR", "vww_generated_kernels"), env["VWW_SPECIALISED"], ["-<*>", "+<*.cc>"]
+        ),
+    ]
 libs.append(env.BuildLibrary(os.path.join("$BUILD_DIR", "hm01b0"), env["VWW_HM01B0_DIR"], ["-<*>", "+<HM01B0.c>"]))
 env.Prepend(LIBS=libs)
 

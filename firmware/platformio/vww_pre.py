@@ -44,7 +44,18 @@ if not framework or not os.path.isfile(os.path.join(hm01b0, "HM01B0.c")):
     sys.stderr.write(f"vwwdeploy: the HM01B0 vendor driver is missing from the Edge BSP ({hm01b0})\n")
     env.Exit(2)
 
-env.Replace(VWW_TFLM_TREE=tree, VWW_TFLM_FLAGS=tflm, VWW_HM01B0_DIR=hm01b0)
+env.Replace(VWW_TFLM_TREE=tree, VWW_TFLM_FLAGS=tflm, VWW_HM01B0_DIR=hm01b0, VWW_SPECIALISED="")
+if env.GetProjectOption("custom_vww_kernels", "") == "generated":
+    # Model-specialised convolutions: their sources are generated for the model into vwwdeploy's build cache,
+    # never into the repo, so only `vwwdeploy firmware build` knows where; vww_post.py compiles them.
+    specialised = os.environ.get("VWWDEPLOY_SPECIALISED", "")
+    if not os.path.isfile(os.path.join(specialised, "vww_generated_kernels.cc")):
+        sys.stderr.write("vwwdeploy: build this environment with `vwwdeploy firmware build --kernels generated`\n")
+        env.Exit(2)
+    env.Replace(VWW_SPECIALISED=specialised)
+    env.Append(
+        CPPPATH=[os.path.join(project_dir, "firmware", "kernels"), specialised], CPPDEFINES=["VWW_KERNELS_GENERATED"]
+    )
 env.Append(
     CPPPATH=app_includes + [hm01b0],
     CPPDEFINES=[tuple(d.split("=", 1)) if "=" in d else d for d in app_defines],

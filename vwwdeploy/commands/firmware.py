@@ -57,7 +57,8 @@ def configure(parser: argparse.ArgumentParser) -> None:
         choices=["cmsis-nn", "reference", "generated"],
         default="cmsis-nn",
         help="TFLM kernels of the --board qemu build; generated = convolutions specialised to the model "
-        "(vwwdeploy/kernels/), CMSIS-NN for whatever the generator does not cover",
+        "(vwwdeploy/kernels/), CMSIS-NN for whatever the generator does not cover; on the Edge, generated "
+        "builds the sparkfun_edge_generated environment (pick the others with --env)",
     )
     build.add_argument(
         "--profile",
@@ -150,9 +151,13 @@ def _build(args: argparse.Namespace) -> int:
         return 0
     if args.op_profile:
         raise UserError("--op-profile needs --board qemu (the Edge has no instruction counter)")
-    if args.kernels == "generated":
-        raise UserError("--kernels generated is built for --board qemu only so far (docs/kernels.md)")
     envs = args.env
+    if args.kernels == "generated":
+        if args.app == "mlperf":
+            raise UserError("--kernels generated with --app mlperf is built for --board qemu only (docs/kernels.md)")
+        if args.env:
+            raise UserError("--kernels generated builds sparkfun_edge_generated; leave out --env")
+        envs = ["sparkfun_edge_generated"]
     if args.app == "mlperf":
         # The MLPerf Tiny envs of platformio.ini: each Edge env with -DVWW_APP_MLPERF.
         envs = [e if e.endswith("_mlperf") else f"{e}_mlperf" for e in (args.env or ["sparkfun_edge"])]

@@ -5,13 +5,17 @@ Steps for each requested environment of the repo's platformio.ini:
    person detector in the pinned TFLM checkout when the folder is missing; codegen refuses models
    whose ops the firmware cannot register, and a model that cannot fit in flash is refused here;
 2. the TFLM tree of the env's kernel flavour (`custom_tflm_kernels`), see tflm_tree.ensure_tree;
-3. the local-path PlatformIO configuration (pio_glue), then `pio run -e ENV`;
-4. flash/RAM of the linked image (size.py), saved as .pio/vwwdeploy/ENV/vwwdeploy-size.json.
+3. for an env with `custom_vww_kernels = generated`: the model-specialised kernel sources for the model
+   (vwwdeploy/kernels/, cached outside the repo like the QEMU build's), passed on as VWWDEPLOY_SPECIALISED;
+4. the local-path PlatformIO configuration (pio_glue), then `pio run -e ENV`;
+5. flash/RAM of the linked image (size.py), saved as .pio/vwwdeploy/ENV/vwwdeploy-size.json.
 """
 
 from __future__ import annotations
 
 import configparser
+import hashlib
+import re
 import shutil
 import subprocess
 from dataclasses import dataclass
@@ -33,6 +37,7 @@ MIN_FIRMWARE_FLASH = 64 * 1024
 class EnvInfo:
     name: str
     flavour: str
+    specialised: bool = False  # model-specialised convolutions (`custom_vww_kernels = generated`)
 
 
 def project_root() -> Path:
@@ -52,11 +57,22 @@ def environments(ini: Path) -> dict[str, EnvInfo]:
     for section in parser.sections():
         if section.startswith("env:"):
             name = section[4:]
-            flavour = parser.get(section, "custom_tflm_kernels", fallback=None)
-            if flavour is None and parser.has_option(section, "extends"):
-                flavour = parser.get(parser.get(section, "extends"), "custom_tflm_kernels", fallback=None)
-            found[name] = EnvInfo(name, flavour or "cmsis-nn")
+            flavour = _option(parser, section, "custom_tflm_kernels")
+            found[name] = EnvInfo(
+                name, flavour or "cmsis-nn", _option(parser, section, "custom_vww_kernels") == "generated"
+            )
     return found
+
+
+def _option(parser: configparser.ConfigParser, section: str, option: str) -> str | None:
+    """An env's option, looked up through its `extends` chain as PlatformIO does."""
+    seen = set()
+    while section and section not in seen and parser.has_section(section):
+        if parser.has_option(section, option):
+            return parser.get(section, option)
+        seen.add(section)
+        section = parser.get(section, "extends", fallback="").strip()
+    return None
 
 
 def default_envs(ini: Path) -> list[str]:
@@ -94,12 +110,35 @@ def _first_error(log: str) -> str:
     return (lines[-1] if lines else "no output").strip()
 
 
-def run_pio(root: Path, glue: pio_glue.Glue, env: EnvInfo, tree: Path, jobs: int | None, verbose: bool) -> Path:
+def specialised_sources(generated: Path, model: Path | None, found: dict[str, Path]) -> Path:
+    """The generated kernel sources for the model of firmware/generated/ (one line per layer left to CMSIS-NN)."""
+    from vwwdeploy.firmware.qemu_build import specialised_sources as generate
+
+    model = model or found["tflm"] / DEFAULT_MODEL
+    kept = _model_sha(generated / "model_data.cc")
+    if kept is not None and kept != hashlib.sha256(model.read_bytes()).hexdigest():
+        raise UserError(
+            f"{generated} holds another model than {model.name}: pass the model with --model to build generated kernels"
+        )
+    return generate(model)
+
+
+def run_pio(
+    root: Path,
+    glue: pio_glue.Glue,
+    env: EnvInfo,
+    tree: Path,
+    jobs: int | None,
+    verbose: bool,
+    specialised: Path | None = None,
+) -> Path:
     cmd = [pio_glue.pio_executable(), "run", "-d", str(root), "-c", str(glue.ini), "-e", env.name]
     if jobs:
         cmd += ["-j", str(jobs)]
     environ = pio_glue.pio_environ(glue)
     environ["VWWDEPLOY_TFLM_TREE"] = str(tree)
+    if specialised is not None:
+        environ["VWWDEPLOY_SPECIALISED"] = str(specialised)
     log_path = root / pio_glue.BUILD_DIR / env.name / "vwwdeploy-build.log"
     log_path.parent.mkdir(parents=True, exist_ok=True)
     if verbose:
@@ -153,8 +192,10 @@ def build(
     for name in names:
         env = known[name]
         tree = tflm_tree.ensure_tree(env.flavour)
-        say(f"building {name} ({env.flavour} kernels) with PlatformIO; this takes minutes the first time")
-        elf = run_pio(root, glue, env, tree, jobs, verbose)
+        specialised = specialised_sources(generated, model, found) if env.specialised else None
+        what = f"generated kernels over {env.flavour}" if env.specialised else f"{env.flavour} kernels"
+        say(f"building {name} ({what}) with PlatformIO; this takes minutes the first time")
+        elf = run_pio(root, glue, env, tree, jobs, verbose, specialised)
         # A .elf name for `vwwdeploy flash`: from an ELF it knows the link address (0xC000, ASB),
         # which a .bin cannot tell it.
         shutil.copy2(elf, elf.parent / "firmware.elf")
@@ -170,9 +211,14 @@ def build(
     return reports
 
 
-def _model_len(model_data: Path) -> int | None:
-    import re
+def _model_sha(model_data: Path) -> str | None:
+    if not model_data.is_file():
+        return None
+    m = re.search(r"sha256 ([0-9a-f]{64})", model_data.read_text(encoding="utf-8"))
+    return m.group(1) if m else None
 
+
+def _model_len(model_data: Path) -> int | None:
     if not model_data.is_file():
         return None
     m = re.search(r"kModelDataLen\s*=\s*(\d+)", model_data.read_text(encoding="utf-8"))
