@@ -149,6 +149,10 @@ def run_pio(
         log = proc.stdout + proc.stderr
         log_path.write_text(log, encoding="utf-8")
     if proc.returncode != 0:
+        # The last good image of this env no longer matches firmware/generated: `firmware size` and `flash`
+        # must not pick it up.
+        for stale in ("firmware.elf", "firmware.bin", "vwwdeploy-size.json"):
+            (log_path.parent / stale).unlink(missing_ok=True)
         where = f" (full log: {log_path})" if not verbose else ""
         if "overflowed" in log:
             raise UserError(f"{env.name}: the firmware does not fit the Edge's flash/RAM: {_first_error(log)}{where}")
