@@ -109,6 +109,10 @@ def test_generated_kernel_env_is_known_by_its_option():
     envs = build_mod.environments(build_mod.project_root() / "platformio.ini")
     assert envs["sparkfun_edge_generated"].specialised and envs["sparkfun_edge_generated"].flavour == "cmsis-nn"
     assert not any(e.specialised for name, e in envs.items() if name != "sparkfun_edge_generated")
+    # Options come through `extends` chains: the MLPerf env of the reference build keeps its kernels.
+    assert (
+        envs["sparkfun_edge_ref_mlperf"].flavour == "reference" and envs["sparkfun_edge_mlperf"].flavour == "cmsis-nn"
+    )
 
 
 def test_generated_kernels_refuse_a_kept_model_of_another_sha(upstream_model, tmp_path):
