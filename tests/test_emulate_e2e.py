@@ -249,9 +249,11 @@ def test_qemu_dying_mid_run(upstream_model, upstream_test_images):
 @pytest.mark.slow
 def test_rgb_model_validates_on_the_emulated_board_with_default_link_settings(coco_csv, tmp_path):
     """Issue 12: the MLPerf Tiny VWW model (RGB, 27.6 KB requests) through `vwwdeploy emulate` and
-    `vwwdeploy validate` with the default timeout and retries: every image, bit-exact with the TFLM twin
-    (reference kernels). The emulated UART moves ~10 KB/s behind its nominal 921600 baud; the request
-    deadlines must follow it (before: "no answer ... to STAGE after 21 attempts" after 3-4 images)."""
+    `vwwdeploy validate` with the default timeout and retries: bit-exact with the TFLM twin (reference
+    kernels). The emulated UART moves ~10 KB/s behind its nominal 921600 baud; the request deadlines must
+    follow it (before: "no answer ... to STAGE after 21 attempts" after 3-4 images). And the board must
+    wait out QEMU's pauses mid-request (before its 2 s inter-byte timeout: BAD_CRC "frame cut short" on
+    most RGB requests at load 6, then staged transfer). 16 images show both."""
     from mlperf_support import mlperf_model
 
     from vwwdeploy.firmware.qemu_build import build_qemu_firmware
@@ -263,11 +265,11 @@ def test_rgb_model_validates_on_the_emulated_board_with_default_link_settings(co
     try:
         proc = subprocess.run(
             [sys.executable, "-m", "vwwdeploy.cli", "validate", "--port", emu.url, "--model", str(model)]
-            + ["--data", str(coco_csv), "--report", str(tmp_path / "report")],
+            + ["--data", str(coco_csv), "--limit", "16", "--report", str(tmp_path / "report")],
             cwd=REPO,
             capture_output=True,
             text=True,
-            timeout=1800,
+            timeout=900,
         )
         assert proc.returncode == 0, proc.stderr[-2000:]
         code, err = emu.interrupt()
@@ -277,4 +279,8 @@ def test_rgb_model_validates_on_the_emulated_board_with_default_link_settings(co
     report = json.loads((tmp_path / "report" / "report.json").read_text())
     assert report["model"]["input"]["shape"] == [1, 96, 96, 3]
     dvt = report["device_vs_twin"]
-    assert dvt["count"] == 128 and dvt["bit_exact_rate"] == 1.0 and dvt["max_abs_delta"] == 0
+    assert dvt["count"] == 16 and dvt["bit_exact_rate"] == 1.0 and dvt["max_abs_delta"] == 0
+    (board,) = report["boards"]
+    link = board["link"]
+    # The board's BAD_CRCs are gone; a resend after a host-side deadline under load is still allowed.
+    assert (link["crc_errors"], link["staging_switches"]) == (0, 0), link

@@ -16,9 +16,13 @@ static_assert(VWW_DEVICE_MAX_RX_PAYLOAD <= vww::kMaxPayload, "DEVICE_MAX_RX_PAYL
 
 // Board facts the build states (the QEMU Makefile sets both to 0). A board built with a camera fails the
 // self-test's camera checks when its sensor is silent; one without reports them not applicable. A board whose
-// camera read runs with interrupts off is deaf during captures (docs/protocol.md, "Capture windows").
+// camera read runs with interrupts off is deaf during captures (docs/protocol.md, "Capture windows"). A board
+// whose UART bytes can pause for longer than 100 ms mid-frame sets a longer inter-byte timeout (QEMU: 2 s).
 #ifndef VWW_BOARD_HAS_CAMERA
 #define VWW_BOARD_HAS_CAMERA 1
+#endif
+#ifndef VWW_BOARD_INTER_BYTE_TIMEOUT_US
+#define VWW_BOARD_INTER_BYTE_TIMEOUT_US 100000
 #endif
 #ifndef VWW_BOARD_DEAF_CAPTURE
 #define VWW_BOARD_DEAF_CAPTURE VWW_BOARD_HAS_CAMERA
@@ -56,6 +60,7 @@ class BoardPlatform final : public Platform {
 
   bool camera_fitted() override { return VWW_BOARD_HAS_CAMERA != 0; }
   bool deaf_during_capture() override { return VWW_BOARD_DEAF_CAPTURE != 0; }
+  uint64_t inter_byte_timeout_us() override { return VWW_BOARD_INTER_BYTE_TIMEOUT_US; }
   bool camera_model_id(uint16_t* id) override { return board::camera_model_id(id); }
   bool camera_walking_ones(uint32_t frames, uint32_t mismatches[8], uint32_t* pixels) override {
     return board::camera_walking_ones(frames, mismatches, pixels);

@@ -63,7 +63,7 @@ void CommandLoop::poll() {
   const uint64_t now = platform_.micros();
   if (total) {
     last_rx_us_ = now;
-  } else if (decoder_.pending() && now - last_rx_us_ > kInterByteTimeoutUs) {
+  } else if (decoder_.pending() && now - last_rx_us_ > platform_.inter_byte_timeout_us()) {
     // The host stopped mid-frame (unplugged, reset, lost bytes): give up on it so the next frame is seen.
     // A cut-short request with a valid header gets BAD_CRC so the host resends without its own timeout.
     FrameHeader h;

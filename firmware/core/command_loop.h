@@ -17,7 +17,6 @@ namespace vww {
 
 class CommandLoop {
  public:
-  static constexpr uint64_t kInterByteTimeoutUs = 100000;  // device side, protocol section 1
   static constexpr size_t kReadChunk = 256;
   static constexpr size_t kMaxReadPerPoll = 4096;  // then give a running stream its turn
   // docs/protocol.md, "Capture windows": on a board deaf during captures, quiet time before the next group.

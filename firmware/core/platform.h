@@ -59,6 +59,11 @@ class Platform {
   virtual bool camera_exposure(Exposure* /*exposure*/) { return false; }
   virtual bool measured_clock_hz(uint32_t* /*hz*/) { return false; }
   virtual bool stack_usage(uint32_t* /*used*/, uint32_t* /*reserved*/) { return false; }
+  // Silence after which a partial request is abandoned (docs/protocol.md section 1, step 4). 100 ms suits a
+  // UART fed at its baud rate; an emulator that hands the guest one byte per host I/O-loop turn has gaps
+  // set by the host's scheduler and needs longer (VWW_BOARD_INTER_BYTE_TIMEOUT_US).
+  virtual uint64_t inter_byte_timeout_us() { return kDefaultInterByteTimeoutUs; }
+  static constexpr uint64_t kDefaultInterByteTimeoutUs = 100000;
 
  protected:
   ~Platform() = default;

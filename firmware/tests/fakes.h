@@ -67,6 +67,8 @@ class FakePlatform : public vww::Platform {
   uint32_t clock_measured = 47998720;
   bool stack_ok = true;
   uint32_t stack_used = 3112, stack_reserved = 16384;
+  uint64_t inter_byte_us = vww::Platform::kDefaultInterByteTimeoutUs;
+  uint64_t inter_byte_timeout_us() override { return inter_byte_us; }
   uint64_t micros() override {
     now_us += tick_us;
     return now_us;

@@ -310,6 +310,34 @@ TEST(loop_partial_frame_dropped_after_interbyte_timeout) {
   CHECK_EQ(r.seq, 6);
 }
 
+// The RGB MLPerf model on QEMU: the emulated UART pauses for more than 100 ms mid-request on a loaded host, and
+// a 100 ms board dropped those requests as cut short (BAD_CRC). A board that says it needs longer waits.
+TEST(loop_board_inter_byte_timeout_outlasts_an_emulator_pause) {
+  Rig rig(80000, 3);
+  rig.p.inter_byte_us = 2000000;
+  const Bytes f = frame(vww::msg::kInfer, 5, infer_payload(Bytes(96 * 96 * 3), 3));
+  rig.t.push(Bytes(f.begin(), f.begin() + 3000));
+  rig.run();
+  rig.p.now_us += 150000;  // past the default 100 ms, the bytes still on their way
+  rig.loop->poll();
+  CHECK(rig.replies().empty());
+  rig.t.push(Bytes(f.begin() + 3000, f.end()));
+  rig.run();
+  const Reply r = rig.only_reply();
+  CHECK_EQ(r.type, vww::msg::kResult);
+  CHECK_EQ(r.seq, 5);
+  // A host that really stopped is still given up on, after the board's own timeout.
+  rig.t.push(Bytes(f.begin(), f.begin() + 3000));
+  rig.run();
+  rig.p.now_us += 1999000;
+  rig.loop->poll();
+  CHECK(rig.loop->decoder().pending() > 0);
+  rig.p.now_us += 2000;
+  rig.loop->poll();
+  CHECK_EQ(rig.loop->decoder().pending(), 0u);
+  check_error(rig.only_reply(), 5, vww::ErrorCode::kBadCrc, vww::msg::kInfer);
+}
+
 TEST(loop_capture_without_camera_uses_test_pattern) {
   Rig rig;
   rig.send(vww::msg::kCapture, 9, Bytes{vww::kFlagRaw});
