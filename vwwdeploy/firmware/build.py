@@ -57,14 +57,14 @@ def environments(ini: Path) -> dict[str, EnvInfo]:
     for section in parser.sections():
         if section.startswith("env:"):
             name = section[4:]
-            flavour = _option(parser, section, "custom_tflm_kernels")
+            flavour = env_option(parser, section, "custom_tflm_kernels")
             found[name] = EnvInfo(
-                name, flavour or "cmsis-nn", _option(parser, section, "custom_vww_kernels") == "generated"
+                name, flavour or "cmsis-nn", env_option(parser, section, "custom_vww_kernels") == "generated"
             )
     return found
 
 
-def _option(parser: configparser.ConfigParser, section: str, option: str) -> str | None:
+def env_option(parser: configparser.ConfigParser, section: str, option: str) -> str | None:
     """An env's option, looked up through its `extends` chain as PlatformIO does."""
     seen = set()
     while section and section not in seen and parser.has_section(section):
