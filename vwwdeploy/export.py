@@ -113,6 +113,14 @@ def convert_int8(model, pixels: np.ndarray) -> bytes:
 
     frozen = convert_variables_to_constants_v2(serve.get_concrete_function())
     converter = tf.lite.TFLiteConverter.from_concrete_functions([frozen], model)
+    return convert_full_integer(converter, representative)
+
+
+def convert_full_integer(converter, representative) -> bytes:
+    """Convert with int8 kernels only and int8 input and output, calibrated on `representative`: what the
+    board's TFLM build can run (a float input or output would need ops the firmware does not register)."""
+    import tensorflow as tf
+
     converter.optimizations = [tf.lite.Optimize.DEFAULT]
     converter.representative_dataset = representative
     converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]

@@ -28,7 +28,12 @@ NAMES = ("int8", "float", "degenerate", "big_flash", "big_ram")
 
 
 def _key() -> str:
-    src = Path(__file__).read_bytes()
+    import inspect
+
+    from vwwdeploy.export import convert_full_integer
+
+    # The models depend on this file and on the int8 conversion settings it borrows from export.
+    src = Path(__file__).read_bytes() + inspect.getsource(convert_full_integer).encode()
     try:
         from importlib.metadata import version
 
@@ -95,18 +100,15 @@ def _mobilenet_like(keras, size: int):
 
 def _convert(tf, model, calib, int8: bool) -> bytes:
     conv = tf.lite.TFLiteConverter.from_keras_model(model)
-    if int8:
+    if not int8:
+        return conv.convert()
+    from vwwdeploy.export import convert_full_integer
 
-        def rep():
-            for i in range(len(calib)):
-                yield [calib[i : i + 1]]
+    def rep():
+        for i in range(len(calib)):
+            yield [calib[i : i + 1]]
 
-        conv.optimizations = [tf.lite.Optimize.DEFAULT]
-        conv.representative_dataset = rep
-        conv.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
-        conv.inference_input_type = tf.int8
-        conv.inference_output_type = tf.int8
-    return conv.convert()
+    return convert_full_integer(conv, rep)
 
 
 def _build_all(out: Path) -> None:
