@@ -11,16 +11,10 @@ from pathlib import Path
 import numpy as np
 
 from vwwdeploy.atomic import atomic_dir
-from vwwdeploy.validation.report_html import svg_confusion
+from vwwdeploy.validation.report_html import STYLE, html_table, svg_confusion
 
 FORMAT = "vwwdeploy-mlperf-report"
 FORMAT_VERSION = 1
-_STYLE = """
-body{font-family:system-ui,sans-serif;margin:2em;color:#222;max-width:1100px}
-table{border-collapse:collapse;margin:.5em 0 1.5em}td,th{border:1px solid #ccc;padding:.25em .6em;text-align:right}
-th{background:#f3f3f3}td.l,th.l{text-align:left}.bad{color:#b00;font-weight:bold}.ok{color:#070;font-weight:bold}
-.plots{display:flex;flex-wrap:wrap;gap:1.5em}code{font-size:.9em}.muted{color:#777}
-"""
 
 
 def build_report(*, mode, url, dut, data_dir, files, settings, link_stats, retried_steps, performance, accuracy):
@@ -80,21 +74,13 @@ def svg_roc(points, auc, size: int = 300) -> str:
     )
 
 
-def _table(header, rows) -> str:
-    head = "".join(f"<th{' class=l' if i == 0 else ''}>{escape(h)}</th>" for i, h in enumerate(header))
-    body = "".join(
-        "<tr>" + "".join(f"<td{' class=l' if i == 0 else ''}>{c}</td>" for i, c in enumerate(r)) + "</tr>" for r in rows
-    )
-    return f"<table><tr>{head}</tr>{body}</table>"
-
-
 def render_html(report: dict) -> str:
     dut = report["dut"]
     parts = [
         "<!doctype html><html><head><meta charset='utf-8'><title>MLPerf Tiny "
-        f"{escape(report['mode'])} — {escape(str(dut['name']))}</title><style>{_STYLE}</style></head><body>",
+        f"{escape(report['mode'])} — {escape(str(dut['name']))}</title><style>{STYLE}</style></head><body>",
         f"<h1>MLPerf Tiny {escape(report['mode'])} run</h1>",
-        _table(
+        html_table(
             ["", ""],
             [
                 ["board", escape(str(dut["name"]))],
@@ -117,7 +103,7 @@ def render_html(report: dict) -> str:
             f"run {perf['duration_s']:.1f} s</p>"
         )
         parts.append(
-            _table(
+            html_table(
                 ["window", "file", "inferences", "elapsed (µs)", "throughput (inf/s)", "results"],
                 [
                     [
@@ -149,7 +135,7 @@ def render_html(report: dict) -> str:
         wrong = [r for r in acc["files"] if not r["correct"]]
         parts.append(f"<h3>Misclassified files ({len(wrong)})</h3>")
         parts.append(
-            _table(
+            html_table(
                 ["file", "label", "predicted", "scores"],
                 [
                     [

@@ -12,7 +12,7 @@ import numpy as np
 from vwwdeploy.validation import metrics
 
 MAX_THUMBNAILS = 48
-_STYLE = """
+STYLE = """  # shared by every HTML report (validate, mlperf)
 body{font-family:system-ui,sans-serif;margin:2em;color:#222;max-width:1100px}
 table{border-collapse:collapse;margin:.5em 0 1.5em}td,th{border:1px solid #ccc;padding:.25em .6em;text-align:right}
 th{background:#f3f3f3}td.l,th.l{text-align:left}.bad{color:#b00;font-weight:bold}.ok{color:#070;font-weight:bold}
@@ -34,7 +34,7 @@ def _pct(v) -> str:
     return "—" if v is None else f"{100 * v:.2f}%"
 
 
-def _table(header: list[str], rows: list[list[str]], left_cols: int = 1, left_last: bool = False) -> str:
+def html_table(header: list[str], rows: list[list[str]], left_cols: int = 1, left_last: bool = False) -> str:
     def cell(tag, i, text):
         left = i < left_cols or (left_last and i == len(header) - 1)
         cls = ' class="l"' if left else ""
@@ -207,7 +207,7 @@ def render_html(report: dict, run) -> str:
     paths = report["paths"]
     h = [
         "<!doctype html><html><head><meta charset='utf-8'><title>vwwdeploy validation report</title>",
-        f"<style>{_STYLE}</style></head><body>",
+        f"<style>{STYLE}</style></head><body>",
         "<h1>vwwdeploy validation report</h1>",
     ]
     dvt = report["device_vs_twin"]
@@ -240,7 +240,7 @@ def render_html(report: dict, run) -> str:
                 escape(p.get("reason") or p.get("note") or ""),
             ]
         )
-    h.append(_table(["path", "accuracy", "available", "note"], rows, left_cols=1, left_last=True))
+    h.append(html_table(["path", "accuracy", "available", "note"], rows, left_cols=1, left_last=True))
     h.append(f"<p class='muted'>Preprocessing: {escape(report['data']['preprocessing'])}</p>")
 
     h.append("<h2>Agreement (int8 scores, same inputs)</h2>")
@@ -257,7 +257,9 @@ def render_html(report: dict, run) -> str:
                 escape(c.get("reason") or ""),
             ]
         )
-    h.append(_table(["pair", "bit-exact", "max |delta|", "top-1 agree", "off by one", "note"], rows, left_last=True))
+    h.append(
+        html_table(["pair", "bit-exact", "max |delta|", "top-1 agree", "off by one", "note"], rows, left_last=True)
+    )
     rows = [
         [
             k.replace("_", " "),
@@ -269,7 +271,7 @@ def render_html(report: dict, run) -> str:
         for k, v in report["cross_metrics"].items()
     ]
     h.append("<h3>Cross metrics on dequantized scores</h3>")
-    h.append(_table(["pair (reference vs device)", "rmse", "mae", "cosine", "l2r"], rows))
+    h.append(html_table(["pair (reference vs device)", "rmse", "mae", "cosine", "l2r"], rows))
 
     h.append("<h2>Boards</h2>")
     rows = []
@@ -295,7 +297,7 @@ def render_html(report: dict, run) -> str:
             ]
         )
     h.append(
-        _table(
+        html_table(
             [
                 "port",
                 "board",
@@ -371,6 +373,6 @@ def render_html(report: dict, run) -> str:
     for b in report["boards"]:
         hello = b.get("hello") or {}
         rows = [[escape(str(k)), escape(str(v))] for k, v in hello.items()]
-        h.append(f"<h3><code>{escape(b['port'])}</code></h3>" + _table(["field", "value"], rows, left_cols=2))
+        h.append(f"<h3><code>{escape(b['port'])}</code></h3>" + html_table(["field", "value"], rows, left_cols=2))
     h.append("</body></html>")
     return "\n".join(h)
