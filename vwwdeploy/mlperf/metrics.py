@@ -96,14 +96,6 @@ def multiclass_auc(labels: np.ndarray, probs: np.ndarray) -> float | None:
     return None if any(a is None for a in aucs) else float(np.mean(aucs))
 
 
-def confusion_matrix(pred: np.ndarray, labels: np.ndarray, k: int) -> list[list[int]]:
-    cm = np.zeros((k, k), dtype=int)
-    for t, q in zip(labels, pred):
-        if 0 <= t < k and 0 <= q < k:
-            cm[int(t), int(q)] += 1
-    return cm.tolist()
-
-
 def reject_unusable(probs: np.ndarray) -> None:
     if probs.ndim != 2 or probs.shape[1] < 2:
         raise UserError(f"the board returned {probs.shape[-1] if probs.ndim else 0} score(s) per file; top-1 needs 2+")

@@ -25,6 +25,7 @@ from vwwdeploy.mlperf import metrics
 from vwwdeploy.mlperf import protocol as p
 from vwwdeploy.mlperf.dataset import AccuracyFile
 from vwwdeploy.mlperf.link import DutErrorReply, DutReset, DutTimeout, MlperfLink
+from vwwdeploy.validation import metrics as validation_metrics
 
 # model string -> (performance iterations, warm-ups, input bytes or None): tests_performance.yaml
 TESTS = {"vww01": (20, 5, p.VWW_INPUT_BYTES), "ic01": (20, 5, 32 * 32 * 3), "kws01": (70, 10, None)}
@@ -184,6 +185,6 @@ class Runner:
             "top1": metrics.top1(probs, labels),
             "auc": metrics.multiclass_auc(labels, probs),
             "class_counts": np.bincount(labels, minlength=k).tolist(),
-            "confusion_matrix": metrics.confusion_matrix(preds, labels, k),
+            "confusion_matrix": validation_metrics.confusion_matrix(preds, labels, k),
             "files": rows,
         }
