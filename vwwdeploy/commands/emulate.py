@@ -18,6 +18,17 @@ def _port(text: str) -> int:
 
 def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
+        "--board",
+        choices=["qemu", "sparkfun_edge"],
+        default="qemu",
+        help="qemu: the portable core on mps2-an386; sparkfun_edge: the exact Edge image on the emulated Apollo3",
+    )
+    parser.add_argument(
+        "--env",
+        default="sparkfun_edge",
+        help="--board sparkfun_edge: which Edge build to run (the last `firmware build --env ENV`)",
+    )
+    parser.add_argument(
         "--kernels",
         choices=["cmsis-nn", "reference", "generated"],
         default="cmsis-nn",
@@ -38,7 +49,40 @@ def configure(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def _run_edge(args: argparse.Namespace) -> int:
+    import signal
+    import sys
+    import threading
+
+    from vwwdeploy.virtual_boards.edge.board import start_edge
+
+    done = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: done.set())
+    emu = start_edge(firmware=args.firmware, env=args.env, port=args.port)
+    try:
+        print(emu.url, flush=True)
+        info = emu.info
+        print(
+            f"vwwdeploy emulate: emulated SparkFun Edge, {info.board} firmware {info.firmware_version}, model sha256 "
+            f"{info.model_sha256[:12]}..., booted in {emu.boot_wall_s:.1f} s wall; Ctrl-C stops",
+            file=sys.stderr,
+            flush=True,
+        )
+        while not done.wait(0.2):
+            if not emu.alive():
+                print(f"vwwdeploy emulate: error: {emu.exit_reason()}", file=sys.stderr)
+                return 1
+    except KeyboardInterrupt:
+        pass
+    finally:
+        emu.stop()
+    print(f"vwwdeploy emulate: stopped after {emu.emulated_s:.2f} s of emulated time", file=sys.stderr)
+    return 0
+
+
 def run(args: argparse.Namespace) -> int:
+    if args.board == "sparkfun_edge":
+        return _run_edge(args)
     import signal
     import sys
     import threading

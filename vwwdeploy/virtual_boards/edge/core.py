@@ -210,7 +210,11 @@ class Machine:
         if self._irq_check and self._deliverable() is not None:
             self.uc.emu_stop()
 
+    def on_tick(self) -> None:
+        """Called every few thousand emulated cycles (the board paces emulated time against wall time here)."""
+
     def _tick(self) -> None:
+        self.on_tick()
         nxt = self.cycles + 4096
         for dev in self.events:
             t = dev.tick(self)
