@@ -141,15 +141,15 @@ class Machine:
         for region, size in ((0x40000000, 0x100000), (0x4FFFF000, 0x1000), (0x50000000, 0x20000)):
             self.uc.mmio_map(region, size, self._p_read, region, self._p_write, region)
 
-    def _find(self, addr: int):
+    def _find(self, addr: int, kind: str = "access to", value: int | None = None):
         for base, p in self.peripherals.items():
             if base <= addr < base + p.SIZE:
                 return p, addr - base
-        raise UnmodelledAccess("access to", addr)
+        raise UnmodelledAccess(kind, addr, value)
 
     def _p_read(self, uc, offset, size, region):
         try:
-            p, off = self._find(region + offset)
+            p, off = self._find(region + offset, "read")
             value = p.read(off & ~3)
             return (value >> (8 * (off & 3))) & ((1 << (8 * size)) - 1)
         except Exception as e:  # noqa: BLE001 - the stop reason is reported by run()
@@ -157,7 +157,7 @@ class Machine:
 
     def _p_write(self, uc, offset, size, value, region):
         try:
-            p, off = self._find(region + offset)
+            p, off = self._find(region + offset, "write", value)
             if size < 4:  # sub-word writes of a 32-bit register: merge (the HAL uses byte writes on PADREG)
                 shift = 8 * (off & 3)
                 try:
@@ -185,9 +185,28 @@ class Machine:
     def _fail(self, e: Exception) -> int:
         if self._stop_reason is None:
             self._stop_reason = e
-            self._fault_pc = self.pc()
+            self._fault_pc = self._precise_pc()
         self.uc.emu_stop()
         return 0
+
+    def _precise_pc(self) -> int:
+        """The PC of the instruction that made the access: unicorn only updates PC per block in MMIO callbacks,
+        so the block is disassembled from its start to its first load/store that is not a literal-pool load (a
+        block with several such accesses is named by its first: the report says "near")."""
+        start = self.pc()
+        from capstone import CS_ARCH_ARM, CS_MODE_MCLASS, CS_MODE_THUMB, Cs
+
+        md = Cs(CS_ARCH_ARM, CS_MODE_THUMB | CS_MODE_MCLASS)
+        try:
+            code = bytes(self.uc.mem_read(start & ~1, 64))
+        except UcError:
+            return start
+        for ins in md.disasm(code, start & ~1):
+            if ins.mnemonic.startswith(("ldr", "str", "ldm", "stm")) and "[pc" not in ins.op_str:
+                return ins.address
+            if ins.mnemonic.startswith(("b", "cb", "tb", "pop")) and not ins.mnemonic.startswith("bic"):
+                break
+        return start
 
     def pc(self) -> int:
         return self.uc.reg_read(A.UC_ARM_REG_PC)
