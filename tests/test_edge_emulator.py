@@ -1,46 +1,84 @@
-"""The emulated Edge: bad input rejected with one line, and the real Edge image booting to its INFO frame."""
+"""The exact SparkFun Edge image (`vwwdeploy firmware build`, env sparkfun_edge) on the emulated Apollo3: boot to
+HELLO/INFO over the socket UART, the upstream test images' scores, and `vwwdeploy validate` bit-exact with the
+TFLM twin. Needs unicorn, the cached AmbiqSuite SDK (its SVD) and a built Edge image; skips with the reason."""
 
-import struct
+import hashlib
+import json
+import subprocess
+import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
+from conftest import UPSTREAM_EXPECTED_SCORES
+from PIL import Image
 
 pytest.importorskip("unicorn", reason="unicorn (the emulated Edge's CPU core) is not installed")
 
-from vwwdeploy.errors import UserError  # noqa: E402
-from vwwdeploy.virtual_boards.edge import core  # noqa: E402
+from vwwdeploy.virtual_boards.edge import svd  # noqa: E402
+from vwwdeploy.virtual_boards.edge.board import default_firmware, start_edge  # noqa: E402
+
+REPO = Path(__file__).resolve().parents[1]
 
 
-def test_truncated_bin_is_rejected(tmp_path):
-    path = tmp_path / "cut.bin"
-    path.write_bytes(struct.pack("<II", 0x10060000, 0xC101))
-    with pytest.raises(UserError, match="truncated"):
-        core.load_image(path)
-
-
-def test_bin_without_vector_table_is_rejected(tmp_path):
-    path = tmp_path / "junk.bin"
-    path.write_bytes(b"\x00" * 1024)
-    with pytest.raises(UserError, match="no Apollo3 vector table"):
-        core.load_image(path)
-
-
-EDGE_ELF = Path(__file__).resolve().parents[1] / ".pio" / "vwwdeploy" / "sparkfun_edge" / "firmware.elf"
+@pytest.fixture(scope="module")
+def edge(upstream_model):
+    elf = default_firmware()
+    if not svd.svd_path().is_file():
+        pytest.skip(f"the AmbiqSuite SDK is not in the firmware cache ({svd.svd_path()}): `vwwdeploy firmware deps`")
+    if not elf.is_file():
+        pytest.skip(f"no Edge build at {elf}: `vwwdeploy firmware build --offline`")
+    emu = start_edge(elf)
+    if emu.info.model_sha256 != hashlib.sha256(upstream_model.read_bytes()).hexdigest():
+        emu.stop()
+        pytest.skip("the Edge build at {elf} embeds another model than the upstream person detector")
+    yield emu
+    emu.stop()
 
 
 @pytest.mark.slow
-def test_edge_image_boots_to_info():
-    if not EDGE_ELF.is_file():
-        pytest.skip(f"no Edge build at {EDGE_ELF} (run `vwwdeploy firmware build --offline`)")
-    if not core.__dict__ or not __import__("vwwdeploy.virtual_boards.edge.svd", fromlist=["x"]).svd_path().is_file():
-        pytest.skip("the AmbiqSuite SDK (apollo3.svd) is not in the firmware cache")
-    from vwwdeploy.virtual_boards.edge.peripherals import attach_all
+def test_edge_image_boots_and_scores_the_upstream_images(edge, upstream_test_images):
+    from vwwdeploy.device.client import Device
 
-    m = core.Machine(core.load_image(EDGE_ELF))
-    attach_all(m)
-    out = bytearray()
-    m.peripherals[0x4001C000].tx_sink = out.extend
-    m.reset()
-    m.run(max_cycles=int(2e7), should_stop=lambda: b"sparkfun_edge" in out)
-    assert out.startswith(b"VW")
-    assert b"sparkfun_edge" in out
+    assert edge.info.board == "sparkfun_edge"
+    assert edge.info.clock_hz == 48_000_000
+    assert edge.info.kernels == "cmsis-nn"  # the Edge build said "unknown" before vww_pre.py defined the flavour
+    with Device(edge.url, timeout=60) as dev:
+        for name, path in upstream_test_images.items():
+            x = (np.asarray(Image.open(path).convert("L"), dtype=np.int16) - 128).astype(np.int8)
+            assert dev.infer(x).scores.tolist() == UPSTREAM_EXPECTED_SCORES[name]
+    assert edge.alive(), edge.exit_reason()
+
+
+@pytest.mark.slow
+def test_validate_on_the_emulated_edge_is_bit_exact(edge, upstream_model, coco_csv, tmp_path):
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "vwwdeploy.cli",
+            "validate",
+            "--port",
+            edge.url,
+            "--model",
+            str(upstream_model),
+            "--data",
+            str(coco_csv),
+            "--limit",
+            "3",
+            "--report",
+            str(tmp_path / "report"),
+            "--timeout",
+            "120",
+        ],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    report = json.loads((tmp_path / "report" / "report.json").read_text())
+    dvt = report["device_vs_twin"]
+    assert dvt["count"] == 3
+    assert dvt["bit_exact_rate"] == 1.0 and dvt["max_abs_delta"] == 0
+    assert edge.alive(), edge.exit_reason()

@@ -52,6 +52,16 @@ class EdgeEmulator:
     def exit_reason(self) -> str:
         return self.error or "the emulated Edge stopped"
 
+    def touched_registers(self) -> list[str]:
+        """SVD names of every peripheral register the firmware read or wrote so far."""
+        from . import svd
+
+        names = set()
+        for p in self.machine.peripherals.values():
+            for off in getattr(p, "touched", ()):
+                names.add(svd.name_of(p.base + off))
+        return sorted(names)
+
     @property
     def emulated_s(self) -> float:
         return self.machine.cycles / self.machine.clock_hz

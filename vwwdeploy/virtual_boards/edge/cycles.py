@@ -6,6 +6,9 @@ VDIV/VSQRT)."""
 from functools import lru_cache
 
 
+CONDITIONS = {"eq", "ne", "cs", "hs", "cc", "lo", "mi", "pl", "vs", "vc", "hi", "ls", "ge", "lt", "gt", "le"}
+
+
 @lru_cache(maxsize=1)
 def _disassembler():
     from capstone import CS_ARCH_ARM, CS_MODE_MCLASS, CS_MODE_THUMB, Cs
@@ -23,8 +26,8 @@ def instruction_cycles(mnemonic: str, op_str: str) -> int:
         return 1 + max(1, op_str.count(",") + 1)
     if m.startswith(("ldr", "str", "vldr", "vstr", "ldrex", "strex")):
         return 2
-    if m in ("b", "bl", "blx", "bx", "cbz", "cbnz", "tbb", "tbh") or (m.startswith("b") and len(m) == 3):
-        return 3 if m != "b" or True else 2
+    if m in ("b", "bl", "blx", "bx", "cbz", "cbnz", "tbb", "tbh") or (m.startswith("b") and m[1:] in CONDITIONS):
+        return 3  # taken: 1 + pipeline refill (not-taken conditional branches, 1 cycle, are counted as taken)
     return 1
 
 
