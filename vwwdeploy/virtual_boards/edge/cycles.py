@@ -5,7 +5,6 @@ VDIV/VSQRT)."""
 
 from functools import lru_cache
 
-
 CONDITIONS = {"eq", "ne", "cs", "hs", "cc", "lo", "mi", "pl", "vs", "vc", "hi", "ls", "ge", "lt", "gt", "le"}
 
 
