@@ -4,6 +4,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
+from ...errors import UserError
 from ...paths import cache_dir
 
 
@@ -25,6 +26,10 @@ def registers() -> dict[int, Register]:
     """Every register of the SVD by absolute address (derived peripherals such as IOM1..5 included)."""
     from cmsis_svd.parser import SVDParser
 
+    if not svd_path().is_file():
+        raise UserError(
+            f"the Apollo3 register map {svd_path()} is missing: fetch the SDK with `vwwdeploy firmware deps`"
+        )
     device = SVDParser.for_xml_file(str(svd_path())).get_device()
     out: dict[int, Register] = {}
     for per in device.peripherals:
