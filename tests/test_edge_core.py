@@ -176,3 +176,54 @@ def test_cli_rejects_a_non_edge_elf(tmp_path):
     )
     assert out.returncode == 2
     assert "not an ARM" in out.stderr and "Traceback" not in out.stderr
+
+
+class _Register16:
+    """A stand-in I2C slave with 16-bit register addresses (the HM01B0 convention), for the IOM's framing."""
+
+    I2C_ADDRESS = 0x24
+
+    def __init__(self):
+        self.regs = {0x0000: 0x01, 0x0001: 0xB0}
+        self.pointer = 0
+        self.writes: list[bytes] = []
+
+    def i2c_write(self, data: bytes) -> bool:
+        self.writes.append(data)
+        self.pointer = data[0] << 8 | data[1]
+        for i, b in enumerate(data[2:]):
+            self.regs[self.pointer + i] = b
+        return True
+
+    def i2c_read(self, n: int) -> bytes:
+        return bytes(self.regs.get(self.pointer + i, 0) for i in range(n))
+
+
+@needs_svd
+def test_iom_i2c_write_and_read_with_a_16_bit_register_address(tmp_path):
+    from vwwdeploy.virtual_boards.edge.iom import CMDCMP, NAK, Iom
+
+    m = Program().machine(tmp_path)
+    iom = Iom(m, 1)
+    iom.base = 0x50005000
+    dev = _Register16()
+    iom.devices[0x24] = dev
+    o = iom.offset_of
+    iom.write(o["DEVCFG"], 0x24)
+    # write 0x0100 = 0x01 (mode select): offset count 2, high byte in OFFSETHI, low in CMD.OFFSETLO, 1 data byte
+    iom.write(o["OFFSETHI"], 0x01)
+    iom.write(o["CMD"], 1 | 1 << 8 | 2 << 5 | 0x00 << 24)
+    assert dev.writes == []  # the data byte is not pushed yet
+    iom.write(o["FIFOPUSH"], 0x01)
+    assert dev.writes == [b"\x01\x00\x01"]
+    assert iom.read(o["INTSTAT"]) & CMDCMP and not iom.read(o["INTSTAT"]) & NAK
+    # read the model ID (0x0000, 2 bytes)
+    iom.write(o["OFFSETHI"], 0x00)
+    iom.write(o["CMD"], 2 | 2 << 8 | 2 << 5)
+    assert (iom.read(o["FIFOPTR"]) >> 16) & 0xFF == 2
+    assert iom.read(o["FIFOPOP"]) & 0xFFFF == 0xB001
+    # nobody at another address: NAK
+    iom.write(o["INTCLR"], 0xFFFFFFFF)
+    iom.write(o["DEVCFG"], 0x30)
+    iom.write(o["CMD"], 2 | 1 << 8 | 2 << 5)
+    assert iom.read(o["INTSTAT"]) & NAK

@@ -194,6 +194,13 @@ class Rstgen(Peripheral):
             self.machine.request_reset("RSTGEN.SWPOI")
 
 
+def attach_camera(machine, camera) -> None:
+    """The HM01B0 model on IOM1 (I2C address 0x24, am_bsp_pins.h) and the pixel bus pins (GPIO/APBDMA)."""
+    machine.peripherals[0x50005000].devices[camera.I2C_ADDRESS] = camera
+    machine.peripherals[0x40010000].camera = camera
+    machine.peripherals[0x40008000].mclk_listeners.append(camera.set_mclk_hz)
+
+
 def attach_all(machine) -> None:
     from .gpio import Apbdma, Gpio
     from .iom import Iom

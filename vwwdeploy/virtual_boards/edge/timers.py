@@ -64,6 +64,18 @@ class Ctimer(Peripheral):
     def write_INTSET(self, v):
         self.set("INTSTAT", self.reg("INTSTAT") | v)
 
+    def write_CTRL0(self, v):
+        self.set("CTRL0", v)
+        self._mclk_changed()
+
+    def write_CMPRB0(self, v):
+        self.set("CMPRB0", v)
+        self._mclk_changed()
+
+    def _mclk_changed(self):
+        for listener in self.mclk_listeners:
+            listener(self.mclk_hz(0))
+
     def read_TMR0(self):
         return 0
 
