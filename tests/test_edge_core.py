@@ -227,3 +227,20 @@ def test_iom_i2c_write_and_read_with_a_16_bit_register_address(tmp_path):
     iom.write(o["DEVCFG"], 0x30)
     iom.write(o["CMD"], 2 | 1 << 8 | 2 << 5)
     assert iom.read(o["INTSTAT"]) & NAK
+
+
+@needs_svd
+def test_burst_mode_doubles_the_clock_without_a_time_jump(tmp_path):
+    from vwwdeploy.virtual_boards.edge.peripherals import Clkgen
+    from vwwdeploy.virtual_boards.edge.timers import Ctimer
+
+    m = Program().machine(tmp_path)
+    clk, timer = Clkgen(m), Ctimer(m)
+    timer.write(timer.offset_of["STCFG"], 1)  # 3 MHz
+    m.cycles = 48_000_000  # 1 s at 48 MHz
+    before = timer.read(timer.offset_of["STTMR"])
+    clk.write(clk.offset_of["FREQCTRL"], 1)  # BURSTREQ
+    assert clk.read(clk.offset_of["FREQCTRL"]) & 0b110 == 0b110  # BURSTACK, BURSTSTATUS
+    assert m.clock_hz == 96e6 and timer.read(timer.offset_of["STTMR"]) == before == 3_000_000
+    m.cycles += 96_000_000  # one more second, now at 96 MHz
+    assert timer.read(timer.offset_of["STTMR"]) == 6_000_000

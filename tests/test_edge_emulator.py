@@ -38,7 +38,7 @@ def edge(upstream_model):
 
 @pytest.mark.slow
 def test_edge_image_boots_and_scores_the_upstream_images(edge, upstream_test_images):
-    from vwwdeploy.device.client import Device
+    from vwwdeploy.link.client import Device
 
     assert edge.info.board == "sparkfun_edge"
     assert edge.info.clock_hz == 48_000_000

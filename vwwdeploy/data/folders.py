@@ -23,6 +23,7 @@ import numpy as np
 
 from vwwdeploy.atomic import atomic_dir
 from vwwdeploy.data import decode
+from vwwdeploy.data.builder_steps import check_output, open_up, start_pool
 from vwwdeploy.data.store import DEFAULT_SHARD_SIZE, SplitWriter
 from vwwdeploy.errors import UserError
 
@@ -105,7 +106,6 @@ def split_indices(labels: np.ndarray, val_fraction: float, seed: int) -> tuple[n
 
 
 def _decode(files: list[str], options: FolderOptions) -> tuple[dict[int, np.ndarray], Counter, dict]:
-    from vwwdeploy.data.build import _start_pool
     from vwwdeploy.progress import progress_bar
 
     tasks = [
@@ -116,7 +116,7 @@ def _decode(files: list[str], options: FolderOptions) -> tuple[dict[int, np.ndar
     images: dict[int, np.ndarray] = {}
     counts: Counter[str] = Counter()
     unreadable: dict[str, list[str]] = {}
-    pool = _start_pool(workers) if workers > 1 else None
+    pool = start_pool(workers) if workers > 1 else None
     try:
         with progress_bar(transient=options.quiet) as bar:
             task = bar.add_task("decoding pictures", total=len(files))
@@ -141,7 +141,6 @@ def build_from_sources(
     out, folders: Sequence[Path] = (), csvs: Sequence[Path] = (), options: FolderOptions | None = None
 ) -> dict[str, dict]:
     """`dataset build --folders/--csv`: out/train and out/val. Returns {split name: manifest}."""
-    from vwwdeploy.data.build import _check_output, _open_up
 
     options = options or FolderOptions()
     if not folders and not csvs:
@@ -163,7 +162,7 @@ def build_from_sources(
     index = {name: i for i, name in enumerate(names)}
     files = [f for f, _ in items]
     labels = np.array([index[label] for _, label in items], dtype=np.int64)
-    _check_output(out)
+    check_output(out)
 
     images, counts, unreadable = _decode(files, options)
     kept = np.array(sorted(images), dtype=np.int64)
@@ -192,7 +191,7 @@ def build_from_sources(
     sources = {"folders": [str(f) for f in folders], "csv": [str(c) for c in csvs]}
     manifests = {}
     with atomic_dir(out) as tmp:
-        _open_up(tmp)
+        open_up(tmp)
         for split, rows in (("train", train_rows), ("val", val_rows)):
             writer = SplitWriter(tmp / split, options.size, 3 if options.rgb else 1, shard_size=options.shard_size)
             order = kept[rows]

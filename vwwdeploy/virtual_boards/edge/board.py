@@ -64,7 +64,7 @@ class EdgeEmulator:
 
     @property
     def emulated_s(self) -> float:
-        return self.machine.cycles / self.machine.clock_hz
+        return self.machine.time_s()
 
     def stop(self) -> None:
         self._stop.set()
@@ -118,7 +118,7 @@ class EdgeEmulator:
         start = time.monotonic()
 
         def pace() -> None:
-            ahead = m.cycles / m.clock_hz - (time.monotonic() - start)
+            ahead = m.time_s() - (time.monotonic() - start)
             if ahead > 0.002:
                 time.sleep(min(ahead, 0.05))
 
@@ -167,8 +167,8 @@ def start_edge(
 
 
 def _wait_for_hello(emu: EdgeEmulator, timeout: float):
-    from vwwdeploy.device.client import Device
-    from vwwdeploy.emulate import wait_for_boot
+    from vwwdeploy.link.client import Device
+    from vwwdeploy.virtual_boards.qemu import wait_for_boot
 
     def hello():
         with Device(emu.url, timeout=2.0, retries=1) as dev:

@@ -107,6 +107,7 @@ class Machine:
         self.image = image
         self.clock_hz = clock_hz
         self.cycles = 0
+        self._clock_base = (0, 0.0)  # (cycles, seconds) when the clock last changed
         self.uc = Uc(UC_ARCH_ARM, UC_MODE_THUMB | UC_MODE_MCLASS)
         try:
             self.uc.ctl_set_cpu_model(A.UC_CPU_ARM_CORTEX_M4)
@@ -207,6 +208,16 @@ class Machine:
             if ins.mnemonic.startswith(("b", "cb", "tb", "pop")) and not ins.mnemonic.startswith("bic"):
                 break
         return start
+
+    def time_s(self) -> float:
+        """Emulated time: cycles at the clock in force since the last change (48 MHz, 96 MHz in burst)."""
+        c0, t0 = self._clock_base
+        return t0 + (self.cycles - c0) / self.clock_hz
+
+    def set_clock(self, hz: float) -> None:
+        if hz != self.clock_hz:
+            self._clock_base = (self.cycles, self.time_s())
+            self.clock_hz = hz
 
     def pc(self) -> int:
         return self.uc.reg_read(A.UC_ARM_REG_PC)
@@ -419,5 +430,5 @@ class Machine:
                 lines.append(f"at 0x{ins.address:08X}: {ins.mnemonic} {ins.op_str}")
         except (ImportError, UcError):
             pass
-        lines.append(f"emulated time {self.cycles / self.clock_hz:.3f} s ({self.cycles} cycles)")
+        lines.append(f"emulated time {self.time_s():.3f} s ({self.cycles} cycles)")
         return "\n".join(lines)

@@ -58,7 +58,7 @@ class Gpio(Peripheral):
     def _cam_bits(self) -> int:
         if self.camera is None:
             return 0
-        vsync, hsync, pclk, data = self.camera.pins(self.machine.cycles / self.machine.clock_hz)
+        vsync, hsync, pclk, data = self.camera.pins(self.machine.time_s())
         bits = (vsync << 15) | (hsync << 22) | (pclk << 23)
         lines = (24, 25, 26, 27, 28, 5, 6, 7)
         for i, pin in enumerate(lines):
@@ -115,4 +115,4 @@ class Apbdma(Peripheral):
         gpio = self.machine.peripherals[0x40010000]
         if gpio.camera is None:
             return 0
-        return gpio.camera.pins(self.machine.cycles / self.machine.clock_hz)[3]
+        return gpio.camera.pins(self.machine.time_s())[3]

@@ -28,6 +28,11 @@ class Clkgen(Peripheral):
         "INTRPTSET",
     )
 
+    def write_FREQCTRL(self, v: int) -> None:
+        # BURSTREQ (bit 0): the core runs at 96 MHz from here on (am_hal_burst_mode_enable); 0 returns to 48 MHz
+        self.set("FREQCTRL", v)
+        self.machine.set_clock(96e6 if v & 1 else 48e6)
+
     def read_FREQCTRL(self) -> int:
         # am_hal_burst_mode_enable polls BURSTACK/BURSTSTATUS: answer at once
         v = self.reg("FREQCTRL")

@@ -25,7 +25,7 @@ class Ctimer(Peripheral):
 
     def __init__(self, machine, **kw):
         super().__init__(machine, **kw)
-        self.st_base = 0  # machine cycle of counter zero
+        self.st_base = 0.0  # emulated time of the last (re)start
         self.st_frozen = 0
         self.st_hz = 0
         self.mclk_listeners = []
@@ -33,7 +33,7 @@ class Ctimer(Peripheral):
     def _st_now(self) -> int:
         if not self.st_hz:
             return self.st_frozen
-        return self.st_frozen + int((self.machine.cycles - self.st_base) * self.st_hz / self.machine.clock_hz)
+        return self.st_frozen + int((self.machine.time_s() - self.st_base) * self.st_hz)
 
     def read_STTMR(self) -> int:
         return self._st_now() & 0xFFFFFFFF
@@ -43,7 +43,7 @@ class Ctimer(Peripheral):
         self.set("STCFG", v)
         if v & (1 << 31):  # CLEAR
             now = 0
-        self.st_frozen, self.st_base = now, self.machine.cycles
+        self.st_frozen, self.st_base = now, self.machine.time_s()
         self.st_hz = 0 if v & (1 << 30) else STIMER_HZ.get(v & 0xF, 0)  # FREEZE
 
     def read_STMINTSTAT(self) -> int:
