@@ -31,7 +31,7 @@ def edge(upstream_model):
     emu = start_edge(elf)
     if emu.info.model_sha256 != hashlib.sha256(upstream_model.read_bytes()).hexdigest():
         emu.stop()
-        pytest.skip("the Edge build at {elf} embeds another model than the upstream person detector")
+        pytest.skip(f"the Edge build at {elf} embeds another model than the upstream person detector")
     yield emu
     emu.stop()
 
