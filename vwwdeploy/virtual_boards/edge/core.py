@@ -9,6 +9,7 @@ from unicorn import UC_ARCH_ARM, UC_HOOK_BLOCK, UC_HOOK_CODE, UC_MODE_MCLASS, UC
 from unicorn import arm_const as A
 
 from ...errors import UserError
+from .fault import FirmwareFault
 from .peripheral import UnmodelledAccess
 from .system import SystemSpace
 
@@ -18,10 +19,6 @@ ROM, ROM_SIZE = 0x08000000, 0x1000
 EXC_RETURN_PAGE = 0xFFFFF000
 APP_BASES = (0xC000, 0x10000)  # secure-bootloader and SVL application link addresses
 IRQ_BASE = 16
-
-
-class FirmwareFault(Exception):
-    """The firmware stopped running: a fault, a lockup, a reset request, a runaway."""
 
 
 @dataclass

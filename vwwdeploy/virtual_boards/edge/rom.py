@@ -3,7 +3,7 @@ Python: delay cycles and the flash program/erase calls on the emulated flash."""
 
 from unicorn import arm_const as A
 
-from .core import FirmwareFault
+from .fault import FirmwareFault
 
 DELAY_CYCLES = 0x0800009C
 FLASH_PAGE_ERASE = 0x08000050
