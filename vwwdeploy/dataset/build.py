@@ -103,13 +103,6 @@ def _check_output(out: Path) -> None:
         raise UserError(f"cannot write --out {out}: {ancestor}: {exc.strerror}") from None
 
 
-def _open_up(folder: Path) -> None:
-    """mkdtemp makes the folder 0700; a dataset should get the usual umask permissions like any mkdir."""
-    umask = os.umask(0)
-    os.umask(umask)
-    os.chmod(folder, 0o777 & ~umask)
-
-
 def plan_split(name: str, annotations: Path, images: str | Path, options: BuildOptions) -> _PlannedSplit:
     """Parse and label one split and check its image folder; raises UserError before anything is written."""
     images_arg = str(images)
@@ -225,7 +218,6 @@ def build_split(annotations, images, out, options: BuildOptions | None = None, s
     _check_output(out)
     plan = plan_split(split or guess_split_name(Path(annotations)), Path(annotations), images, options)
     with atomic_dir(out) as tmp:
-        _open_up(tmp)
         manifest = _write_split(plan, options, tmp)
     return manifest
 
@@ -245,7 +237,6 @@ def build_coco_dir(coco_dir, out, options: BuildOptions | None = None) -> dict[s
         plans.append(plan_split(name, ann, str(coco_dir / img_rel), options))
     manifests = {}
     with atomic_dir(out) as tmp:
-        _open_up(tmp)
         for plan in plans:
             manifests[plan.name] = _write_split(plan, options, tmp / plan.name)
     return manifests

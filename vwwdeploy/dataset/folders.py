@@ -141,7 +141,7 @@ def build_from_sources(
     out, folders: Sequence[Path] = (), csvs: Sequence[Path] = (), options: FolderOptions | None = None
 ) -> dict[str, dict]:
     """`dataset build --folders/--csv`: out/train and out/val. Returns {split name: manifest}."""
-    from vwwdeploy.dataset.build import _check_output, _open_up
+    from vwwdeploy.dataset.build import _check_output
 
     options = options or FolderOptions()
     if not folders and not csvs:
@@ -192,7 +192,6 @@ def build_from_sources(
     sources = {"folders": [str(f) for f in folders], "csv": [str(c) for c in csvs]}
     manifests = {}
     with atomic_dir(out) as tmp:
-        _open_up(tmp)
         for split, rows in (("train", train_rows), ("val", val_rows)):
             writer = SplitWriter(tmp / split, options.size, 3 if options.rgb else 1, shard_size=options.shard_size)
             order = kept[rows]
