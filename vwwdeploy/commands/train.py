@@ -96,6 +96,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     from vwwdeploy.errors import UserError
     from vwwdeploy.training.loop import train
+    from vwwdeploy.training.loss_window import describe as describe_loss
 
     for name in ("log_every_steps", "summary_every_steps"):
         if getattr(args, name) < 1:
@@ -137,7 +138,7 @@ def run(args: argparse.Namespace) -> int:
             log=lambda line: print(line, flush=True),
         )
         return 0
-    train(
+    result = train(
         args.dataset,
         args.train_dir,
         max_steps=given("max_steps"),
@@ -155,4 +156,5 @@ def run(args: argparse.Namespace) -> int:
         hparams=hparams,
         log=lambda line: print(line, flush=True),
     )
+    print(f"trained to global step {result['step']}: {describe_loss(result.get('smoothed_loss'))}", flush=True)
     return 0

@@ -23,6 +23,7 @@ from vwwdeploy.errors import UserError
 from vwwdeploy.training import summaries
 from vwwdeploy.training.checkpoint import latest_checkpoint, restore_checkpoint, save_checkpoint
 from vwwdeploy.training.config import CONFIG_FILE, MODEL_FIELDS, TrainConfig
+from vwwdeploy.training.loss_window import LossWindow
 
 STRATEGIES = ("default", "mirrored")
 
@@ -206,7 +207,8 @@ def train(
     train dir's saved value when resuming, else the slim defaults of TrainConfig. `hparams` may override
     other TrainConfig fields (learning_rate_decay_factor, num_epochs_per_decay, label_smoothing,
     weight_decay, moving_average_decay, rmsprop_*). Returns a summary dict: train_dir, start_step, step,
-    loss, accuracy (last logged), history [(step, loss, accuracy)], checkpoint, interrupted.
+    loss, accuracy (last logged), history [(step, loss, accuracy)], smoothed_loss (LossWindow.summary() of
+    this run's steps), checkpoint, interrupted.
     Ctrl-C (SIGINT) saves a checkpoint, then raises KeyboardInterrupt.
     """
     from vwwdeploy.dataset.store import open_split, resolve_split
@@ -263,6 +265,7 @@ def train(
         "loss": None,
         "accuracy": None,
         "history": [],
+        "smoothed_loss": None,
         "checkpoint": str(ckpt) if ckpt else None,
         "interrupted": False,
         "synthetic": config.synthetic,
@@ -291,10 +294,12 @@ def train(
     last_save_time = time.monotonic()
     last_log_time, last_log_step = time.monotonic(), start_step
     step = start_step
+    losses = LossWindow()
     try:
         for x, y in data:
             total, accuracy, lr = trainer.train_step(*trainer.distribute(x, y))
             step += 1
+            losses.add(total)  # a tensor: read once at the end, so no extra device sync per step
             if step % log_every_steps == 0 or step == config.max_steps:
                 loss_v, acc_v = float(total), float(accuracy)
                 now = time.monotonic()
@@ -323,6 +328,7 @@ def train(
         if previous_handler is not None:
             signal.signal(signal.SIGINT, previous_handler)
         writer.close()
+    summary["smoothed_loss"] = losses.summary()
     summary["step"] = trainer.step
     summary["checkpoint"] = str(trainer.save(train_dir))
     log(f"saved checkpoint at global step {trainer.step} in {train_dir}")
