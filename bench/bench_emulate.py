@@ -72,7 +72,7 @@ def elf_sizes(elf: Path) -> tuple[int, int]:
 
 def for_model(model: Path, xs: list[np.ndarray]) -> list[np.ndarray]:
     """The gray inputs, repeated over the channels of a colour model's input."""
-    from vwwdeploy.kernels.layers import read_layers
+    from vwwdeploy.model.kernels.layers import read_layers
 
     channels = read_layers(model)[0].inputs[0].shape[3]
     return [np.repeat(x, channels, axis=2) for x in xs]
@@ -87,7 +87,7 @@ def measure(elf: Path, xs: list[np.ndarray]) -> tuple[list[int], np.ndarray, flo
 
 
 def twin_scores(model: Path, xs: list[np.ndarray]) -> np.ndarray:
-    from vwwdeploy.tflm_twin import TflmTwin
+    from vwwdeploy.model.tflm_twin import TflmTwin
 
     with TflmTwin(model) as twin:
         return np.stack([np.asarray(twin.invoke(x[None])).reshape(-1) for x in xs]).astype(np.int8)

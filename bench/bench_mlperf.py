@@ -33,8 +33,8 @@ from vwwdeploy.mlperf.dataset import from_coco, read_accuracy_set  # noqa: E402
 from vwwdeploy.mlperf.dut import quantize_input  # noqa: E402
 from vwwdeploy.mlperf.link import MlperfLink  # noqa: E402
 from vwwdeploy.mlperf.runner import Runner, RunSettings  # noqa: E402
+from vwwdeploy.model.tflm_twin import TflmTwin  # noqa: E402
 from vwwdeploy.paths import cache_dir  # noqa: E402
-from vwwdeploy.tflm_twin import TflmTwin  # noqa: E402
 
 SHARED = REPO.parent / "shared" / "data"
 MODELS = {

@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 from test_dataset_folders import _build, _folders
 
-from vwwdeploy.camera_like import camera_like
-from vwwdeploy.dataset.store import open_split
+from vwwdeploy.data.camera_like import camera_like
+from vwwdeploy.data.store import open_split
 
 
 def _scene(n: int = 4, size: int = 48) -> np.ndarray:

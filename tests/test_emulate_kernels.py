@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 from conftest import UPSTREAM_EXPECTED_SCORES
 
-from vwwdeploy.op_profile import OpCost, parse_profiles
+from vwwdeploy.model.op_profile import OpCost, parse_profiles
 
 needs_qemu = pytest.mark.skipif(
     shutil.which("qemu-system-arm") is None or shutil.which("arm-none-eabi-gcc") is None,
@@ -65,8 +65,8 @@ def test_op_profile_accounts_for_the_inference(upstream_model, upstream_test_ima
     from vwwdeploy.device.client import Device
     from vwwdeploy.emulate import start_emulator
     from vwwdeploy.firmware.qemu_build import build_qemu_firmware
-    from vwwdeploy.kernels.layers import read_layers
-    from vwwdeploy.op_profile import profile_inference
+    from vwwdeploy.model.kernels.layers import read_layers
+    from vwwdeploy.model.op_profile import profile_inference
 
     _require_cmsis_tree()
     elf = build_qemu_firmware("generated", model=upstream_model, op_profile=True).elf
@@ -110,8 +110,8 @@ def test_generated_build_with_a_refused_layer_is_bit_exact(tmp_path):
     from vwwdeploy.device.client import Device
     from vwwdeploy.emulate import start_emulator
     from vwwdeploy.firmware.qemu_build import build_qemu_firmware
+    from vwwdeploy.model.tflm_twin import TflmTwin
     from vwwdeploy.paths import cache_dir
-    from vwwdeploy.tflm_twin import TflmTwin
 
     model = cache_dir() / "mlperf" / "vww_96_int8.tflite"
     if not model.is_file():

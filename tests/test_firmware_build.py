@@ -118,7 +118,7 @@ def test_tflm_tree_is_generated_offline_from_scratch(tmp_path, monkeypatch):
 
 @pytest.mark.slow
 def test_generated_kernel_environment_links_the_specialised_layers_and_fits(capsys):
-    from vwwdeploy.kernels import generate
+    from vwwdeploy.model.kernels import generate
 
     found = _deps_or_skip()
     model = found["tflm"] / build_mod.DEFAULT_MODEL

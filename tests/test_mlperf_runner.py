@@ -17,7 +17,7 @@ from vwwdeploy.mlperf.dataset import read_accuracy_set
 from vwwdeploy.mlperf.dut import DutFaults, quantize_input, start_dut_in_thread
 from vwwdeploy.mlperf.link import MlperfLink
 from vwwdeploy.mlperf.runner import Runner, RunSettings
-from vwwdeploy.tflm_twin import TflmTwin
+from vwwdeploy.model.tflm_twin import TflmTwin
 
 
 @pytest.fixture(scope="module")

@@ -13,11 +13,11 @@ from PIL import Image
 
 from vwwdeploy.device import Device
 from vwwdeploy.errors import DeviceError, UserError
+from vwwdeploy.model.tflm_twin import TflmAbort, TflmTwin
 from vwwdeploy.protocol import messages as m
 from vwwdeploy.protocol import pipeline
 from vwwdeploy.protocol.framing import FrameDecoder, encode_frame
 from vwwdeploy.sim import SimBoard, start_sim_in_thread
-from vwwdeploy.tflm_twin import TflmAbort, TflmTwin
 
 T = m.MsgType
 

@@ -16,8 +16,8 @@ import numpy as np
 import pytest
 
 from vwwdeploy.device import Device
+from vwwdeploy.model.tflm_twin import TflmTwin
 from vwwdeploy.sim import FaultConfig, start_sim_in_thread
-from vwwdeploy.tflm_twin import TflmTwin
 
 
 def _run(model, xs, rate, reset_every, seed, retries, staging="never", timeout=0.5):

@@ -41,7 +41,7 @@ def test_csv_images_go_through_the_camera_pipeline(tmp_path):
 
 
 def test_dataset_folder_uses_the_eval_preprocessing(tmp_path):
-    from vwwdeploy.dataset.store import write_split
+    from vwwdeploy.data.store import write_split
     from vwwdeploy.training.preprocess import eval_images
 
     rng = np.random.default_rng(2)

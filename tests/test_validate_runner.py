@@ -77,7 +77,7 @@ class FakeBoard:
 
 @pytest.fixture(scope="module")
 def fake_boards(upstream_model):
-    from vwwdeploy.tflm_twin import TflmTwin
+    from vwwdeploy.model.tflm_twin import TflmTwin
 
     FakeBoard.twin = TflmTwin(upstream_model)
     FakeBoard.sha = hashlib.sha256(upstream_model.read_bytes()).hexdigest()

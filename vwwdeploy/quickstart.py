@@ -63,8 +63,8 @@ def run_quickstart(args: argparse.Namespace) -> int:
 
 
 def _pipeline(args: argparse.Namespace, work: Path, out: Path) -> dict:
-    from vwwdeploy.dataset.build import BuildOptions, build_coco_dir
-    from vwwdeploy.synthetic import make_synthetic_coco
+    from vwwdeploy.data.build import BuildOptions, build_coco_dir
+    from vwwdeploy.data.synthetic import make_synthetic_coco
 
     stages: dict = {}
     if args.pretrained:
@@ -86,7 +86,7 @@ def _pipeline(args: argparse.Namespace, work: Path, out: Path) -> dict:
         model = _train_and_export(args, work, stages)
 
     say("[bold]5/7 inspect[/]: TFLM arena (measured), board fit")
-    from vwwdeploy.tflite_model import generate_sources, inspect_model
+    from vwwdeploy.model import generate_sources, inspect_model
 
     report = inspect_model(model)
     atomic_write_text(work / "inspect.json", json.dumps(report, indent=2, default=str) + "\n")
@@ -106,8 +106,8 @@ def _pipeline(args: argparse.Namespace, work: Path, out: Path) -> dict:
 
 
 def _train_and_export(args: argparse.Namespace, work: Path, stages: dict) -> Path:
-    from vwwdeploy.evaluation import evaluate_checkpoint
-    from vwwdeploy.export import export_int8
+    from vwwdeploy.training.evaluation import evaluate_checkpoint
+    from vwwdeploy.training.export import export_int8
     from vwwdeploy.training.loop import train
 
     say(f"[bold]3/7 train[/]: MobileNetV1-0.25, {args.steps} steps (batch {args.batch_size})")

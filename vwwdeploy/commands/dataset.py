@@ -140,7 +140,7 @@ def run(args: argparse.Namespace) -> int:
     from vwwdeploy.errors import UserError
 
     if args._action == "download":
-        from vwwdeploy.dataset.download import download_coco
+        from vwwdeploy.data.download import download_coco
 
         if args.retries < 0:
             raise UserError(f"--retries must be 0 or more, not {args.retries}")
@@ -152,7 +152,7 @@ def run(args: argparse.Namespace) -> int:
     if args._action == "mlperf-vww":
         return _mlperf_vww(args)
 
-    from vwwdeploy.dataset.build import BuildOptions, build_coco_dir, build_split, summary_line
+    from vwwdeploy.data.build import BuildOptions, build_coco_dir, build_split, summary_line
     from vwwdeploy.progress import say
 
     if args._action == "info":
@@ -169,8 +169,8 @@ def run(args: argparse.Namespace) -> int:
             raise UserError(
                 "--folders/--csv build their own train/val split; use them without --annotations/--coco-dir"
             )
-        from vwwdeploy.dataset.folders import VWW_CLASSES, FolderOptions, build_from_sources, parse_classes
-        from vwwdeploy.dataset.folders import summary_line as folder_summary
+        from vwwdeploy.data.folders import VWW_CLASSES, FolderOptions, build_from_sources, parse_classes
+        from vwwdeploy.data.folders import summary_line as folder_summary
 
         folder_options = FolderOptions(
             classes=parse_classes(args.classes) if args.classes else tuple(VWW_CLASSES),
@@ -217,8 +217,8 @@ def run(args: argparse.Namespace) -> int:
 def _info(path: Path, as_json: bool) -> int:
     import json
 
-    from vwwdeploy.dataset.build import summary_line
-    from vwwdeploy.dataset.store import is_split, open_split
+    from vwwdeploy.data.build import summary_line
+    from vwwdeploy.data.store import is_split, open_split
     from vwwdeploy.errors import UserError
 
     if is_split(path):

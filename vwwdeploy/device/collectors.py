@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from vwwdeploy.input_convention import pixel_to_int8
+from vwwdeploy.data.input_convention import pixel_to_int8
 from vwwdeploy.protocol import messages as m
 from vwwdeploy.protocol.framing import OVERHEAD, Frame
 from vwwdeploy.protocol.messages import Result

@@ -181,7 +181,7 @@ def from_coco(annotations: Path, images: Path, out: Path, count=None, seed=0, ar
 
 def from_vww_split(split_dir: Path, out: Path, count=None, seed=0, track=None):
     """A `vwwdeploy dataset build --rgb` split: its own labels (the VWW rule), images resized to 96x96."""
-    from vwwdeploy.dataset.store import open_split
+    from vwwdeploy.data.store import open_split
 
     split = open_split(split_dir)
     if split.channels != 3:

@@ -59,7 +59,7 @@ class MlperfDut(Served):
         name: str = "vwwdeploy-sim",
         model_string: str = p.MODEL_VWW,
     ):
-        from vwwdeploy.tflm_twin import TflmTwin
+        from vwwdeploy.model.tflm_twin import TflmTwin
 
         path = Path(model_path)
         if not path.is_file():

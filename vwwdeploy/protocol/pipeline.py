@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from vwwdeploy.input_convention import int8_to_pixel, pixel_to_int8
+from vwwdeploy.data.input_convention import int8_to_pixel, pixel_to_int8
 
 RAW_WIDTH = 324
 RAW_HEIGHT = 244

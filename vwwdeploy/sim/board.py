@@ -81,7 +81,7 @@ class SimBoard(Served):
         deaf_capture: float = 0.0,
         warn=None,
     ):
-        from vwwdeploy.tflm_twin import TflmTwin
+        from vwwdeploy.model.tflm_twin import TflmTwin
 
         path = Path(model_path)
         if not path.is_file():
@@ -90,7 +90,7 @@ class SimBoard(Served):
             raise UserError(f"--baud must be positive, got {baud}")
         self.model_bytes = path.read_bytes()
         if runtime is None:
-            from vwwdeploy.tflite_model.schema import read_model
+            from vwwdeploy.model.schema import read_model
 
             read_model(path)  # a damaged file gets inspect's sentence, not the runtime's
         self.model_sha256 = hashlib.sha256(self.model_bytes).hexdigest()

@@ -21,8 +21,8 @@ from pathlib import Path
 
 import numpy as np
 
+from vwwdeploy.data.input_convention import pixel_to_int8
 from vwwdeploy.errors import UserError
-from vwwdeploy.input_convention import pixel_to_int8
 
 CSV_PREPROCESSING = (
     "camera path: image -> 324x244 grayscale sensor frame (protocol.pipeline.frame_from_image) -> "
@@ -65,7 +65,7 @@ def load_inputs(
 ) -> ValidationInputs:
     """data: a labels CSV or a dataset folder/split; input_shape: the model's (1, H, W, C) or (H, W, C);
     pipeline_mode: the board's (0 decimate, 1 box-average), used for CSV images; camera_like_seed: also
-    give the model inputs the seeded camera-like look (vwwdeploy.camera_like), same bytes for every path."""
+    give the model inputs the seeded camera-like look (vwwdeploy.data.camera_like), same bytes for every path."""
     data = Path(data)
     shape = tuple(int(d) for d in input_shape)
     if len(shape) == 4:
@@ -81,7 +81,7 @@ def load_inputs(
     else:
         inputs = _from_csv(data, shape, limit, pipeline_mode)
     if camera_like_seed is not None:
-        from vwwdeploy.camera_like import camera_like
+        from vwwdeploy.data.camera_like import camera_like
 
         inputs.pixels = camera_like(inputs.pixels, camera_like_seed)
         inputs.preprocessing += (
@@ -101,7 +101,7 @@ def precheck_data(data) -> int:
     if not data.exists():
         raise UserError(f"{data}: no such labels CSV or dataset folder")
     if data.is_dir():
-        from vwwdeploy.dataset.store import open_split, resolve_split
+        from vwwdeploy.data.store import open_split, resolve_split
 
         return len(open_split(resolve_split(data, "val")))
     rows = read_labels_csv(data)
@@ -200,7 +200,7 @@ def _from_csv(path: Path, shape: tuple[int, int, int], limit: int | None, pipeli
 
 
 def _from_dataset(path: Path, shape: tuple[int, int, int], limit: int | None) -> ValidationInputs:
-    from vwwdeploy.dataset.store import open_split, resolve_split
+    from vwwdeploy.data.store import open_split, resolve_split
 
     split = open_split(resolve_split(path, "val"))
     h, w, c = shape

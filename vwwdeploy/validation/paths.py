@@ -4,7 +4,7 @@ never a crash, so the rest of the report still gets written.
 
 - ground truth: the labels.
 - litert: LiteRT's int8 interpreter (optimized XNNPACK/ruy kernels).
-- twin: TFLite Micro's reference kernels on the host (`vwwdeploy.tflm_twin`), the device's own code.
+- twin: TFLite Micro's reference kernels on the host (`vwwdeploy.model.tflm_twin`), the device's own code.
 - float: the Keras float model of a training run, fed the dequantized int8 input.
 The device path is the runner's (it talks to boards).
 """
@@ -68,7 +68,7 @@ def _fixed_for_litert(model_bytes: bytes) -> tuple[bytes | None, str]:
 
 def _fix_for_litert(model_bytes: bytes) -> tuple[bytes | None, str]:
     try:
-        from vwwdeploy.tflite_model import fix_model_bytes
+        from vwwdeploy.model import fix_model_bytes
     except ImportError:
         return _fix_via_files(model_bytes)
     try:
@@ -88,9 +88,9 @@ def _fix_via_files(model_bytes: bytes) -> tuple[bytes | None, str]:
     from pathlib import Path
 
     try:
-        from vwwdeploy.tflite_model import fix_model
+        from vwwdeploy.model import fix_model
     except ImportError:
-        return None, "vwwdeploy.tflite_model.fix_model is not available"
+        return None, "vwwdeploy.model.fix_model is not available"
     try:
         with tempfile.TemporaryDirectory(prefix="vwwdeploy-validate-") as tmp:
             src, dst = Path(tmp) / "model.tflite", Path(tmp) / "fixed.tflite"
@@ -146,7 +146,7 @@ def run_litert(model_bytes: bytes, x: np.ndarray, progress: Progress | None = No
 
 def run_twin(twin, x: np.ndarray, progress: Progress | None = None, chunk: int = 16) -> PathOutput:
     """twin: an open `TflmTwin` (the caller owns it: it also tells the runner the model's tensor specs)."""
-    from vwwdeploy.tflm_twin import TflmAbort
+    from vwwdeploy.model.tflm_twin import TflmAbort
 
     out_spec = twin.outputs[0]
     in_shape = tuple(twin.inputs[0].shape)

@@ -12,8 +12,8 @@ from pathlib import Path
 
 import numpy as np
 
-from vwwdeploy import input_convention
 from vwwdeploy.constants import DEFAULT_BAUD, REQUEST_RETRIES, REQUEST_TIMEOUT_S
+from vwwdeploy.data import input_convention
 from vwwdeploy.errors import UserError
 from vwwdeploy.validation import paths as vpaths
 from vwwdeploy.validation.inputs import ValidationInputs, load_inputs, precheck_data
@@ -221,7 +221,7 @@ def validate(
     in a temporary folder it renames afterwards names the final paths.
     """
     from vwwdeploy import __version__
-    from vwwdeploy.tflm_twin import TflmAbort, TflmTwin
+    from vwwdeploy.model.tflm_twin import TflmAbort, TflmTwin
 
     model, data, report = Path(model), Path(data), Path(report)
     _check_arguments(ports, model, data, report, checkpoint)

@@ -20,9 +20,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from vwwdeploy.atomic import atomic_dir
-from vwwdeploy.dataset import decode
-from vwwdeploy.dataset.coco_labels import DEFAULT_THRESHOLD, CocoLabels, labels_from_file
-from vwwdeploy.dataset.store import DEFAULT_SHARD_SIZE, MANIFEST, SplitWriter
+from vwwdeploy.data import decode
+from vwwdeploy.data.coco_labels import DEFAULT_THRESHOLD, CocoLabels, labels_from_file
+from vwwdeploy.data.store import DEFAULT_SHARD_SIZE, MANIFEST, SplitWriter
 from vwwdeploy.errors import UserError
 
 DEFAULT_SIZE = 128
@@ -56,7 +56,7 @@ class _CameraLikeWriter(SplitWriter):
         self.seed = seed
 
     def add(self, images, rows) -> None:
-        from vwwdeploy.camera_like import camera_like
+        from vwwdeploy.data.camera_like import camera_like
 
         if len(rows):
             images = camera_like(images, self.seed, first_index=len(self.rows))
@@ -178,7 +178,7 @@ def _start_pool(workers: int):
         ctx = multiprocessing.get_context("fork")
     else:
         ctx = multiprocessing.get_context("forkserver")
-        ctx.set_forkserver_preload(["vwwdeploy.dataset.decode"])
+        ctx.set_forkserver_preload(["vwwdeploy.data.decode"])
     return ctx.Pool(workers)
 
 
@@ -245,7 +245,7 @@ def build_coco_dir(coco_dir, out, options: BuildOptions | None = None) -> dict[s
 def summary_line(manifest: dict) -> str:
     r = manifest["report"]
     if "per_class" in r:  # built from the user's folders / CSV
-        from vwwdeploy.dataset.folders import summary_line as folder_summary
+        from vwwdeploy.data.folders import summary_line as folder_summary
 
         return folder_summary(manifest)
     names = manifest["label_names"]

@@ -1,6 +1,6 @@
 """Ask the two runtimes about a model, each in a child process so that a crash is a finding.
 
-- TFLM (the board's runtime): `vwwdeploy.tflm_twin.TflmTwin`, reference kernels.
+- TFLM (the board's runtime): `vwwdeploy.model.tflm_twin.TflmTwin`, reference kernels.
 - LiteRT (the host runtime other tools use), with its *reference* kernels (BUILTIN_REF): they follow
   the same integer arithmetic as TFLM's reference kernels, so outputs can be compared bit for bit.
 """
@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from vwwdeploy.tflm_twin import TflmAbort, TflmTwin, _child_env
+from vwwdeploy.model.tflm_twin import TflmAbort, TflmTwin, _child_env
 
 LARGE_ARENA = 64 << 20
 
@@ -51,7 +51,7 @@ def litert_probe(model_bytes: bytes, inputs: np.ndarray | None = None, timeout: 
     """Load in LiteRT (reference kernels) in a child process; optionally run `inputs` on input 0."""
     try:
         proc = subprocess.run(
-            [sys.executable, "-c", "from vwwdeploy.tflite_model.runtimes import _litert_child; _litert_child()"],
+            [sys.executable, "-c", "from vwwdeploy.model.runtimes import _litert_child; _litert_child()"],
             input=pickle.dumps((bytes(model_bytes), inputs)),
             capture_output=True,
             env=_child_env(),

@@ -17,10 +17,10 @@ import numpy as np
 
 from vwwdeploy.atomic import atomic_dir, atomic_write_text, check_writable_dir
 from vwwdeploy.errors import UserError
-from vwwdeploy.tflite_model.board import parse_margin
-from vwwdeploy.tflite_model.inspect import inspect_model, static_problems
-from vwwdeploy.tflite_model.ops import RESOLVER_METHODS
-from vwwdeploy.tflite_model.outpaths import check_output
+from vwwdeploy.model.board import parse_margin
+from vwwdeploy.model.inspect import inspect_model, static_problems
+from vwwdeploy.model.ops import RESOLVER_METHODS
+from vwwdeploy.model.outpaths import check_output
 
 NAMESPACE = "vwwdeploy_model"
 DATA_FILES = ["model_data.h", "model_data.cc"]
@@ -103,8 +103,8 @@ def resolve_labels(labels: list[str] | None, class_count: int) -> list[str]:
 def selftest_vector(model_path: Path, input_shape: list[int]) -> tuple[np.ndarray, np.ndarray]:
     """The SELFTEST built-in input (docs/protocol.md, "Self-test") and the int8 output the TFLM host twin
     (reference kernels) gives for it: the board's model_output check compares its own output with it."""
+    from vwwdeploy.model.tflm_twin import TflmTwin
     from vwwdeploy.protocol.messages import selftest_input
-    from vwwdeploy.tflm_twin import TflmTwin
 
     x = selftest_input(int(np.prod(input_shape))).reshape(input_shape)
     with TflmTwin(model_path.read_bytes()) as twin:

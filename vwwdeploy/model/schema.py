@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from vwwdeploy.errors import UserError
-from vwwdeploy.tflite_model.flatbuf import Buf, ModelFormatError, Table
+from vwwdeploy.model.flatbuf import Buf, ModelFormatError, Table
 
 FILE_IDENTIFIER = b"TFL3"
 CUSTOM = 32  # BuiltinOperator.CUSTOM

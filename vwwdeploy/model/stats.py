@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 
-from vwwdeploy.tflite_model.schema import Model, Subgraph
+from vwwdeploy.model.schema import Model, Subgraph
 
 
 def parameter_count(model: Model) -> int:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from vwwdeploy.tflite_model.schema import FILE_IDENTIFIER, parse_model
+from vwwdeploy.model.schema import FILE_IDENTIFIER, parse_model
 
 
 def unpack(data: bytes):

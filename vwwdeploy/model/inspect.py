@@ -12,13 +12,13 @@ from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from vwwdeploy import input_convention
-from vwwdeploy.tflite_model import board
-from vwwdeploy.tflite_model.flatbuf import ModelFormatError
-from vwwdeploy.tflite_model.ops import RESOLVER_METHODS, unsupported_hint
-from vwwdeploy.tflite_model.runtimes import litert_probe, tflm_probe
-from vwwdeploy.tflite_model.schema import Model, Tensor, load_bytes, parse_model
-from vwwdeploy.tflite_model.stats import mac_count, parameter_count
+from vwwdeploy.data import input_convention
+from vwwdeploy.model import board
+from vwwdeploy.model.flatbuf import ModelFormatError
+from vwwdeploy.model.ops import RESOLVER_METHODS, unsupported_hint
+from vwwdeploy.model.runtimes import litert_probe, tflm_probe
+from vwwdeploy.model.schema import Model, Tensor, load_bytes, parse_model
+from vwwdeploy.model.stats import mac_count, parameter_count
 
 EXPORT_HINT = "`vwwdeploy export` turns a training run into a full-integer int8 model (int8 input and output)"
 

@@ -25,10 +25,10 @@ from pathlib import Path
 
 import numpy as np
 
-from vwwdeploy import input_convention
+from vwwdeploy.data import input_convention
 from vwwdeploy.errors import UserError
-from vwwdeploy.tflite_model.flatbuf import Buf, Table
-from vwwdeploy.tflite_model.schema import Model, Operator, Tensor, read_model
+from vwwdeploy.model.flatbuf import Buf, Table
+from vwwdeploy.model.schema import Model, Operator, Tensor, read_model
 
 IMPORT_REPORT = "import.json"
 DEFAULT_TOLERANCE_STEPS = 1.0
@@ -319,7 +319,7 @@ def calibration_pictures(size: int, count: int = CALIBRATION_PICTURES, seed: int
     """uint8 [count, size, size, 3]: seeded synthetic scenes (figures, clutter) resized to the model input."""
     from PIL import Image
 
-    from vwwdeploy.synthetic import _draw_image
+    from vwwdeploy.data.synthetic import _draw_image
 
     rng = np.random.default_rng(seed)
     out = []
@@ -335,7 +335,7 @@ class Int8Reference:
     def __init__(self, data: bytes):
         from ai_edge_litert.interpreter import Interpreter, OpResolverType
 
-        from vwwdeploy.tflite_model.fix import patch_quantized_dimensions
+        from vwwdeploy.model.fix import patch_quantized_dimensions
 
         try:  # the upstream file's bias quantized_dimension quirk: LiteRT refuses it unpatched
             data, _ = patch_quantized_dimensions(data)
@@ -355,7 +355,7 @@ class Int8Reference:
 
     def run(self, pixels: np.ndarray) -> list[dict[int, np.ndarray]]:
         """Per picture: {tensor index: dequantized float values} of every tensor, after one inference."""
-        from vwwdeploy.evaluation import quantize_input
+        from vwwdeploy.training.evaluation import quantize_input
 
         q = quantize_input(pixels, self.input)
         details = self.interpreter.get_tensor_details()

@@ -40,7 +40,7 @@ class TensorSpec:
 
 def _child_env() -> dict[str, str]:
     env = dict(os.environ)
-    package_parent = str(Path(__file__).resolve().parent.parent)
+    package_parent = str(Path(__file__).resolve().parents[2])
     env["PYTHONPATH"] = os.pathsep.join(p for p in (package_parent, env.get("PYTHONPATH")) if p)
     return env
 
@@ -71,7 +71,7 @@ class TflmTwin:
             # Generous: tiny models can have large activations; the real need is measured later.
             arena_size = max(10 * len(model_bytes), 4 << 20)
         self._proc = subprocess.Popen(
-            [sys.executable, "-c", "from vwwdeploy.tflm_twin import _child; _child()"],
+            [sys.executable, "-c", "from vwwdeploy.model.tflm_twin import _child; _child()"],
             env=_child_env(),
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,

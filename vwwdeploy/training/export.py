@@ -18,16 +18,16 @@ from pathlib import Path
 
 import numpy as np
 
-from vwwdeploy import input_convention
 from vwwdeploy.atomic import atomic_write_bytes
+from vwwdeploy.data import input_convention
 from vwwdeploy.errors import UserError
-from vwwdeploy.evaluation import (
+from vwwdeploy.progress import say
+from vwwdeploy.training.evaluation import (
     LiteRtModel,
     eval_pixels,
     open_eval_split,
     predict_float,
 )
-from vwwdeploy.progress import say
 
 EXPECTED_OPS = ("AVERAGE_POOL_2D", "CONV_2D", "DEPTHWISE_CONV_2D", "RESHAPE", "SOFTMAX")
 TFLM_SOFTMAX_SCALED_DIFF_BITS = 5  # kScaledDiffIntegerBits in TFLM's int8 softmax
@@ -157,7 +157,7 @@ def describe(model_bytes: bytes) -> dict:
 
 def _tflm_check(model_bytes: bytes, pixels: np.ndarray) -> str | None:
     """None when the TFLM runtime loads and runs the model, else why not."""
-    from vwwdeploy.tflm_twin import TflmTwin
+    from vwwdeploy.model.tflm_twin import TflmTwin
 
     try:
         with TflmTwin(model_bytes) as twin:

@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from vwwdeploy.errors import UserError
-from vwwdeploy.kernels.generate import generate_kernels, quantize_multiplier
+from vwwdeploy.model.kernels.generate import generate_kernels, quantize_multiplier
 
 REPO = Path(__file__).resolve().parents[2]
 KERNELS_DIR = REPO / "firmware" / "kernels"
@@ -44,7 +44,7 @@ def layers_header(decisions) -> str:
         "  float input_scale, output_scale;\n  const float* filter_scales;\n  const int8_t* filter;\n"
         "  const int32_t* bias;\n  const int32_t* generated_multiplier;\n  const int32_t* generated_shift;\n};\n"
     )
-    from vwwdeploy.kernels.generate import activation_range
+    from vwwdeploy.model.kernels.generate import activation_range
 
     rows = []
     for d in decisions:

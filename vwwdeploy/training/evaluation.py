@@ -1,7 +1,7 @@
 """Accuracy of a checkpoint (EMA weights, float) or a .tflite model (LiteRT) on a dataset split.
 
 Both paths feed the same eval-preprocessed uint8 pixels (central crop 0.875, resize): the float model gets
-pixel / 127.5 - 1, an int8 model that takes the camera's pixel - 128 (vwwdeploy/input_convention.py) gets
+pixel / 127.5 - 1, an int8 model that takes the camera's pixel - 128 (vwwdeploy/data/input_convention.py) gets
 exactly that, as on the device, and any other int8 model its own quantization of pixel / 127.5 - 1. So float
 and int8 accuracies compare on identical images.
 """
@@ -12,13 +12,13 @@ from pathlib import Path
 
 import numpy as np
 
-from vwwdeploy import input_convention
+from vwwdeploy.data import input_convention
 from vwwdeploy.errors import UserError
 from vwwdeploy.training.preprocess import eval_images, to_float
 
 
 def open_eval_split(dataset, split: str = "val"):
-    from vwwdeploy.dataset.store import open_split, resolve_split
+    from vwwdeploy.data.store import open_split, resolve_split
 
     if split not in ("train", "val"):
         raise UserError(f"--split must be train or val, not {split!r}")

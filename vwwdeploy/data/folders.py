@@ -24,8 +24,8 @@ from pathlib import Path
 import numpy as np
 
 from vwwdeploy.atomic import atomic_dir
-from vwwdeploy.dataset import decode
-from vwwdeploy.dataset.store import DEFAULT_SHARD_SIZE, SplitWriter
+from vwwdeploy.data import decode
+from vwwdeploy.data.store import DEFAULT_SHARD_SIZE, SplitWriter
 from vwwdeploy.errors import UserError
 
 VWW_CLASSES = ["notperson", "person"]
@@ -140,7 +140,7 @@ def split_indices(labels: np.ndarray, val_fraction: float, seed: int) -> tuple[n
 
 
 def _decode(files: list[str], options: FolderOptions) -> tuple[dict[int, np.ndarray], Counter, dict]:
-    from vwwdeploy.dataset.build import _start_pool
+    from vwwdeploy.data.build import _start_pool
     from vwwdeploy.progress import progress_bar
 
     tasks = [
@@ -176,7 +176,7 @@ def build_from_sources(
     out, folders: Sequence[Path] = (), csvs: Sequence[Path] = (), options: FolderOptions | None = None
 ) -> dict[str, dict]:
     """`dataset build --folders/--csv`: out/train and out/val. Returns {split name: manifest}."""
-    from vwwdeploy.dataset.build import _check_output
+    from vwwdeploy.data.build import _check_output
 
     options = options or FolderOptions()
     if not folders and not csvs:
@@ -233,7 +233,7 @@ def build_from_sources(
             order = kept[rows]
             stacked = np.stack([images[r] for r in order])
             if options.camera_like_seed is not None:
-                from vwwdeploy.camera_like import camera_like
+                from vwwdeploy.data.camera_like import camera_like
 
                 stacked = camera_like(stacked, options.camera_like_seed)
             writer.add(stacked, [(str(r), files[r], int(labels[r])) for r in order])

@@ -17,10 +17,10 @@ import numpy as np
 
 from vwwdeploy.atomic import atomic_write_bytes
 from vwwdeploy.errors import UserError
-from vwwdeploy.tflite_model.inspect import quantized_dimension_defects
-from vwwdeploy.tflite_model.outpaths import check_output
-from vwwdeploy.tflite_model.runtimes import litert_probe, tflm_probe
-from vwwdeploy.tflite_model.schema import parse_model, read_model
+from vwwdeploy.model.inspect import quantized_dimension_defects
+from vwwdeploy.model.outpaths import check_output
+from vwwdeploy.model.runtimes import litert_probe, tflm_probe
+from vwwdeploy.model.schema import parse_model, read_model
 
 PROOF_RANDOM_INPUTS = 16
 
