@@ -25,7 +25,7 @@ from vwwdeploy.training.checkpoint import latest_checkpoint, restore_checkpoint,
 from vwwdeploy.training.config import CONFIG_FILE, MODEL_FIELDS, TrainConfig
 from vwwdeploy.training.loss_window import LossWindow
 
-STRATEGIES = ("default", "mirrored")
+STRATEGIES = ("default", "mirrored", "multi-worker")
 
 
 def _make_strategy(name: str):
@@ -35,6 +35,11 @@ def _make_strategy(name: str):
         return tf.distribute.get_strategy()
     if name == "mirrored":
         return tf.distribute.MirroredStrategy()
+    if name == "multi-worker":
+        from vwwdeploy.training.cluster import tf_config
+
+        tf_config()  # one clear line instead of TensorFlow's silent single-worker fallback
+        return tf.distribute.MultiWorkerMirroredStrategy()
     raise UserError(f"unknown strategy {name!r} (choose from {', '.join(STRATEGIES)})")
 
 
@@ -246,9 +251,17 @@ def train(
 
     from vwwdeploy.atomic import check_writable_dir
 
+    # Under multi-worker every worker trains, but only the chief writes the train dir; the others resume
+    # from it, so it must be one folder they all see (a shared file system) for a restart to be exact.
+    chief = True
+    if strategy == "multi-worker":
+        from vwwdeploy.training.cluster import is_chief, tf_config
+
+        chief = is_chief(tf_config())
     check_writable_dir(train_dir)
-    train_dir.mkdir(parents=True, exist_ok=True)
-    config.save(train_dir)
+    if chief:
+        train_dir.mkdir(parents=True, exist_ok=True)
+        config.save(train_dir)
 
     import tensorflow as tf
 
@@ -272,7 +285,7 @@ def train(
     }
     if start_step >= config.max_steps:
         log(f"global step {start_step} already reached max steps {config.max_steps}; nothing to do")
-        if ckpt is None:
+        if ckpt is None and chief:
             summary["checkpoint"] = str(trainer.save(train_dir))
         return summary
 
@@ -282,7 +295,7 @@ def train(
         + f"; batch {config.batch_size}, steps {start_step}..{config.max_steps}"
     )
     data = iter(_pipeline(split, config, start_step))
-    writer = tf.summary.create_file_writer(str(train_dir))
+    writer = tf.summary.create_file_writer(str(train_dir)) if chief else tf.summary.create_noop_writer()
 
     interrupted = {"flag": False}
     previous_handler = None
@@ -321,7 +334,7 @@ def train(
                 break
             due_by_steps = save_every_steps and step % save_every_steps == 0
             due_by_time = save_interval_secs and time.monotonic() - last_save_time >= save_interval_secs
-            if (due_by_steps or due_by_time) and step < config.max_steps:
+            if chief and (due_by_steps or due_by_time) and step < config.max_steps:
                 trainer.save(train_dir)
                 last_save_time = time.monotonic()
     finally:
@@ -330,8 +343,9 @@ def train(
         writer.close()
     summary["smoothed_loss"] = losses.summary()
     summary["step"] = trainer.step
-    summary["checkpoint"] = str(trainer.save(train_dir))
-    log(f"saved checkpoint at global step {trainer.step} in {train_dir}")
+    if chief:
+        summary["checkpoint"] = str(trainer.save(train_dir))
+        log(f"saved checkpoint at global step {trainer.step} in {train_dir}")
     if interrupted["flag"]:
         summary["interrupted"] = True
         raise KeyboardInterrupt
