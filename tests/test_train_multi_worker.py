@@ -19,7 +19,7 @@ from vwwdeploy.training.checkpoint import latest_checkpoint, read_checkpoint
 
 REPO = Path(__file__).resolve().parent.parent
 ENV = {**os.environ, "PYTHONPATH": str(REPO), "CUDA_VISIBLE_DEVICES": ""}
-STEPS = ["--max-steps", "3", "--batch-size", "8", "--image-size", "32", "--log-every-steps", "1"]
+STEPS = ["--batch-size", "8", "--image-size", "32", "--log-every-steps", "1"]
 
 ONE_WORKER = """
 import sys
@@ -46,12 +46,8 @@ def _weights(train_dir: Path) -> dict[str, np.ndarray]:
     return {k: v for k, v in arrays.items() if k.startswith(("model/", "ema/"))}
 
 
-@pytest.mark.slow
-def test_two_workers_train_what_one_worker_trains(tmp_path):
-    split = tiny_split(tmp_path / "data" / "train", n=24)
+def _two_workers(split: Path, run: Path, max_steps: int) -> list[str]:
     workers = ",".join(f"127.0.0.1:{p}" for p in _free_ports(2))
-    run = tmp_path / "multi"
-    start = time.monotonic()
     procs = [
         subprocess.Popen(
             [
@@ -69,6 +65,8 @@ def test_two_workers_train_what_one_worker_trains(tmp_path):
                 workers,
                 "--task-index",
                 str(i),
+                "--max-steps",
+                str(max_steps),
                 *STEPS,
             ],
             stdout=subprocess.PIPE,
@@ -84,24 +82,44 @@ def test_two_workers_train_what_one_worker_trains(tmp_path):
         for p in procs:
             if p.poll() is None:
                 p.kill()
-    multi_s = time.monotonic() - start
     for p, (_, err) in zip(procs, outs):
         assert p.returncode == 0, err[-3000:]
-    assert "saved checkpoint at global step 3" in outs[0][0]
+    assert f"saved checkpoint at global step {max_steps}" in outs[0][0]
     assert "saved checkpoint" not in outs[1][0]  # the non-chief writes nothing
+    return [out for out, _ in outs]
+
+
+@pytest.mark.slow
+def test_two_workers_train_and_resume_what_one_worker_trains(tmp_path):
+    split = tiny_split(tmp_path / "data" / "train", n=24)
+    run = tmp_path / "multi"
+    start = time.monotonic()
+    _two_workers(split, run, 3)
+    multi_s = time.monotonic() - start
+    assert sorted(p.name for p in run.iterdir() if p.name.startswith("events.")) != []
+    # Both workers restart (as after one died) and resume from the chief's checkpoint.
+    outs = _two_workers(split, run, 6)
+    assert all("resumed from ckpt-000000003.npz at global step 3" in out for out in outs)
 
     start = time.monotonic()
     one = subprocess.run(
-        [sys.executable, "-c", ONE_WORKER, str(split), str(tmp_path / "one"), *STEPS],
+        [sys.executable, "-c", ONE_WORKER, str(split), str(tmp_path / "one"), "--max-steps", "3", *STEPS],
         capture_output=True, text=True, env=ENV, timeout=600,
     )  # fmt: skip
     one_s = time.monotonic() - start
     assert one.returncode == 0, one.stderr[-3000:]
-    print(f"wall time: two workers {multi_s:.1f} s, one worker (2 replicas) {one_s:.1f} s")
+    first3 = _weights(tmp_path / "one")
+    one = subprocess.run(
+        [sys.executable, "-c", ONE_WORKER, str(split), str(tmp_path / "one"), "--max-steps", "6", *STEPS],
+        capture_output=True, text=True, env=ENV, timeout=600,
+    )  # fmt: skip
+    assert one.returncode == 0, one.stderr[-3000:]
+    print(f"wall time for 3 steps: two workers {multi_s:.1f} s, one worker (2 replicas) {one_s:.1f} s")
 
     multi, single = _weights(run), _weights(tmp_path / "one")
-    assert read_checkpoint(latest_checkpoint(run))["step"] == 3
+    assert read_checkpoint(latest_checkpoint(run))["step"] == 6
     assert multi.keys() == single.keys() and len(multi) > 10
+    assert any(not np.allclose(first3[k], single[k]) for k in single)  # steps 4..6 moved the weights
     for key in multi:
         np.testing.assert_allclose(multi[key], single[key], rtol=1e-4, atol=1e-5, err_msg=key)
 
