@@ -29,10 +29,10 @@ from PIL import Image
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from vwwdeploy.device.client import Device  # noqa: E402
-from vwwdeploy.emulate import start_emulator  # noqa: E402
 from vwwdeploy.firmware.qemu_build import PROFILES, build_qemu_firmware  # noqa: E402
+from vwwdeploy.link.client import Device  # noqa: E402
 from vwwdeploy.paths import cache_dir  # noqa: E402
+from vwwdeploy.virtual_boards.qemu import start_emulator  # noqa: E402
 
 SHARED = REPO.parent / "shared" / "data"
 UPSTREAM = SHARED / "tflm_person_detection" / "person_detect.tflite"
@@ -48,14 +48,14 @@ def inputs(coco: int) -> list[np.ndarray]:
         for n in ("person_uint8.png", "no_person_uint8.png")
     ]
     if coco:
-        from vwwdeploy.protocol.pipeline import frame_from_image
+        from vwwdeploy.link.protocol.pipeline import frame_from_image
 
         with open(SHARED / "coco128_train2017" / "person_presence.csv", newline="") as fh:
             stems = [r["stem"] for r in csv.DictReader(fh)][:coco]
         for stem in stems:
             img = Image.open(SHARED / "coco128_train2017" / "images" / f"{stem}.jpg")
             raw = frame_from_image(img)  # what the sim camera would see; any fixed 96x96 input will do
-            from vwwdeploy.protocol.pipeline import crop_decimate
+            from vwwdeploy.link.protocol.pipeline import crop_decimate
 
             xs.append(crop_decimate(raw).astype(np.int16) - 128)
     return [x.astype(np.int8).reshape(96, 96, 1) for x in xs]

@@ -21,11 +21,11 @@ from PIL import Image
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from vwwdeploy.device.client import Device  # noqa: E402
-from vwwdeploy.emulate import start_emulator  # noqa: E402
 from vwwdeploy.firmware.qemu_build import build_qemu_firmware  # noqa: E402
+from vwwdeploy.link.client import Device  # noqa: E402
 from vwwdeploy.model.kernels.layers import read_layers  # noqa: E402
 from vwwdeploy.model.op_profile import profile_inference  # noqa: E402
+from vwwdeploy.virtual_boards.qemu import start_emulator  # noqa: E402
 
 SHARED = REPO.parent / "shared" / "data"
 UPSTREAM = SHARED / "tflm_person_detection" / "person_detect.tflite"

@@ -63,7 +63,7 @@ def test_dataset_build_stores_the_camera_like_view(tmp_path):
 
 
 def test_validation_inputs_take_the_camera_like_look(tmp_path):
-    from vwwdeploy.validation.inputs import load_inputs
+    from vwwdeploy.apps.validation.inputs import load_inputs
 
     src = _folders(tmp_path / "pics", {"person": 4, "notperson": 4})
     assert _build("--folders", src, "--out", tmp_path / "ds", "--size", "40") == 0

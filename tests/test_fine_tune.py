@@ -29,7 +29,7 @@ def _errors(capsys) -> list[str]:
 @pytest.mark.slow
 def test_folder_fine_tune_end_to_end_on_the_simulated_board(upstream_model, coco128, tmp_path, capsys):
     from vwwdeploy.model.schema import read_model
-    from vwwdeploy.sim import start_sim_in_thread
+    from vwwdeploy.virtual_boards.sim import start_sim_in_thread
 
     folders = _coco_folders(coco128, tmp_path / "pictures")
     ds, run, model = tmp_path / "ds", tmp_path / "run", tmp_path / "tuned.tflite"

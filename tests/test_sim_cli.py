@@ -11,8 +11,8 @@ import pytest
 from interruptible import popen_interruptible
 
 from vwwdeploy.cli import main
-from vwwdeploy.device import Device
-from vwwdeploy.protocol.messages import Capability
+from vwwdeploy.link import Device
+from vwwdeploy.link.protocol.messages import Capability
 
 
 @pytest.fixture(scope="module")

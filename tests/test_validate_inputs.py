@@ -6,9 +6,9 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from vwwdeploy.apps.validation.inputs import load_inputs, read_labels_csv
 from vwwdeploy.errors import UserError
-from vwwdeploy.protocol.pipeline import crop_box_average, crop_decimate, frame_from_image, to_model_input
-from vwwdeploy.validation.inputs import load_inputs, read_labels_csv
+from vwwdeploy.link.protocol.pipeline import crop_box_average, crop_decimate, frame_from_image, to_model_input
 
 
 def _pictures(folder, n=3):

@@ -242,9 +242,9 @@ def _info(path: Path, as_json: bool) -> int:
 
 
 def _mlperf_vww(args: argparse.Namespace) -> int:
+    from vwwdeploy.apps.mlperf import dataset as ds
     from vwwdeploy.atomic import check_writable_dir
     from vwwdeploy.errors import UserError
-    from vwwdeploy.mlperf import dataset as ds
     from vwwdeploy.progress import say, track
 
     if args.count is not None and (args.count < 2 or args.count % 2):

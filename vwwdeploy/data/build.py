@@ -8,11 +8,7 @@ renamed into place only when the whole build succeeded.
 
 from __future__ import annotations
 
-import multiprocessing
 import os
-import sys
-import tempfile
-import threading
 import time
 from collections import Counter
 from collections.abc import Sequence
@@ -21,8 +17,9 @@ from pathlib import Path
 
 from vwwdeploy.atomic import atomic_dir
 from vwwdeploy.data import decode
+from vwwdeploy.data.builder_steps import check_output, start_pool
 from vwwdeploy.data.coco_labels import DEFAULT_THRESHOLD, CocoLabels, labels_from_file
-from vwwdeploy.data.store import DEFAULT_SHARD_SIZE, MANIFEST, SplitWriter
+from vwwdeploy.data.store import DEFAULT_SHARD_SIZE, SplitWriter
 from vwwdeploy.errors import UserError
 
 DEFAULT_SIZE = 128
@@ -81,28 +78,6 @@ def guess_split_name(annotations: Path) -> str:
     return "test" if "test" in stem else stem
 
 
-def _check_output(out: Path) -> None:
-    """Refuse an --out we cannot write, or one that holds something other than a dataset we built (we replace it)."""
-    out = Path(out)
-    if out.exists():
-        if not out.is_dir():
-            raise UserError(f"--out {out} exists and is not a directory")
-        entries = [p.name for p in out.iterdir()]
-        ours = (out / MANIFEST).is_file() or any((out / s / MANIFEST).is_file() for s in COCO_SPLITS)
-        if entries and not ours:
-            raise UserError(f"--out {out} exists and is not a vwwdeploy dataset; choose an empty or new folder")
-    ancestor = out.resolve().parent
-    while not ancestor.exists():
-        ancestor = ancestor.parent
-    if not ancestor.is_dir():
-        raise UserError(f"cannot create --out {out}: {ancestor} is not a directory")
-    try:  # os.access says yes to root even on read-only mounts; a real probe does not lie.
-        probe = tempfile.mkdtemp(prefix=".vwwdeploy-probe-", dir=ancestor)
-        os.rmdir(probe)
-    except OSError as exc:
-        raise UserError(f"cannot write --out {out}: {ancestor}: {exc.strerror}") from None
-
-
 def plan_split(name: str, annotations: Path, images: str | Path, options: BuildOptions) -> _PlannedSplit:
     """Parse and label one split and check its image folder; raises UserError before anything is written."""
     images_arg = str(images)
@@ -146,7 +121,7 @@ def _decode_all(plan: _PlannedSplit, options: BuildOptions, writer: SplitWriter)
 
     wall0 = time.perf_counter()
     # The pool is started before the progress bar, whose refresh thread must not exist at fork time.
-    pool = _start_pool(workers) if workers > 1 else None
+    pool = start_pool(workers) if workers > 1 else None
     try:
         with progress_bar(transient=options.quiet) as bar:
             task_id = bar.add_task(f"decoding {plan.name}", total=n)
@@ -169,17 +144,6 @@ def _decode_all(plan: _PlannedSplit, options: BuildOptions, writer: SplitWriter)
         "decode_seconds": round(wall, 3),
         "decode_cpu_seconds": round(cpu[0], 3),
     }
-
-
-def _start_pool(workers: int):
-    """Plain fork is the quickest start, and safe while this process runs no other threads. Otherwise (e.g. the
-    caller already runs TensorFlow, whose threads may hold locks at fork time) use a clean forkserver."""
-    if threading.active_count() == 1 and "tensorflow" not in sys.modules:
-        ctx = multiprocessing.get_context("fork")
-    else:
-        ctx = multiprocessing.get_context("forkserver")
-        ctx.set_forkserver_preload(["vwwdeploy.data.decode"])
-    return ctx.Pool(workers)
 
 
 def _write_split(plan: _PlannedSplit, options: BuildOptions, folder: Path) -> dict:
@@ -215,7 +179,7 @@ def build_split(annotations, images, out, options: BuildOptions | None = None, s
     """`dataset build --annotations --images --out`: one split folder at `out`. Returns its manifest."""
     options = options or BuildOptions()
     out = Path(out)
-    _check_output(out)
+    check_output(out)
     plan = plan_split(split or guess_split_name(Path(annotations)), Path(annotations), images, options)
     with atomic_dir(out) as tmp:
         manifest = _write_split(plan, options, tmp)
@@ -228,7 +192,7 @@ def build_coco_dir(coco_dir, out, options: BuildOptions | None = None) -> dict[s
     coco_dir, out = Path(coco_dir), Path(out)
     if not coco_dir.is_dir():
         raise UserError(f"--coco-dir {coco_dir} not found")
-    _check_output(out)
+    check_output(out)
     plans = []
     for name, (ann_rel, img_rel) in COCO_SPLITS.items():
         ann = coco_dir / ann_rel

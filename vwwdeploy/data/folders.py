@@ -25,6 +25,7 @@ import numpy as np
 
 from vwwdeploy.atomic import atomic_dir
 from vwwdeploy.data import decode
+from vwwdeploy.data.builder_steps import check_output, start_pool
 from vwwdeploy.data.store import DEFAULT_SHARD_SIZE, SplitWriter
 from vwwdeploy.errors import UserError
 
@@ -140,7 +141,6 @@ def split_indices(labels: np.ndarray, val_fraction: float, seed: int) -> tuple[n
 
 
 def _decode(files: list[str], options: FolderOptions) -> tuple[dict[int, np.ndarray], Counter, dict]:
-    from vwwdeploy.data.build import _start_pool
     from vwwdeploy.progress import progress_bar
 
     tasks = [
@@ -151,7 +151,7 @@ def _decode(files: list[str], options: FolderOptions) -> tuple[dict[int, np.ndar
     images: dict[int, np.ndarray] = {}
     counts: Counter[str] = Counter()
     unreadable: dict[str, list[str]] = {}
-    pool = _start_pool(workers) if workers > 1 else None
+    pool = start_pool(workers) if workers > 1 else None
     try:
         with progress_bar(transient=options.quiet) as bar:
             task = bar.add_task("decoding pictures", total=len(files))
@@ -176,7 +176,6 @@ def build_from_sources(
     out, folders: Sequence[Path] = (), csvs: Sequence[Path] = (), options: FolderOptions | None = None
 ) -> dict[str, dict]:
     """`dataset build --folders/--csv`: out/train and out/val. Returns {split name: manifest}."""
-    from vwwdeploy.data.build import _check_output
 
     options = options or FolderOptions()
     if not folders and not csvs:
@@ -199,7 +198,7 @@ def build_from_sources(
     index = {name: i for i, name in enumerate(names)}
     files = [f for f, _ in items]
     labels = np.array([index[label] for _, label in items], dtype=np.int64)
-    _check_output(out)
+    check_output(out)
 
     images, counts, unreadable = _decode(files, options)
     kept = np.array(sorted(images), dtype=np.int64)

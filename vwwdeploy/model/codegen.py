@@ -103,8 +103,8 @@ def resolve_labels(labels: list[str] | None, class_count: int) -> list[str]:
 def selftest_vector(model_path: Path, input_shape: list[int]) -> tuple[np.ndarray, np.ndarray]:
     """The SELFTEST built-in input (docs/protocol.md, "Self-test") and the int8 output the TFLM host twin
     (reference kernels) gives for it: the board's model_output check compares its own output with it."""
+    from vwwdeploy.link.protocol.messages import selftest_input
     from vwwdeploy.model.tflm_twin import TflmTwin
-    from vwwdeploy.protocol.messages import selftest_input
 
     x = selftest_input(int(np.prod(input_shape))).reshape(input_shape)
     with TflmTwin(model_path.read_bytes()) as twin:
@@ -121,7 +121,7 @@ def selftest_lines(vector: tuple[np.ndarray, np.ndarray] | None) -> list[str]:
     if vector is None:
         return []
     x, y = vector
-    from vwwdeploy.protocol.crc import crc32
+    from vwwdeploy.link.protocol.crc import crc32
 
     # The input itself is not embedded: the firmware rebuilds it from the spec's formula (9 KB of flash
     # would push the Edge build over its target) and checks it against this CRC-32 before comparing outputs.
