@@ -166,7 +166,7 @@ def test_cli_rejects_a_non_edge_elf(tmp_path):
             "vwwdeploy",
             "emulate",
             "--board",
-            "sparkfun_edge",
+            "edge",
             "--firmware",
             str(_arm_elf(tmp_path, BASE, machine=62)),
         ],

@@ -19,14 +19,15 @@ def _port(text: str) -> int:
 def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--board",
-        choices=["qemu", "sparkfun_edge"],
+        choices=["qemu", "edge"],
         default="qemu",
-        help="qemu: the portable core on mps2-an386; sparkfun_edge: the exact Edge image on the emulated Apollo3",
+        help="qemu: the portable core on mps2-an386; edge: the exact SparkFun Edge image on the emulated Apollo3 "
+        "(the same words as `firmware build --board`)",
     )
     parser.add_argument(
         "--env",
         default="sparkfun_edge",
-        help="--board sparkfun_edge: which Edge build to run (the last `firmware build --env ENV`)",
+        help="--board edge: which Edge build to run (the last `firmware build --env ENV`)",
     )
     parser.add_argument(
         "--kernels",
@@ -90,7 +91,7 @@ def _run_edge(args: argparse.Namespace) -> int:
 
 
 def run(args: argparse.Namespace) -> int:
-    if args.board == "sparkfun_edge":
+    if args.board == "edge":
         return _run_edge(args)
     import sys
 
