@@ -13,9 +13,3 @@ def cache_dir() -> Path:
         return Path(env).expanduser()
     base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
     return Path(base) / "vwwdeploy"
-
-
-def repo_root() -> Path | None:
-    """The source checkout this package runs from (it holds platformio.ini and firmware/), if any."""
-    here = Path(__file__).resolve().parent.parent
-    return here if (here / "platformio.ini").exists() else None

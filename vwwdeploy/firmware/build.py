@@ -24,7 +24,7 @@ from pathlib import Path
 from vwwdeploy.errors import UserError
 from vwwdeploy.firmware import deps as deps_mod
 from vwwdeploy.firmware import pio_glue, size, tflm_tree
-from vwwdeploy.paths import repo_root
+from vwwdeploy.firmware.project import project_root
 
 DEFAULT_MODEL = "tensorflow/lite/micro/models/person_detect.tflite"
 GENERATED = "firmware/generated"
@@ -38,16 +38,6 @@ class EnvInfo:
     name: str
     flavour: str
     specialised: bool = False  # model-specialised convolutions (`custom_vww_kernels = generated`)
-
-
-def project_root() -> Path:
-    root = repo_root()
-    if root is None:
-        raise UserError(
-            "the firmware is built from a source checkout of vwwdeploy "
-            "(platformio.ini and firmware/ were not found next to the package)"
-        )
-    return root
 
 
 def environments(ini: Path) -> dict[str, EnvInfo]:

@@ -32,6 +32,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from vwwdeploy.errors import UserError
+from vwwdeploy.firmware.project import project_root
 from vwwdeploy.paths import cache_dir
 
 KERNELS = ("cmsis-nn", "reference", "generated")
@@ -80,14 +81,6 @@ class QemuBuild:
     def to_json(self) -> str:
         d = {k: str(v) for k, v in asdict(self).items()}
         return json.dumps(d, indent=2) + "\n"
-
-
-def repo_root() -> Path:
-    """The checkout holding the firmware sources (the build needs them; a wheel install has none)."""
-    root = Path(__file__).resolve().parents[2]
-    if not (root / BOARD_DIR / "Makefile").is_file():
-        raise UserError(f"firmware sources not found under {root}: build from a vwwdeploy source checkout")
-    return root
 
 
 def build_root() -> Path:
@@ -234,7 +227,7 @@ def _config_mk(
 def _make(build_dir: Path, config: str, target: str, jobs: int) -> subprocess.CompletedProcess:
     build_dir.mkdir(parents=True, exist_ok=True)
     (build_dir / "config.mk").write_text(config)
-    makefile = repo_root() / BOARD_DIR / "Makefile"
+    makefile = project_root() / BOARD_DIR / "Makefile"
     cmd = ["make", "-f", str(makefile), f"BUILD={build_dir}", f"-j{jobs}", target]
     proc = subprocess.run(cmd, capture_output=True, text=True)
     (build_dir / "make.log").write_text(proc.stdout + proc.stderr)
@@ -361,7 +354,7 @@ def tflm_object_dir(kernels: str, profile_name: str) -> tuple[Path, Path, dict]:
 
 
 def _app_sources(kernels: str = "cmsis-nn") -> list[Path]:
-    root = repo_root()
+    root = project_root()
     core = root / "firmware" / "core"
     board = root / BOARD_DIR
     files = [*core.glob("*.cc"), *core.glob("*.h"), *(p for p in board.iterdir() if p.is_file())]

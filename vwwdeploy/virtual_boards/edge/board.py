@@ -23,10 +23,9 @@ UART0 = 0x4001C000
 
 
 def default_firmware(env: str = "sparkfun_edge") -> Path:
-    from ...paths import repo_root
+    from ...firmware.project import project_root
 
-    root = repo_root() or Path.cwd()
-    return root / ".pio" / "vwwdeploy" / env / "firmware.elf"
+    return project_root() / ".pio" / "vwwdeploy" / env / "firmware.elf"
 
 
 @dataclass(eq=False)
