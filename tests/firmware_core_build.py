@@ -15,6 +15,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from vwwdeploy.paths import cache_dir
+from vwwdeploy.targets import CORTEX_M4F_FLAGS
 
 REPO = Path(__file__).resolve().parent.parent
 CORE = REPO / "firmware" / "core"
@@ -30,10 +31,7 @@ HOST_CORE_SOURCES = [p for p in PORTABLE_SOURCES if p.name not in ("app_main.cc"
 ARM_CXX = "arm-none-eabi-g++"
 ARM_FLAGS = [
     "-std=c++17",
-    "-mcpu=cortex-m4",
-    "-mthumb",
-    "-mfloat-abi=hard",
-    "-mfpu=fpv4-sp-d16",
+    *CORTEX_M4F_FLAGS,
     "-Os",
     "-ffunction-sections",
     "-fdata-sections",

@@ -17,9 +17,10 @@ from vwwdeploy.cli import main
 from vwwdeploy.model import generate_sources, inspect_model
 from vwwdeploy.model.codegen import c_float, model_data_sources
 from vwwdeploy.model.ops import RESOLVER_METHODS
+from vwwdeploy.targets import CORTEX_M4F_FLAGS
 from vwwdeploy.testing.tiny_models import tiny_model
 
-ARM_FLAGS = ["-mcpu=cortex-m4", "-mthumb", "-mfloat-abi=hard", "-mfpu=fpv4-sp-d16"]
+ARM_FLAGS = list(CORTEX_M4F_FLAGS)
 WARN = ["-std=c++17", "-Wall", "-Wextra", "-Werror"]
 
 # Includes both headers and uses every constant; on the host it is linked and run and prints them.

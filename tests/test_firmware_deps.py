@@ -89,7 +89,8 @@ def test_env_var_beats_recorded_dir(cache, tmp_path, monkeypatch):
         (["firmware", "build", "--env", "esp32"], "unknown environment 'esp32'"),
         (["firmware", "size", "--env", "esp32"], "unknown environment 'esp32'"),
         (["firmware", "build", "--op-profile"], "--op-profile needs --board qemu"),
-        (["firmware", "build", "--kernels", "generated", "--env", "sparkfun_edge"], "leave out --env"),
+        (["firmware", "build", "--kernels", "generated", "--env", "sparkfun_edge"], "leave out --kernels"),
+        (["firmware", "build", "--app", "mlperf", "--env", "sparkfun_edge_generated"], "unknown environment"),
         (["firmware", "build", "--kernels", "generated", "--app", "mlperf"], "built for --board qemu only"),
     ],
 )

@@ -56,9 +56,9 @@ def configure(parser: argparse.ArgumentParser) -> None:
         "--kernels",
         choices=["cmsis-nn", "reference", "generated"],
         default="cmsis-nn",
-        help="TFLM kernels of the --board qemu build; generated = convolutions specialised to the model "
-        "(vwwdeploy/model/kernels/), CMSIS-NN for whatever the generator does not cover; on the Edge, generated "
-        "builds the sparkfun_edge_generated environment (pick the others with --env)",
+        help="TFLM kernels: cmsis-nn, reference (bit-exact with the host twin), or generated = convolutions "
+        "specialised to the model (vwwdeploy/model/kernels/), CMSIS-NN for whatever the generator does not cover; "
+        "on the Edge they pick the PlatformIO environment (sparkfun_edge, _ref, _generated; vwwdeploy/targets.py)",
     )
     build.add_argument(
         "--profile",
@@ -151,19 +151,35 @@ def _build(args: argparse.Namespace) -> int:
         return 0
     if args.op_profile:
         raise UserError("--op-profile needs --board qemu (the Edge has no instruction counter)")
-    envs = args.env
-    if args.kernels == "generated":
-        if args.app == "mlperf":
-            raise UserError("--kernels generated with --app mlperf is built for --board qemu only (docs/kernels.md)")
-        if args.env:
-            raise UserError("--kernels generated builds sparkfun_edge_generated; leave out --env")
-        envs = ["sparkfun_edge_generated"]
-    if args.app == "mlperf":
-        # The MLPerf Tiny envs of platformio.ini: each Edge env with -DVWW_APP_MLPERF.
-        envs = [e if e.endswith("_mlperf") else f"{e}_mlperf" for e in (args.env or ["sparkfun_edge"])]
+    envs = _edge_envs(args)
     for report in build(envs, args.model, args.jobs, args.verbose, say=say, fetch=not args.offline):
         print("\n".join(report.lines()))
     return 0
+
+
+def _edge_envs(args: argparse.Namespace) -> list[str]:
+    """The PlatformIO environments for --kernels/--app, or --env's own names moved to --app's protocol."""
+    from vwwdeploy import targets
+    from vwwdeploy.errors import UserError
+
+    if not args.env:
+        target = targets.find("edge", args.kernels, args.app)
+        if target is None:
+            raise UserError(
+                f"--kernels {args.kernels} with --app {args.app} is built for --board qemu only (docs/kernels.md)"
+            )
+        return [target.env]
+    if args.kernels != "cmsis-nn":
+        raise UserError("--env already names the kernels of each build; leave out --kernels")
+    envs = []
+    for name in args.env:
+        given = targets.by_env(name)
+        target = given and targets.find("edge", given.kernels, args.app)
+        if given is None or target is None:
+            known = ", ".join(t.env for t in targets.TARGETS if t.board is targets.EDGE and t.app == args.app)
+            raise UserError(f"unknown environment {name!r} for --app {args.app}: choose from {known}")
+        envs.append(target.env)
+    return envs
 
 
 def _size(args: argparse.Namespace) -> int:

@@ -31,17 +31,15 @@ from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+from vwwdeploy import targets
 from vwwdeploy.errors import UserError
 from vwwdeploy.firmware.project import project_root
 from vwwdeploy.paths import cache_dir
 
-KERNELS = ("cmsis-nn", "reference", "generated")
-# "generated": model-specialised kernels (vwwdeploy/model/kernels/) over the CMSIS-NN tree, which runs every op
-# or layer the generator does not cover.
-TFLM_FLAVOUR = {"cmsis-nn": "cmsis-nn", "reference": "reference", "generated": "cmsis-nn"}
+KERNELS = targets.KERNELS
+TFLM_FLAVOUR = {k: targets.find("qemu", k, "binary").tflm_flavour for k in KERNELS}
 KERNELS_DIR = Path("firmware") / "kernels"
-# What the firmware's UART speaks: the vwwdeploy binary protocol, or the MLPerf Tiny DUT protocol (docs/mlperf.md).
-APPS = ("binary", "mlperf")
+APPS = targets.APPS
 BOARD_DIR = Path("firmware") / "boards" / "qemu_an386"
 COMPLETE = ".complete"
 

@@ -18,9 +18,10 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from vwwdeploy.errors import UserError
+from vwwdeploy.targets import EDGE
 
-FLASH_LIMIT = 983_040
-RAM_LIMIT = 393_216
+FLASH_LIMIT = EDGE.app_flash_bytes
+RAM_LIMIT = EDGE.sram_bytes
 FLASH_TARGET = 450_000  # issue 5: whole firmware with the ~300 KB upstream model
 RAM_SECTIONS = (".data", ".bss")
 NOLOAD_SECTIONS = (".bss", ".heap", ".dmz", ".stack")

@@ -17,10 +17,11 @@ import re
 
 from vwwdeploy.errors import UserError
 from vwwdeploy.link.protocol.pipeline import RAW_HEIGHT, RAW_WIDTH
+from vwwdeploy.targets import EDGE
 
-BOARD_NAME = "SparkFun Edge"
-FLASH_BYTES = 983_040
-RAM_BYTES = 393_216
+BOARD_NAME = EDGE.title
+FLASH_BYTES = EDGE.app_flash_bytes
+RAM_BYTES = EDGE.sram_bytes
 CAMERA_FRAME_BYTES = RAW_HEIGHT * RAW_WIDTH
 FIRMWARE_FLASH_BUDGET = 150 * 1024
 FIRMWARE_RAM_BUDGET = 112 * 1024

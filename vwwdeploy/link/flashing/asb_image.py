@@ -14,9 +14,10 @@ import struct
 from dataclasses import dataclass
 
 from vwwdeploy.link.flashing.crc import crc32
+from vwwdeploy.targets import EDGE
 
 FLASH_PAGE = 0x2000  # 8 KB
-IMAGE_LOAD_ADDRESS = 0xC000  # where the ASB boots a non-secure image
+IMAGE_LOAD_ADDRESS = EDGE.app_addresses["asb"]  # where the ASB boots a non-secure image
 STAGING_ADDRESS = 0x20000  # where the wired update stages the blob (upstream's Edge command line)
 OTA_DESCRIPTOR = 0xFE000  # OTA descriptor page, the last pages of the 1 MB flash
 DEFAULT_SPLIT = 0x48000  # 288 KB per block, upstream default

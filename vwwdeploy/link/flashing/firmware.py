@@ -9,11 +9,12 @@ from pathlib import Path
 from vwwdeploy.errors import UserError
 from vwwdeploy.link.flashing import asb_image, svl_protocol
 from vwwdeploy.link.flashing.elf import elf_to_binary, is_elf
+from vwwdeploy.targets import EDGE
 
 # Where each bootloader puts the application.
-LOAD_ADDRESS = {"asb": asb_image.IMAGE_LOAD_ADDRESS, "svl": svl_protocol.APP_ADDRESS}
+LOAD_ADDRESS = dict(EDGE.app_addresses)
 MAX_SIZE = {"asb": asb_image.MAX_APP_SIZE, "svl": svl_protocol.MAX_APP_SIZE}
-SRAM = (0x10000000, 0x10060000)  # Apollo3 TCM + SRAM, 384 KB: the initial stack pointer points in here
+SRAM = (EDGE.sram_base, EDGE.sram_base + EDGE.sram_bytes)  # the initial stack pointer points in here
 
 
 @dataclass(frozen=True)
@@ -31,7 +32,7 @@ def load(path: str | Path) -> Firmware:
         raise UserError(f"{path} is a directory; pass the firmware .bin or .elf inside it")
     blob = path.read_bytes()
     if is_elf(blob):
-        flat = elf_to_binary(blob, path.name)
+        flat = elf_to_binary(blob, path.name, EDGE.flash_base + EDGE.flash_bytes)
         return Firmware(path.name, flat.data, flat.load_address)
     suffix = path.suffix.lower()
     if suffix != ".bin":

@@ -18,11 +18,12 @@ import serial
 
 from vwwdeploy.link.flashing.crc import crc16_umts
 from vwwdeploy.link.flashing.errors import Garbled, NoAnswer, RetriesExhausted
+from vwwdeploy.targets import EDGE
 
 VER, BL, NEXT, FRAME, RETRY, DONE = range(1, 7)
 COMMAND_NAMES = {VER: "VER", BL: "BL", NEXT: "NEXT", FRAME: "FRAME", RETRY: "RETRY", DONE: "DONE"}
-APP_ADDRESS = 0x10000
-FLASH_END = 0x100000
+APP_ADDRESS = EDGE.app_addresses["svl"]
+FLASH_END = EDGE.flash_base + EDGE.flash_bytes
 MAX_APP_SIZE = FLASH_END - APP_ADDRESS  # 983,040 B, as PlatformIO's board file says
 FRAME_SIZE = 2048
 AUTOBAUD = b"U"

@@ -9,15 +9,16 @@ from unicorn import UC_ARCH_ARM, UC_HOOK_BLOCK, UC_HOOK_CODE, UC_MODE_MCLASS, UC
 from unicorn import arm_const as A
 
 from ...errors import UserError
+from ...targets import EDGE
 from .fault import FirmwareFault
 from .peripheral import UnmodelledAccess
 from .system import SystemSpace
 
-FLASH, FLASH_SIZE = 0x0, 0x100000
-SRAM, SRAM_SIZE = 0x10000000, 384 * 1024
+FLASH, FLASH_SIZE = EDGE.flash_base, EDGE.flash_bytes
+SRAM, SRAM_SIZE = EDGE.sram_base, EDGE.sram_bytes
 ROM, ROM_SIZE = 0x08000000, 0x1000
 EXC_RETURN_PAGE = 0xFFFFF000
-APP_BASES = (0xC000, 0x10000)  # secure-bootloader and SVL application link addresses
+APP_BASES = tuple(EDGE.app_addresses.values())  # secure-bootloader and SVL application link addresses
 IRQ_BASE = 16
 
 
