@@ -24,6 +24,9 @@ class BuildPyWithFirmware(build_py):
         shutil.rmtree(target, ignore_errors=True)
         shutil.copytree(HERE / "firmware", target / "firmware", ignore=LEAVE_OUT)
         shutil.copy2(HERE / "platformio.ini", target / "platformio.ini")
+        # Each Edge env's upload_command runs it, so `pio run -t upload` works in the unpacked project too.
+        (target / "tools").mkdir()
+        shutil.copy2(HERE / "tools" / "pio_upload.py", target / "tools" / "pio_upload.py")
 
 
 setup(cmdclass={"build_py": BuildPyWithFirmware})

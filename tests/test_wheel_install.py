@@ -80,6 +80,7 @@ def test_wheel_holds_the_firmware_project_and_nothing_of_a_checkout(wheel):
         "firmware/core/command_loop.cc",
         "firmware/platformio/vww_pre.py",
         "firmware/kernels/vww_kernel_lib.h",
+        "tools/pio_upload.py",
     ):
         assert project + needed in names, needed
     assert not [n for n in names if n.startswith(project + "firmware/generated/")]
