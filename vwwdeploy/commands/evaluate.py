@@ -37,6 +37,8 @@ def run(args: argparse.Namespace) -> int:
     else:
         result = evaluate_tflite(args.model, args.dataset, args.split, args.limit)
     line = format_accuracy(result) + (" [SYNTHETIC dataset]" if result["synthetic"] else "")
+    if "litert_repair" in result:
+        print(f"note: {result['litert_repair']}", file=sys.stderr)
     if args.json:
         print(line, file=sys.stderr)
         print(json.dumps(result, indent=2))

@@ -9,7 +9,6 @@ on the same inputs and requires identical outputs; otherwise nothing is written.
 
 from __future__ import annotations
 
-import struct
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -17,10 +16,10 @@ import numpy as np
 
 from vwwdeploy.atomic import atomic_write_bytes
 from vwwdeploy.errors import UserError
-from vwwdeploy.model.inspect import quantized_dimension_defects
+from vwwdeploy.model.litert import patch_quantized_dimensions
 from vwwdeploy.model.outpaths import check_output
 from vwwdeploy.model.runtimes import litert_probe, tflm_probe
-from vwwdeploy.model.schema import parse_model, read_model
+from vwwdeploy.model.schema import read_model
 
 PROOF_RANDOM_INPUTS = 16
 
@@ -30,23 +29,6 @@ class FixResult:
     fixed_tensors: list[str]
     proof_inputs: int
     output: Path
-
-
-def patch_quantized_dimensions(data: bytes) -> tuple[bytes, list[str]]:
-    """(patched bytes, names of the tensors changed). Raises UserError for defects 0 cannot repair."""
-    model = parse_model(data)
-    defects = quantized_dimension_defects(model)
-    unfixable = [t for _, t, ok in defects if not ok]
-    if unfixable:
-        t = unfixable[0]
-        raise UserError(
-            f"tensor {t.name!r} has {len(t.quantization.scale)} scales but shape {t.shape} and quantized_dimension "
-            f"{t.quantization.quantized_dimension}; no dimension choice keeps its math, so --fix will not touch it"
-        )
-    out = bytearray(data)
-    for _, t, _ in defects:
-        struct.pack_into("<i", out, t.quantization.quantized_dimension_pos, 0)
-    return bytes(out), [t.name for _, t, _ in defects]
 
 
 def proof_inputs(shape: tuple[int, ...], dtype: str, zero_point: int, seed: int = 0) -> np.ndarray:

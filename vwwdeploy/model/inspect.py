@@ -15,6 +15,7 @@ from pathlib import Path
 from vwwdeploy.data import input_convention
 from vwwdeploy.model import board
 from vwwdeploy.model.flatbuf import ModelFormatError
+from vwwdeploy.model.litert import quantized_dimension_defects
 from vwwdeploy.model.ops import RESOLVER_METHODS, unsupported_hint
 from vwwdeploy.model.runtimes import litert_probe, tflm_probe
 from vwwdeploy.model.schema import Model, Tensor, load_bytes, parse_model
@@ -43,28 +44,6 @@ def tensor_info(t: Tensor) -> dict:
         "per_channel": bool(q and len(q.scale) > 1),
         **({} if single or not q else {"quantized_dimension": q.quantized_dimension}),
     }
-
-
-def quantized_dimension_defects(model: Model) -> list[tuple[int, Tensor, bool]]:
-    """(subgraph, tensor, fixable) for every tensor whose quantized_dimension is wrong or meaningless.
-
-    Wrong: outside [0, rank). Meaningless: non-zero on a per-tensor (single scale) quantization; LiteRT
-    does not mind that, but it is the same defect in a model that happens to have rank > dimension.
-    Fixable means setting it to 0 keeps the math: one scale, or as many scales as dimension 0.
-    """
-    found = []
-    for s, sg in enumerate(model.subgraphs):
-        for t in sg.tensors:
-            q = t.quantization
-            if q is None or q.quantized_dimension == 0:
-                continue
-            rank = len(t.shape)
-            out_of_range = not 0 <= q.quantized_dimension < max(rank, 1)
-            if len(q.scale) <= 1:
-                found.append((s, t, True))
-            elif out_of_range:
-                found.append((s, t, bool(t.shape) and t.shape[0] == len(q.scale)))
-    return found
 
 
 def _static_problems(model: Model, sg) -> list[dict]:

@@ -69,24 +69,15 @@ def litert_probe(model_bytes: bytes, inputs: np.ndarray | None = None, timeout: 
     return RuntimeResult(True, outputs=value)
 
 
-def _first_sentence(text: str) -> str:
-    line = " ".join(text.split())
-    # LiteRT repeats one message per tensor; the first says what is wrong.
-    for sep in (".Tensor ", ". Tensor "):
-        if sep in line:
-            line = line.split(sep)[0] + "."
-    return line[:300]
-
-
 def _litert_child() -> None:
     proto_out = os.fdopen(os.dup(1), "wb")
     os.dup2(2, 1)  # C-level prints must not corrupt the reply
     model_bytes, inputs = pickle.loads(sys.stdin.buffer.read())
-    try:
-        from ai_edge_litert.interpreter import Interpreter, OpResolverType
+    from vwwdeploy.model import litert
 
-        interp = Interpreter(model_content=model_bytes, experimental_op_resolver_type=OpResolverType.BUILTIN_REF)
-        interp.allocate_tensors()
+    try:
+        # The file as it is (no in-memory repair): inspect reports what a user's own LiteRT would say of it.
+        interp = litert.open_interpreter(model_bytes, "reference")
         value = None
         if inputs is not None:
             inp = interp.get_input_details()[0]["index"]
@@ -99,6 +90,6 @@ def _litert_child() -> None:
             value = np.stack(results)
         reply = ("ok", value)
     except Exception as exc:  # a refusal is a finding, reported to the parent
-        reply = ("error", f"LiteRT refused the model: {_first_sentence(str(exc)) or type(exc).__name__}")
+        reply = ("error", f"LiteRT refused the model: {litert.first_sentence(exc)}")
     proto_out.write(pickle.dumps(reply))
     proto_out.flush()

@@ -64,30 +64,13 @@ class LiteRtModel:
     """A .tflite model in LiteRT, one image per invoke (exported models have batch 1)."""
 
     def __init__(self, model):
-        from ai_edge_litert.interpreter import Interpreter, OpResolverType
+        from vwwdeploy.model import litert
 
-        # Built-in kernels without the XNNPACK delegate: the op list stays the model's own, and
-        # results do not depend on a delegate's own int8 arithmetic.
-        resolver = OpResolverType.BUILTIN_WITHOUT_DEFAULT_DELEGATES
-        try:
-            if isinstance(model, (bytes, bytearray)):
-                self.interpreter = Interpreter(model_content=bytes(model), experimental_op_resolver_type=resolver)
-            else:
-                self.interpreter = Interpreter(model_path=str(model), experimental_op_resolver_type=resolver)
-            self.interpreter.allocate_tensors()
-        except (ValueError, RuntimeError) as exc:
-            first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-            # LiteRT repeats some complaints once per tensor on one line: keep the first sentence.
-            first = first.split(". ")[0][:200]
-            hint = (
-                "run `vwwdeploy inspect --fix IN OUT` to repair it"
-                if "quantized_dimension" in first
-                else "try `vwwdeploy inspect`"
-            )
-            raise UserError(
-                f"LiteRT cannot load {model if not isinstance(model, (bytes, bytearray)) else 'the model'}: "
-                f"{first} ({hint})"
-            ) from None
+        if isinstance(model, (bytes, bytearray)):
+            loaded = litert.load(bytes(model))
+        else:
+            loaded = litert.load(Path(model).read_bytes(), str(model))
+        self.interpreter, self.repaired = loaded.interpreter, loaded.repaired
         inputs, outputs = self.interpreter.get_input_details(), self.interpreter.get_output_details()
         if len(inputs) != 1 or len(outputs) != 1:
             raise UserError(f"expected a model with one input and one output, found {len(inputs)} and {len(outputs)}")
@@ -162,6 +145,8 @@ def evaluate_tflite(model_path, dataset, split: str = "val", limit: int | None =
         raise UserError(f"{path} has {scores.shape[1]} outputs, {data.path} has {len(data.label_names)} classes")
     result = _result("tflite", path, data, labels, scores.argmax(axis=1))
     result["input_dtype"] = np.dtype(model.input["dtype"]).name
+    if model.repaired:
+        result["litert_repair"] = model.repaired
     return result
 
 

@@ -333,23 +333,9 @@ class Int8Reference:
     """The int8 model in LiteRT with every intermediate tensor kept, so each layer can be checked on its own."""
 
     def __init__(self, data: bytes):
-        from ai_edge_litert.interpreter import Interpreter, OpResolverType
+        from vwwdeploy.model import litert
 
-        from vwwdeploy.model.fix import patch_quantized_dimensions
-
-        try:  # the upstream file's bias quantized_dimension quirk: LiteRT refuses it unpatched
-            data, _ = patch_quantized_dimensions(data)
-        except UserError:
-            pass
-        try:
-            self.interpreter = Interpreter(
-                model_content=data,
-                experimental_op_resolver_type=OpResolverType.BUILTIN_WITHOUT_DEFAULT_DELEGATES,
-                experimental_preserve_all_tensors=True,
-            )
-            self.interpreter.allocate_tensors()
-        except (ValueError, RuntimeError) as exc:
-            raise UserError(f"LiteRT cannot run the int8 model: {str(exc).strip().splitlines()[0][:200]}") from None
+        self.interpreter = litert.load(data, "the int8 model", keep_tensors=True).interpreter
         self.input = self.interpreter.get_input_details()[0]
         self.output = self.interpreter.get_output_details()[0]
 

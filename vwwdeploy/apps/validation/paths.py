@@ -44,81 +44,16 @@ def _one_line(exc: BaseException, width: int = 140) -> str:
 # ------------------------------------------------------------------ LiteRT
 
 
-def _litert_interpreter(model_bytes: bytes):
-    from ai_edge_litert.interpreter import Interpreter
-
-    interp = Interpreter(model_content=model_bytes, num_threads=1)
-    interp.allocate_tensors()
-    return interp
-
-
-_FIXED: dict[str, tuple[bytes | None, str]] = {}  # sha256 -> (repaired bytes or None, how / why not)
-
-
-def _fixed_for_litert(model_bytes: bytes) -> tuple[bytes | None, str]:
-    """A copy LiteRT accepts, repaired in memory by the model tools (the upstream model's bias tensors carry
-    quantized_dimension 3, which LiteRT rejects and TFLM ignores). Cached per model in this process."""
-    import hashlib
-
-    key = hashlib.sha256(model_bytes).hexdigest()
-    if key not in _FIXED:
-        _FIXED[key] = _fix_for_litert(model_bytes)
-    return _FIXED[key]
-
-
-def _fix_for_litert(model_bytes: bytes) -> tuple[bytes | None, str]:
-    try:
-        from vwwdeploy.model import fix_model_bytes
-    except ImportError:
-        return _fix_via_files(model_bytes)
-    try:
-        fixed, names, proof = fix_model_bytes(model_bytes, "the model")
-    except Exception as exc:  # the fixer's refusal becomes the reason
-        return None, f"the model tools could not repair it: {_one_line(exc)}"
-    return bytes(fixed), (
-        f"LiteRT refused the model as is; ran a copy repaired in memory by fix_model_bytes "
-        f"({len(names)} tensors' quantized_dimension set to 0, TFLM outputs proven identical "
-        f"on {proof} inputs)"
-    )
-
-
-def _fix_via_files(model_bytes: bytes) -> tuple[bytes | None, str]:
-    """Fallback for model tools without `fix_model_bytes`: `fix_model(in_path, out_path)` on temporary files."""
-    import tempfile
-    from pathlib import Path
-
-    try:
-        from vwwdeploy.model import fix_model
-    except ImportError:
-        return None, "vwwdeploy.model.fix_model is not available"
-    try:
-        with tempfile.TemporaryDirectory(prefix="vwwdeploy-validate-") as tmp:
-            src, dst = Path(tmp) / "model.tflite", Path(tmp) / "fixed.tflite"
-            src.write_bytes(model_bytes)
-            result = fix_model(src, dst)
-            fixed = dst.read_bytes()
-    except Exception as exc:  # the fixer's refusal becomes the reason
-        return None, f"fix_model could not repair it: {_one_line(exc)}"
-    names = getattr(result, "fixed_tensors", None)
-    what = f" ({len(names)} tensors' quantized_dimension set to 0)" if names else ""
-    return fixed, f"LiteRT refused the model as is; ran a copy repaired by fix_model{what}"
-
-
 def run_litert(model_bytes: bytes, x: np.ndarray, progress: Progress | None = None) -> PathOutput:
-    note = None
+    from vwwdeploy.errors import UserError
+    from vwwdeploy.model import litert
+
     try:
-        interp = _litert_interpreter(model_bytes)
-    except Exception as first:
-        fixed, why = _fixed_for_litert(model_bytes)
-        if fixed is None:
-            return PathOutput.unavailable("litert", f"LiteRT refused the model ({_one_line(first)}); {why}")
-        try:
-            interp = _litert_interpreter(fixed)
-        except Exception as second:
-            return PathOutput.unavailable(
-                "litert", f"LiteRT refused the model even after fixing it: {_one_line(second)}"
-            )
-        note = why
+        # XNNPACK included: the LiteRT a user's own script gets.
+        loaded = litert.load(model_bytes, resolver="default", threads=1)
+    except UserError as exc:
+        return PathOutput.unavailable("litert", str(exc))
+    interp, note = loaded.interpreter, loaded.repaired
     try:
         inp = interp.get_input_details()[0]
         out = interp.get_output_details()[0]
