@@ -60,7 +60,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
         data = labels_csv(tmp)
-        run(1, data, tmp / "warm", 2)  # LiteRT's repaired model is cached per process
+        run(1, data, tmp / "warm", 2)  # warm-up: model reads, LiteRT and the TFLM twin loaded once per process
         rates = {1: [], 2: []}
         payload = {1: [], 2: []}
         for r in range(args.rounds):
