@@ -172,37 +172,6 @@ def _figure_and_hint(c: m.Check, pixels: int, bad_lines: list[m.Check]) -> tuple
 # ------------------------------------------------------------------ the host's checks
 
 
-def _probe_bootloaders(url: str, baud: int) -> str | None:
-    """Which bootloader, if any, answers on this port (the ASB at 921600/115200, the SVL's auto-baud)."""
-    import serial
-
-    from vwwdeploy.link.flashing import asb_protocol, svl_protocol
-    from vwwdeploy.link.flashing.errors import Garbled, NoAnswer
-    from vwwdeploy.link.port import open_port
-
-    for rate in dict.fromkeys((baud, *FLASH_BAUDS)):
-        try:
-            port = open_port(url, rate)
-        except DeviceError:
-            return None
-        try:
-            try:
-                asb_protocol.AsbSession(port).hello(timeout=0.5)
-                return "asb"
-            except (NoAnswer, Garbled):
-                pass
-            try:
-                svl_protocol.handshake(port, timeout=0.3)
-                return "svl"
-            except (NoAnswer, Garbled):
-                pass
-        except (serial.SerialException, OSError):
-            return None
-        finally:
-            port.close()
-    return None
-
-
 def _connect(url: str, baud: int, timeout: float):
     """(Device, info, baud it answered at) or a DeviceError with one line saying what answered instead."""
     from vwwdeploy.link import Device
@@ -219,7 +188,9 @@ def _connect(url: str, baud: int, timeout: float):
             tried.append((rate, garbage))
         if "://" in url:
             break  # sockets and ptys have no baud: one try says it all
-    which = _probe_bootloaders(url, baud)
+    from vwwdeploy.link.flashing.detect import answering_bootloader
+
+    which = answering_bootloader(url, (baud, *FLASH_BAUDS))
     if which == "asb":
         raise DeviceError(
             f"the Ambiq bootloader answered at {url}, not the vwwdeploy application (the board is in flash mode): "

@@ -157,7 +157,11 @@ class AsbSession:
         return self.command(RESET, struct.pack("<I", mode))
 
 
-def wait_for_hello(session: AsbSession, window: float, interval: float = 0.5) -> Status | None:
+# How long one HELLO waits for its STATUS before the next is sent.
+HELLO_INTERVAL_S = 0.5
+
+
+def wait_for_hello(session: AsbSession, window: float, interval: float = HELLO_INTERVAL_S) -> Status | None:
     """Say HELLO every `interval` s until a STATUS comes back or `window` s pass (the user is pressing buttons)."""
     deadline = time.monotonic() + window
     while True:

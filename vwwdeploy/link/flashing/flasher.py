@@ -198,7 +198,7 @@ class _SvlRun:
             svl_protocol.pulse_reset(self.link, self.settle)
             try:
                 # Short: without DTR wired to RST the user taps RST, and the SVL listens only ~200 ms after it.
-                self.version = svl_protocol.handshake(self.link, min(0.2, left))
+                self.version = svl_protocol.handshake(self.link, min(svl_protocol.LISTEN_S, left))
                 return True
             except (NoAnswer, Garbled):
                 continue

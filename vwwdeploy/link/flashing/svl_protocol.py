@@ -63,6 +63,10 @@ def frames(app: bytes) -> list[bytes]:
     return [padded[i : i + FRAME_SIZE] for i in range(0, len(padded), FRAME_SIZE)]
 
 
+# The SVL listens for its auto-baud character about 200 ms after a reset, then starts the application.
+LISTEN_S = 0.2
+
+
 def handshake(port, timeout: float) -> int:
     """Send the auto-baud character, read VER, confirm with BL; returns the SVL version."""
     port.reset_input_buffer()
