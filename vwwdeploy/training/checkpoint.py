@@ -119,15 +119,18 @@ def load_float_model(train_dir, batch_size: int | None = None):
     `batch_size=1` builds the static-shape graph used for int8 export.
     """
     config, path = checked_train_dir(train_dir)
+    return float_model(config, read_checkpoint(path), path, batch_size), config
+
+
+def float_model(config: TrainConfig, arrays: dict, path: Path, batch_size: int | None = None):
+    """A keras.Model with the EMA weights of checkpoint `arrays` (read from `path`), for callers that read it once."""
     from vwwdeploy.training.model import build_mobilenet_v1  # TensorFlow: only once the arguments are good
 
-    train_dir = Path(train_dir)
     model = build_mobilenet_v1(
         config.width, config.image_size, config.channels, config.num_classes, weight_decay=0.0, batch_size=batch_size
     )
-    arrays = read_checkpoint(path)
     _assign(model.weights, _group(arrays, "ema"), "moving-average", path)
-    return model, config
+    return model
 
 
 def checkpoint_step(train_dir) -> int | None:

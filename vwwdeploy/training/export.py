@@ -185,13 +185,15 @@ def export_int8(
     output ({shape, dtype, scale, zero_point}), softmax_input_scale, calibration_images, float_accuracy,
     int8_accuracy, accuracy_drop, eval_count, tflm_ok, warnings [str], synthetic, step.
     """
-    from vwwdeploy.training.checkpoint import checked_train_dir, checkpoint_step, load_float_model
+    from vwwdeploy.training.checkpoint import checked_train_dir, float_model, read_checkpoint
 
     train_dir, dataset_dir, out_path = Path(train_dir), Path(dataset_dir), Path(out_path)
     check_output_path(out_path, dataset_dir, train_dir)
-    checked_train_dir(train_dir)  # wrong paths are one line before TensorFlow loads (and logs)
+    # The train dir and its checkpoint are read once: a train run still going may write a newer one meanwhile.
+    config, checkpoint = checked_train_dir(train_dir)  # wrong paths: one line before TensorFlow loads (and logs)
+    arrays = read_checkpoint(checkpoint)
     data = open_eval_split(dataset_dir, "val")
-    model, config = load_float_model(train_dir, batch_size=1)
+    model = float_model(config, arrays, checkpoint, batch_size=1)
     pixels = calibration_pixels(data, config.image_size, config.channels, calibration_images)
     log(f"calibrating int8 on {len(pixels)} images of {data.path}" + (" [SYNTHETIC]" if data.synthetic else ""))
     model_bytes = convert_int8(model, pixels)
@@ -227,13 +229,13 @@ def export_int8(
         "tflm_ok": None if not check_tflm else tflm_error is None,
         "warnings": warnings,
         "synthetic": bool(data.synthetic),
-        "step": checkpoint_step(train_dir),
+        "step": int(arrays["step"]),
     }
     for warning in warnings:
         log(f"warning: {warning}")
     if evaluate:
         eval_x, labels = eval_pixels(data, config.image_size, config.channels, eval_limit)
-        batched, _ = load_float_model(train_dir)  # same weights, dynamic batch: faster than batch-1 calls
+        batched = float_model(config, arrays, checkpoint)  # same weights, dynamic batch: faster than batch-1 calls
         float_pred = predict_float(batched, eval_x).argmax(axis=1)
         int8_pred = LiteRtModel(model_bytes).scores(eval_x).argmax(axis=1)
         summary["float_accuracy"] = float((float_pred == labels).mean())
