@@ -439,13 +439,12 @@ void CommandLoop::on_selftest(uint16_t seq, const uint8_t* /*payload*/, size_t n
 }
 
 size_t CommandLoop::camera_checks(Check* out) {
-  constexpr uint32_t kExposureTarget = 128, kExposureTolerance = 96, kMinFpsMilli = 1000;
   size_t k = 0;
   if (!platform_.camera_fitted()) {  // QEMU: no camera on this board, nothing to fail
     out[k++] = Check::not_applicable(check::kSensorId, CheckRule::kEqual, kSensorModelId);
     out[k++] = Check::not_applicable(check::kPatternPixels, CheckRule::kAtLeast, kRawFrameBytes);
     for (uint8_t b = 0; b < 8; ++b) out[k++] = Check::not_applicable(check::kDataD0 + b, CheckRule::kEqual, 0);
-    out[k++] = Check::not_applicable(check::kFrameRate, CheckRule::kAtLeast, kMinFpsMilli);
+    out[k++] = Check::not_applicable(check::kFrameRate, CheckRule::kAtLeast, kMinFrameRateMilli);
     out[k++] = Check::not_applicable(check::kPixelsPerLine, CheckRule::kEqual, kRawWidth);
     out[k++] = Check::not_applicable(check::kLinesPerFrame, CheckRule::kEqual, kRawHeight);
     out[k++] = Check::not_applicable(check::kExposureConverged, CheckRule::kEqual, 1);
@@ -465,7 +464,7 @@ size_t CommandLoop::camera_checks(Check* out) {
   }
   FrameTiming timing;
   if (!platform_.camera_frame_timing(&timing)) timing = FrameTiming();
-  out[k++] = Check::judged(check::kFrameRate, CheckRule::kAtLeast, timing.fps_milli, kMinFpsMilli);
+  out[k++] = Check::judged(check::kFrameRate, CheckRule::kAtLeast, timing.fps_milli, kMinFrameRateMilli);
   out[k++] = Check::judged(check::kPixelsPerLine, CheckRule::kEqual, timing.pixels_per_line, kRawWidth);
   out[k++] = Check::judged(check::kLinesPerFrame, CheckRule::kEqual, timing.lines_per_frame, kRawHeight);
   Exposure exposure;

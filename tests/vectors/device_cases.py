@@ -38,8 +38,10 @@ MASKS = {
     T.INFO: "1:2,4:20,24:56,104:",
     T.RESULT: "0:12",  # inference time (us) and instruction count: measured by the board
     T.ERROR: "3:",  # the text is for people; code and request type are the behaviour
-    # measured, expected, tolerance of each of the 20 CHECK records: the id, status and rule are the behaviour
-    T.REPORT: ",".join(f"{5 + 16 * i}:{17 + 16 * i}" for i in range(20)),
+    # Of the 20 CHECK records: the measured value of each, and expected + tolerance of core_clock, arena and stack
+    # (records 15-17), which the board derives from its own clock and memory. The spec's fixed expectations
+    # (sensor ID, frame geometry, frame rate, exposure, ...) are compared: both implementations must carry them.
+    T.REPORT: ",".join(f"{5 + 16 * i}:{(17 if i in (15, 16, 17) else 9) + 16 * i}" for i in range(20)),
 }
 # Payloads longer than this are written as `crc:LENGTH:CRC32` (raw frames would make lines of 158 kB).
 INLINE_LIMIT = 1024
@@ -505,21 +507,22 @@ def selftest_report(model: m.CheckStatus) -> bytes:
     """The REPORT of a board without camera (docs/protocol.md, "Self-test"): camera checks and heap not
     applicable, clock, arena and stack measured and passing, model_output as given. Figures are masked."""
     C, R, S = m.CheckId, m.CheckRule, m.CheckStatus
+    # (id, rule, expected, tolerance): the spec's table, docs/protocol.md "Self-test".
     na = [
-        (C.SENSOR_ID, R.EQUAL),
-        (C.PATTERN_PIXELS, R.AT_LEAST),
-        *((C.DATA_D0 + k, R.EQUAL) for k in range(8)),
-        (C.FRAME_RATE, R.AT_LEAST),
-        (C.PIXELS_PER_LINE, R.EQUAL),
-        (C.LINES_PER_FRAME, R.EQUAL),
-        (C.EXPOSURE_CONVERGED, R.EQUAL),
-        (C.EXPOSURE_MEAN, R.WITHIN),
+        (C.SENSOR_ID, R.EQUAL, m.SENSOR_MODEL_ID, 0),
+        (C.PATTERN_PIXELS, R.AT_LEAST, m.RAW_FRAME_PIXELS, 0),
+        *((C.DATA_D0 + k, R.EQUAL, 0, 0) for k in range(8)),
+        (C.FRAME_RATE, R.AT_LEAST, m.MIN_FRAME_RATE_MILLI, 0),
+        (C.PIXELS_PER_LINE, R.EQUAL, pipeline.RAW_WIDTH, 0),
+        (C.LINES_PER_FRAME, R.EQUAL, pipeline.RAW_HEIGHT, 0),
+        (C.EXPOSURE_CONVERGED, R.EQUAL, 1, 0),
+        (C.EXPOSURE_MEAN, R.WITHIN, m.EXPOSURE_TARGET, m.EXPOSURE_TOLERANCE),
     ]
-    checks = [m.Check(int(i), S.NOT_APPLICABLE, int(r), 0, 0) for i, r in na]
+    checks = [m.Check(int(i), S.NOT_APPLICABLE, int(r), 0, e, t) for i, r, e, t in na]
     checks += [
-        m.Check(C.CORE_CLOCK, S.PASS, R.WITHIN, 0, 0),
-        m.Check(C.ARENA, S.PASS, R.AT_MOST, 0, 0),
-        m.Check(C.STACK, S.PASS, R.AT_MOST, 0, 0),
+        m.Check(C.CORE_CLOCK, S.PASS, R.WITHIN, 0, 0),  # masked: the board's own clock
+        m.Check(C.ARENA, S.PASS, R.AT_MOST, 0, 0),  # masked: its arena
+        m.Check(C.STACK, S.PASS, R.AT_MOST, 0, 0),  # masked: its stack
         m.Check(C.HEAP, S.NOT_APPLICABLE, R.AT_MOST, 0, 0),
         m.Check(C.MODEL_OUTPUT, model, R.EQUAL, 0, 0),
     ]

@@ -492,6 +492,10 @@ SENSOR_MODEL_ID = 0x01B0  # HM01B0
 RAW_FRAME_PIXELS = RAW_HEIGHT * RAW_WIDTH
 REPORT_MAX_CHECKS = 32
 STACK_HEADROOM = 256  # a stack high-water mark this close to the end counts as an overflow
+# The spec's fixed expectations (docs/protocol.md, "Self-test"); firmware/core/messages.h has the same, and the
+# behaviour vectors compare every REPORT's expected and tolerance fields, so the two cannot drift apart.
+MIN_FRAME_RATE_MILLI = 1000  # at least 1 frame/s
+EXPOSURE_TARGET, EXPOSURE_TOLERANCE = 128, 96  # mean of a real frame: 128 +- 96
 
 
 class CheckId(enum.IntEnum):

@@ -24,7 +24,6 @@ SIM_STACK_USED = 3_112
 SIM_AE_FRAMES = 6  # frames the simulated auto-exposure needs to converge
 AE_MAX_FRAMES = 30  # the bounded wait
 WALKING_ONES_FRAMES = 2
-EXPOSURE_TARGET, EXPOSURE_TOLERANCE = 128, 96
 _H, _W = RAW_SHAPE
 
 
@@ -120,21 +119,21 @@ def camera_checks(faults: HardwareFaults, scene_mean: float, fitted: bool = True
             N(C.SENSOR_ID, R.EQUAL, m.SENSOR_MODEL_ID),
             N(C.PATTERN_PIXELS, R.AT_LEAST, m.RAW_FRAME_PIXELS),
             *(N(C.DATA_D0 + k, R.EQUAL, 0) for k in range(8)),
-            N(C.FRAME_RATE, R.AT_LEAST, 1000),
+            N(C.FRAME_RATE, R.AT_LEAST, m.MIN_FRAME_RATE_MILLI),
             N(C.PIXELS_PER_LINE, R.EQUAL, _W),
             N(C.LINES_PER_FRAME, R.EQUAL, _H),
             N(C.EXPOSURE_CONVERGED, R.EQUAL, 1),
-            N(C.EXPOSURE_MEAN, R.WITHIN, EXPOSURE_TARGET, EXPOSURE_TOLERANCE),
+            N(C.EXPOSURE_MEAN, R.WITHIN, m.EXPOSURE_TARGET, m.EXPOSURE_TOLERANCE),
         ]
     # No frame ever arrives: every frame probe fails with measured 0.
     no_frames = [
         J(C.PATTERN_PIXELS, R.AT_LEAST, 0, m.RAW_FRAME_PIXELS),
         *(m.Check(C.DATA_D0 + k, m.CheckStatus.FAIL, R.EQUAL, 0, 0) for k in range(8)),
-        J(C.FRAME_RATE, R.AT_LEAST, 0, 1000),
+        J(C.FRAME_RATE, R.AT_LEAST, 0, m.MIN_FRAME_RATE_MILLI),
         J(C.PIXELS_PER_LINE, R.EQUAL, 0, _W),
         J(C.LINES_PER_FRAME, R.EQUAL, 0, _H),
         J(C.EXPOSURE_CONVERGED, R.EQUAL, 0, 1),
-        J(C.EXPOSURE_MEAN, R.WITHIN, 0, EXPOSURE_TARGET, EXPOSURE_TOLERANCE),
+        J(C.EXPOSURE_MEAN, R.WITHIN, 0, m.EXPOSURE_TARGET, m.EXPOSURE_TOLERANCE),
     ]
     if faults.no_sensor:  # no I2C answer either: the sensor ID reads 0
         return [J(C.SENSOR_ID, R.EQUAL, 0, m.SENSOR_MODEL_ID), *no_frames]
@@ -150,7 +149,7 @@ def camera_checks(faults: HardwareFaults, scene_mean: float, fitted: bool = True
     checks += [
         J(C.PATTERN_PIXELS, R.AT_LEAST, pixels, m.RAW_FRAME_PIXELS),
         *(J(C.DATA_D0 + k, R.EQUAL, mismatches[k], 0) for k in range(8)),
-        J(C.FRAME_RATE, R.AT_LEAST, SIM_FPS_MILLI, 1000),
+        J(C.FRAME_RATE, R.AT_LEAST, SIM_FPS_MILLI, m.MIN_FRAME_RATE_MILLI),
         J(C.PIXELS_PER_LINE, R.EQUAL, ppl, _W),
         J(C.LINES_PER_FRAME, R.EQUAL, _H, _H),
     ]
@@ -158,7 +157,7 @@ def camera_checks(faults: HardwareFaults, scene_mean: float, fitted: bool = True
     converged = not faults.dark  # AE at its longest exposure and still below target: the wait gives up
     checks += [
         J(C.EXPOSURE_CONVERGED, R.EQUAL, int(converged), 1),
-        J(C.EXPOSURE_MEAN, R.WITHIN, mean, EXPOSURE_TARGET, EXPOSURE_TOLERANCE),
+        J(C.EXPOSURE_MEAN, R.WITHIN, mean, m.EXPOSURE_TARGET, m.EXPOSURE_TOLERANCE),
     ]
     return checks
 
