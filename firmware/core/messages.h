@@ -181,6 +181,11 @@ constexpr size_t kCheckSize = 16;
 constexpr size_t kReportMaxChecks = 32;
 constexpr uint16_t kSensorModelId = 0x01B0;  // HM01B0
 constexpr uint32_t kStackHeadroom = 256;     // a high-water mark this close to the end counts as an overflow
+// The spec's fixed expectations (protocol section 3), also in vwwdeploy/link/protocol/messages.py; the behaviour
+// vectors compare every REPORT's expected and tolerance fields, so the two cannot drift apart.
+constexpr uint32_t kMinFrameRateMilli = 1000;  // at least 1 frame/s
+constexpr uint32_t kExposureTarget = 128;      // mean of a real frame: 128 +- 96
+constexpr uint32_t kExposureTolerance = 96;
 
 struct Check {
   uint8_t id = 0;
