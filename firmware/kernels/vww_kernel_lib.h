@@ -136,50 +136,56 @@ VWW_ALWAYS_INLINE int8_t requantize(int32_t acc, const Requant& q) {
 }
 
 // One step of a 2-pixel x 2-channel dot product over 4 input channels: int16
-// pairs of pixel 0 at byte offset kX, of pixel 1 at kX + kPixelBytes, weights
-// of channel 0 at kX, of channel 1 at kX + kPixelBytes. Written in assembly
-// because GCC otherwise keeps the expanded pixels in (spilled) registers and
-// never pairs the loads: here 3 LDRD + 8 SMLAD for 16 multiply-accumulates.
+// pairs of pixel 0 at byte offset 2 * kX, of pixel 1 at 2 * kX + kPixelBytes;
+// the model's own int8 weights of channel 0 at byte offset kX, of channel 1 at
+// kX + kDepth, widened here with SXTB16 (so the weights are stored once, in the
+// model). Written in assembly because GCC otherwise keeps the expanded pixels in
+// (spilled) registers and never pairs the loads: 2 LDRD + 2 LDR + 4 SXTB16 + 8
+// SMLAD for 16 multiply-accumulates.
 #if defined(__ARM_FEATURE_DSP)
-template <int kX, int kPixelBytes>
-VWW_ALWAYS_INLINE void step2x2(const int32_t* x, const int32_t* w, int32_t& a00, int32_t& a01, int32_t& a10,
+template <int kX, int kPixelBytes, int kDepth>
+VWW_ALWAYS_INLINE void step2x2(const int32_t* x, const int8_t* w, int32_t& a00, int32_t& a01, int32_t& a10,
                                int32_t& a11) {
-  int32_t x0, x1, y0, y1, w0, w1;
+  int32_t x0, x1, y0, y1, w0, w1, r;
   __asm__(
       "ldrd %[x0], %[x1], [%[x], %[o0]]\n\t"
       "ldrd %[y0], %[y1], [%[x], %[o1]]\n\t"
-      "ldrd %[w0], %[w1], [%[w], %[o0]]\n\t"
+      "ldr %[r], [%[w], %[ow0]]\n\t"
+      "sxtb16 %[w0], %[r]\n\t"
+      "sxtb16 %[w1], %[r], ror #8\n\t"
       "smlad %[a00], %[x0], %[w0], %[a00]\n\t"
       "smlad %[a00], %[x1], %[w1], %[a00]\n\t"
       "smlad %[a10], %[y0], %[w0], %[a10]\n\t"
       "smlad %[a10], %[y1], %[w1], %[a10]\n\t"
-      "ldrd %[w0], %[w1], [%[w], %[o1]]\n\t"
+      "ldr %[r], [%[w], %[ow1]]\n\t"
+      "sxtb16 %[w0], %[r]\n\t"
+      "sxtb16 %[w1], %[r], ror #8\n\t"
       "smlad %[a01], %[x0], %[w0], %[a01]\n\t"
       "smlad %[a01], %[x1], %[w1], %[a01]\n\t"
       "smlad %[a11], %[y0], %[w0], %[a11]\n\t"
       "smlad %[a11], %[y1], %[w1], %[a11]"
       : [a00] "+r"(a00), [a01] "+r"(a01), [a10] "+r"(a10), [a11] "+r"(a11), [x0] "=&r"(x0), [x1] "=&r"(x1),
-        [y0] "=&r"(y0), [y1] "=&r"(y1), [w0] "=&r"(w0), [w1] "=&r"(w1)
-      : [x] "r"(x), [w] "r"(w), [o0] "I"(kX), [o1] "I"(kX + kPixelBytes)
+        [y0] "=&r"(y0), [y1] "=&r"(y1), [w0] "=&r"(w0), [w1] "=&r"(w1), [r] "=&r"(r)
+      : [x] "r"(x), [w] "r"(w), [o0] "I"(2 * kX), [o1] "I"(2 * kX + kPixelBytes), [ow0] "I"(kX), [ow1] "I"(kX + kDepth)
       : "memory");
 }
 #else
-template <int kX, int kPixelBytes>
-VWW_ALWAYS_INLINE void step2x2(const int32_t* x, const int32_t* w, int32_t& a00, int32_t& a01, int32_t& a10,
+template <int kX, int kPixelBytes, int kDepth>
+VWW_ALWAYS_INLINE void step2x2(const int32_t* x, const int8_t* w, int32_t& a00, int32_t& a01, int32_t& a10,
                                int32_t& a11) {
-  const int32_t *x0 = x + kX / 4, *x1 = x + (kX + kPixelBytes) / 4;
-  const int32_t *w0 = w + kX / 4, *w1 = w + (kX + kPixelBytes) / 4;
-  a00 = smlad(x0[1], w0[1], smlad(x0[0], w0[0], a00));
-  a10 = smlad(x1[1], w0[1], smlad(x1[0], w0[0], a10));
-  a01 = smlad(x0[1], w1[1], smlad(x0[0], w1[0], a01));
-  a11 = smlad(x1[1], w1[1], smlad(x1[0], w1[0], a11));
+  const int32_t *x0 = x + 2 * kX / 4, *x1 = x + (2 * kX + kPixelBytes) / 4;
+  const uint32_t r0 = load32(w + kX), r1 = load32(w + kX + kDepth);
+  a00 = smlad(x0[1], sxtb16_ror8(r0), smlad(x0[0], sxtb16(r0), a00));
+  a10 = smlad(x1[1], sxtb16_ror8(r0), smlad(x1[0], sxtb16(r0), a10));
+  a01 = smlad(x0[1], sxtb16_ror8(r1), smlad(x0[0], sxtb16(r1), a01));
+  a11 = smlad(x1[1], sxtb16_ror8(r1), smlad(x1[0], sxtb16(r1), a11));
 }
 #endif
 
-template <int kWords, int... kSteps>
-VWW_ALWAYS_INLINE void dot2x2(const int32_t* x, const int32_t* w, int32_t& a00, int32_t& a01, int32_t& a10,
-                              int32_t& a11, std::integer_sequence<int, kSteps...>) {
-  (step2x2<8 * kSteps, 4 * kWords>(x, w, a00, a01, a10, a11), ...);
+template <int kWords, int kDepth, int... kSteps>
+VWW_ALWAYS_INLINE void dot2x2(const int32_t* x, const int8_t* w, int32_t& a00, int32_t& a01, int32_t& a10, int32_t& a11,
+                              std::integer_sequence<int, kSteps...>) {
+  (step2x2<4 * kSteps, 4 * kWords, kDepth>(x, w, a00, a01, a10, a11), ...);
 }
 
 // Sign-extends kDepth int8 values into int16 pairs in SXTB16 order: per 4
@@ -195,13 +201,12 @@ VWW_ALWAYS_INLINE void expand(const int8_t* in, int32_t* out) {
 }
 
 // 1x1 convolution, stride 1, no padding: out[p][k] = requant(bias'[k] + sum_c
-// in[p][c] * w[k][c]). kDepth % 4 == 0, kOut % 2 == 0. Weights: per output
-// channel, per 4 input channels, two words of int16 pairs (w0, w2), (w1, w3).
-// Two pixels at a time are sign-extended once into int16 pairs (the same
-// order), then every output channel pair reads them with LDRD: 4 LDRD + 8 SMLAD
-// per 16 MACs.
+// in[p][c] * w[k][c]). kDepth % 4 == 0, kOut % 2 == 0. Weights: the model's
+// int8 filter, [out][in]. Two pixels at a time are sign-extended once into
+// int16 pairs (x0, x2), (x1, x3) -- the order SXTB16 and SXTB16 ROR 8 widen 4
+// weights into -- then every output channel pair reads them with LDRD.
 template <int kPixels, int kDepth, int kOut, int kMode, int32_t kActMin, int32_t kActMax>
-void conv1x1(const int8_t* in, int8_t* out, const int32_t* w, const int32_t* bias, const Requant* q) {
+void conv1x1(const int8_t* in, int8_t* out, const int8_t* w, const int32_t* bias, const Requant* q) {
   static_assert(kDepth % 4 == 0 && kOut % 2 == 0, "generator checks these");
   constexpr int kWords = kDepth / 2;  // int16 pairs per pixel
   alignas(8) int32_t x[2 * kWords];
@@ -210,10 +215,10 @@ void conv1x1(const int8_t* in, int8_t* out, const int32_t* w, const int32_t* bia
     expand<kDepth>(in + p * kDepth, x);
     expand<kDepth>(in + (p + 1) * kDepth, x + kWords);
     int8_t* o0 = out + p * kOut;
-    const int32_t* wk = w;
-    for (int k = 0; k < kOut; k += 2, wk += 2 * kWords) {
+    const int8_t* wk = w;
+    for (int k = 0; k < kOut; k += 2, wk += 2 * kDepth) {
       int32_t a00 = bias[k], a01 = bias[k + 1], a10 = bias[k], a11 = bias[k + 1];
-      dot2x2<kWords>(x, wk, a00, a01, a10, a11, std::make_integer_sequence<int, kWords / 2>());
+      dot2x2<kWords, kDepth>(x, wk, a00, a01, a10, a11, std::make_integer_sequence<int, kWords / 2>());
       o0[k] = requantize<kMode, kActMin, kActMax>(a00, q[k]);
       o0[k + 1] = requantize<kMode, kActMin, kActMax>(a01, q[k + 1]);
       o0[kOut + k] = requantize<kMode, kActMin, kActMax>(a10, q[k]);
@@ -222,28 +227,34 @@ void conv1x1(const int8_t* in, int8_t* out, const int32_t* w, const int32_t* bia
   }
   for (; p < kPixels; ++p) {
     expand<kDepth>(in + p * kDepth, x);
-    const int32_t* wk = w;
-    for (int k = 0; k < kOut; ++k, wk += kWords) {
+    const int8_t* wk = w;
+    for (int k = 0; k < kOut; ++k, wk += kDepth) {
       int32_t acc = bias[k];
 #pragma GCC unroll 64
-      for (int i = 0; i < kWords; ++i) acc = smlad(x[i], wk[i], acc);
+      for (int g = 0; g < kDepth / 4; ++g) {
+        const uint32_t r = load32(wk + 4 * g);
+        acc = smlad(x[2 * g + 1], sxtb16_ror8(r), smlad(x[2 * g], sxtb16(r), acc));
+      }
       out[p * kOut + k] = requantize<kMode, kActMin, kActMax>(acc, q[k]);
     }
   }
 }
 
 // One tap of a 3x3 depthwise convolution over 4 channels: the input word at
-// byte offset kX, the two weight words (w0, w2), (w1, w3) at byte offset kW; 1
-// LDR, 1 LDRD, 2 SXTB16, 4 SMLAxy (assembly for the same reason as step2x2).
+// byte offset kX, the model's 4 int8 weights at byte offset kW, both widened
+// with SXTB16 / SXTB16 ROR 8 into (c0, c2), (c1, c3); 2 LDR, 4 SXTB16, 4 SMLAxy
+// (assembly for the same reason as step2x2).
 #if defined(__ARM_FEATURE_DSP)
 template <int kX, int kW>
-VWW_ALWAYS_INLINE void dw_tap(const int8_t* x, const int32_t* w, int32_t& a0, int32_t& a1, int32_t& a2, int32_t& a3) {
+VWW_ALWAYS_INLINE void dw_tap(const int8_t* x, const int8_t* w, int32_t& a0, int32_t& a1, int32_t& a2, int32_t& a3) {
   int32_t r, e, o, w0, w1;
   __asm__(
       "ldr %[r], [%[x], %[ox]]\n\t"
-      "ldrd %[w0], %[w1], [%[w], %[ow]]\n\t"
+      "ldr %[w1], [%[w], %[ow]]\n\t"
       "sxtb16 %[e], %[r]\n\t"
       "sxtb16 %[o], %[r], ror #8\n\t"
+      "sxtb16 %[w0], %[w1]\n\t"
+      "sxtb16 %[w1], %[w1], ror #8\n\t"
       "smlabb %[a0], %[e], %[w0], %[a0]\n\t"
       "smlatt %[a2], %[e], %[w0], %[a2]\n\t"
       "smlabb %[a1], %[o], %[w1], %[a1]\n\t"
@@ -255,9 +266,9 @@ VWW_ALWAYS_INLINE void dw_tap(const int8_t* x, const int32_t* w, int32_t& a0, in
 }
 #else
 template <int kX, int kW>
-VWW_ALWAYS_INLINE void dw_tap(const int8_t* x, const int32_t* w, int32_t& a0, int32_t& a1, int32_t& a2, int32_t& a3) {
-  const uint32_t r = load32(x + kX);
-  const int32_t e = sxtb16(r), o = sxtb16_ror8(r), w0 = w[kW / 4], w1 = w[kW / 4 + 1];
+VWW_ALWAYS_INLINE void dw_tap(const int8_t* x, const int8_t* w, int32_t& a0, int32_t& a1, int32_t& a2, int32_t& a3) {
+  const uint32_t r = load32(x + kX), rw = load32(w + kW);
+  const int32_t e = sxtb16(r), o = sxtb16_ror8(r), w0 = sxtb16(rw), w1 = sxtb16_ror8(rw);
   a0 = smlabb(e, w0, a0);
   a2 = smlatt(e, w0, a2);
   a1 = smlabb(o, w1, a1);
@@ -266,14 +277,14 @@ VWW_ALWAYS_INLINE void dw_tap(const int8_t* x, const int32_t* w, int32_t& a0, in
 #endif
 
 // One output pixel of a 3x3 depthwise convolution: `base` is the input at the
-// patch's top-left tap, rows kRowStride bytes apart. Weights: per 4 channels,
-// per tap (ky, kx), two words (w0, w2), (w1, w3).
+// patch's top-left tap, rows kRowStride bytes apart. Weights: the model's int8
+// filter, [tap (ky, kx)][channel].
 template <int kDepth, int kRowStride, int kMode, int32_t kActMin, int32_t kActMax, int... kTaps>
-VWW_ALWAYS_INLINE void dw_pixel(const int8_t* base, int8_t* o, const int32_t* w, const int32_t* bias, const Requant* q,
+VWW_ALWAYS_INLINE void dw_pixel(const int8_t* base, int8_t* o, const int8_t* w, const int32_t* bias, const Requant* q,
                                 std::integer_sequence<int, kTaps...>) {
-  for (int g = 0; g < kDepth / 4; ++g, base += 4, o += 4, w += 18, bias += 4, q += 4) {
+  for (int g = 0; g < kDepth / 4; ++g, base += 4, o += 4, w += 4, bias += 4, q += 4) {
     int32_t a0 = bias[0], a1 = bias[1], a2 = bias[2], a3 = bias[3];
-    (dw_tap<(kTaps / 3) * kRowStride + (kTaps % 3) * kDepth, 8 * kTaps>(base, w, a0, a1, a2, a3), ...);
+    (dw_tap<(kTaps / 3) * kRowStride + (kTaps % 3) * kDepth, kTaps * kDepth>(base, w, a0, a1, a2, a3), ...);
     o[0] = requantize<kMode, kActMin, kActMax>(a0, q[0]);
     o[1] = requantize<kMode, kActMin, kActMax>(a1, q[1]);
     o[2] = requantize<kMode, kActMin, kActMax>(a2, q[2]);
@@ -287,7 +298,7 @@ VWW_ALWAYS_INLINE void dw_pixel(const int8_t* base, int8_t* o, const int32_t* w,
 // the input hold the input zero point.
 template <int kInH, int kInW, int kDepth, int kOutH, int kOutW, int kStride, int kPadTop, int kPadLeft, int kMode,
           int32_t kActMin, int32_t kActMax>
-void depthwise3x3(const int8_t* in, int8_t* out, const int32_t* w, const int32_t* bias, const Requant* q,
+void depthwise3x3(const int8_t* in, int8_t* out, const int8_t* w, const int32_t* bias, const Requant* q,
                   int8_t input_zero_point) {
   static_assert(kDepth % 4 == 0, "generator checks this");
   constexpr auto kTaps = std::make_integer_sequence<int, 9>();

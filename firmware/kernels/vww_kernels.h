@@ -15,7 +15,8 @@ namespace vww_kernels {
 
 struct SpecialisedLayer {
   int filter_tensor;  // index of the layer's filter in the model's subgraph: unique per layer
-  void (*run)(const int8_t* input, int8_t* output);
+  // filter: the model's int8 weights, which the kernels read in place (no second copy in flash)
+  void (*run)(const int8_t* input, const int8_t* filter, int8_t* output);
 };
 
 extern const SpecialisedLayer kSpecialisedLayers[];

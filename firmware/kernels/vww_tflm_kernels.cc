@@ -14,8 +14,10 @@ TfLiteStatus invoke_or_fall_back(TfLiteContext* context, TfLiteNode* node, const
   const SpecialisedLayer* layer = find_layer(node->inputs->data[1]);
   if (layer == nullptr) return base.invoke(context, node);
   const TfLiteEvalTensor* input = tflite::micro::GetEvalInput(context, node, 0);
+  const TfLiteEvalTensor* filter = tflite::micro::GetEvalInput(context, node, 1);
   TfLiteEvalTensor* output = tflite::micro::GetEvalOutput(context, node, 0);
-  layer->run(tflite::micro::GetTensorData<int8_t>(input), tflite::micro::GetTensorData<int8_t>(output));
+  layer->run(tflite::micro::GetTensorData<int8_t>(input), tflite::micro::GetTensorData<int8_t>(filter),
+             tflite::micro::GetTensorData<int8_t>(output));
   return kTfLiteOk;
 }
 

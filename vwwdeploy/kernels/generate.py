@@ -117,6 +117,8 @@ def decide(layer: Layer) -> Decision:
     if layer.depth_multiplier == 1 and inp.shape[3] % 4 == 0:
         if (2 * inp.shape[2] + 3) * inp.shape[3] > 4095:  # LDR's immediate offset reaches the last tap
             return Decision(layer, None, f"depthwise rows of {inp.shape[2]}x{inp.shape[3]} bytes are too wide")
+        if 8 * inp.shape[3] + 3 > 4095:  # the same for the last tap's weights in the model's [tap][channel] filter
+            return Decision(layer, None, f"depthwise filter of {inp.shape[3]} channels: taps too far apart")
         return Decision(layer, "depthwise3x3")
     if inp.shape[3] == 1:
         return Decision(layer, "depthwise3x3_single_channel")
@@ -180,21 +182,16 @@ def _layer_source(d: Decision, n: int) -> tuple[str, str]:
     in_zp = int(inp.zero_point[0])
     w = flt.data.astype(np.int64)
     bias = bias_t.data.astype(np.int64)
+    words = None  # conv1x1 and depthwise3x3 read the model's int8 filter (SXTB16 in the kernel): no copy
     if d.kernel == "conv1x1":
         wk = w.reshape(w.shape[0], -1)  # [out][depth]
         sum_abs = np.abs(wk).sum(axis=1)
         folded = bias - in_zp * wk.sum(axis=1)
-        g = wk.reshape(wk.shape[0], -1, 4)
-        words = np.stack([_pack16(g[:, :, 0], g[:, :, 2]), _pack16(g[:, :, 1], g[:, :, 3])], axis=2).reshape(-1)
     else:
         wk = w.reshape(9, -1)  # [tap][channel]
         sum_abs = np.abs(wk).sum(axis=0)
         folded = bias - in_zp * wk.sum(axis=0)
-        if d.kernel == "depthwise3x3":  # per 4 channels, per tap: (w0, w2), (w1, w3)
-            g = wk.reshape(9, -1, 4)
-            words = np.stack([_pack16(g[:, :, 0], g[:, :, 2]), _pack16(g[:, :, 1], g[:, :, 3])], axis=2)
-            words = words.transpose(1, 0, 2).reshape(-1)
-        else:
+        if d.kernel == "depthwise3x3_single_channel":  # 9 x multiplier weights: a 10-tap int16 copy is tiny
             t = np.concatenate([wk, np.zeros((1, wk.shape[1]), np.int64)]).T  # [channel][10 taps]
             words = _pack16(t[:, 0::2], t[:, 1::2]).reshape(-1)
     acc_bound = np.abs(bias) + 255 * sum_abs
@@ -202,23 +199,25 @@ def _layer_source(d: Decision, n: int) -> tuple[str, str]:
     name = f"layer{layer.index}"
     defs = [
         f"// op {layer.index}: {layer.op} {layer.describe()} {layer.padding} {layer.activation}, {d.kernel}",
-        f"const int32_t kW{layer.index}[] = {{{', '.join(str(int(v)) for v in words)}}};",
         f"const int32_t kB{layer.index}[] = {{{', '.join(str(int(v)) for v in folded)}}};",
         f"const Requant kQ{layer.index}[] = {{{', '.join('{%d, %d, %d, %d, %d}' % r for r in rows)}}};",
     ]
+    if words is not None:
+        defs.insert(1, f"const int32_t kW{layer.index}[] = {{{', '.join(str(int(v)) for v in words)}}};")
+    weights = f"kW{n}" if words is not None else "w"
     _, ih, iw, ic = inp.shape
     _, oh, ow, oc = out.shape
     if d.kernel == "conv1x1":
-        call = f"conv1x1<{oh * ow}, {ic}, {oc}, {mode}, {act_min}, {act_max}>(in, out, kW{n}, kB{n}, kQ{n});"
+        call = f"conv1x1<{oh * ow}, {ic}, {oc}, {mode}, {act_min}, {act_max}>(in, out, w, kB{n}, kQ{n});"
     else:
         s = layer.stride[0]
         pt = same_padding(ih, oh, s, 3) if layer.padding == "SAME" else 0
         pl = same_padding(iw, ow, s, 3) if layer.padding == "SAME" else 0
         call = (  # the depth argument is the channel count, or the depth multiplier of a 1-channel input
             f"{d.kernel}<{ih}, {iw}, {oc}, {oh}, {ow}, {s}, {pt}, {pl}, {mode}, {act_min}, {act_max}>"
-            f"(in, out, kW{n}, kB{n}, kQ{n}, {in_zp});"
+            f"(in, out, {weights}, kB{n}, kQ{n}, {in_zp});"
         )
-    defs.append(f"void {name}(const int8_t* in, int8_t* out) {{ {call} }}")
+    defs.append(f"void {name}(const int8_t* in, const int8_t* w, int8_t* out) {{ {call} }}")
     return "\n".join(defs) + "\n", name
 
 

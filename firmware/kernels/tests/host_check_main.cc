@@ -90,7 +90,7 @@ int check(const RefLayer& l, int trials) {
                                                     out_shape, ref.data());
     }
     std::memset(got.data(), 0x55, got.size());
-    ours->run(input.data(), got.data());
+    ours->run(input.data(), l.filter, got.data());
     for (size_t i = 0; i < got.size(); ++i) mismatches += got[i] != ref[i];
   }
   std::printf("layer %d trials %d mismatches %ld quant_mismatches %d\n", l.op_index, trials, mismatches,
