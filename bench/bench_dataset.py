@@ -27,8 +27,8 @@ from PIL import Image
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from vwwdeploy.dataset.build import BuildOptions, build_split  # noqa: E402
-from vwwdeploy.dataset.coco_labels import labels_from_file  # noqa: E402
+from vwwdeploy.data.build import BuildOptions, build_split  # noqa: E402
+from vwwdeploy.data.coco_labels import labels_from_file  # noqa: E402
 
 COCO128 = Path(os.environ.get("VWWDEPLOY_SHARED_DATA", REPO.parent / "shared" / "data")) / "coco128_train2017"
 N_IMAGES, N_ANNOTATIONS = 123_287, 896_782  # COCO 2014 train + val
@@ -130,7 +130,7 @@ def write_synthetic_annotations(path: Path, seed: int = 0) -> None:
 
 
 def bench_labels(regenerate: bool) -> dict:
-    import vwwdeploy.dataset.coco_labels as cl
+    import vwwdeploy.data.coco_labels as cl
     from vwwdeploy.paths import cache_dir
 
     # Generated once (about a minute) and kept in the cache: it is ~450 MB.

@@ -29,12 +29,12 @@ import numpy as np
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from vwwdeploy.demo import DemoServer  # noqa: E402
-from vwwdeploy.demo.hub import Event  # noqa: E402
-from vwwdeploy.demo.views import frame_view  # noqa: E402
-from vwwdeploy.device import Device  # noqa: E402
-from vwwdeploy.device.client import Capture  # noqa: E402
-from vwwdeploy.protocol.messages import Result  # noqa: E402
+from vwwdeploy.apps.demo import DemoServer  # noqa: E402
+from vwwdeploy.apps.demo.hub import Event  # noqa: E402
+from vwwdeploy.apps.demo.views import frame_view  # noqa: E402
+from vwwdeploy.link import Device  # noqa: E402
+from vwwdeploy.link.client import Capture  # noqa: E402
+from vwwdeploy.link.protocol.messages import Result  # noqa: E402
 
 SHARED = Path(os.environ.get("VWWDEPLOY_SHARED_DATA", REPO.parent / "shared" / "data"))
 MODEL = SHARED / "tflm_person_detection" / "person_detect.tflite"

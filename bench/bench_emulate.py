@@ -29,10 +29,10 @@ from PIL import Image
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from vwwdeploy.device.client import Device  # noqa: E402
-from vwwdeploy.emulate import start_emulator  # noqa: E402
 from vwwdeploy.firmware.qemu_build import PROFILES, build_qemu_firmware  # noqa: E402
+from vwwdeploy.link.client import Device  # noqa: E402
 from vwwdeploy.paths import cache_dir  # noqa: E402
+from vwwdeploy.virtual_boards.qemu import start_emulator  # noqa: E402
 
 SHARED = REPO.parent / "shared" / "data"
 UPSTREAM = SHARED / "tflm_person_detection" / "person_detect.tflite"
@@ -48,14 +48,14 @@ def inputs(coco: int) -> list[np.ndarray]:
         for n in ("person_uint8.png", "no_person_uint8.png")
     ]
     if coco:
-        from vwwdeploy.protocol.pipeline import frame_from_image
+        from vwwdeploy.link.protocol.pipeline import frame_from_image
 
         with open(SHARED / "coco128_train2017" / "person_presence.csv", newline="") as fh:
             stems = [r["stem"] for r in csv.DictReader(fh)][:coco]
         for stem in stems:
             img = Image.open(SHARED / "coco128_train2017" / "images" / f"{stem}.jpg")
             raw = frame_from_image(img)  # what the sim camera would see; any fixed 96x96 input will do
-            from vwwdeploy.protocol.pipeline import crop_decimate
+            from vwwdeploy.link.protocol.pipeline import crop_decimate
 
             xs.append(crop_decimate(raw).astype(np.int16) - 128)
     return [x.astype(np.int8).reshape(96, 96, 1) for x in xs]
@@ -72,7 +72,7 @@ def elf_sizes(elf: Path) -> tuple[int, int]:
 
 def for_model(model: Path, xs: list[np.ndarray]) -> list[np.ndarray]:
     """The gray inputs, repeated over the channels of a colour model's input."""
-    from vwwdeploy.kernels.layers import read_layers
+    from vwwdeploy.model.kernels.layers import read_layers
 
     channels = read_layers(model)[0].inputs[0].shape[3]
     return [np.repeat(x, channels, axis=2) for x in xs]
@@ -87,7 +87,7 @@ def measure(elf: Path, xs: list[np.ndarray]) -> tuple[list[int], np.ndarray, flo
 
 
 def twin_scores(model: Path, xs: list[np.ndarray]) -> np.ndarray:
-    from vwwdeploy.tflm_twin import TflmTwin
+    from vwwdeploy.model.tflm_twin import TflmTwin
 
     with TflmTwin(model) as twin:
         return np.stack([np.asarray(twin.invoke(x[None])).reshape(-1) for x in xs]).astype(np.int8)

@@ -66,8 +66,8 @@ def rgb_mlperf_style(work: Path, rgb_ds: Path, steps: int, batch: int) -> Path:
 import sys, keras, numpy as np
 sys.path.insert(0, {str(REPO)!r})
 from vwwdeploy.training.checkpoint import load_float_model
-from vwwdeploy.export import convert_int8, calibration_pixels
-from vwwdeploy.evaluation import open_eval_split
+from vwwdeploy.training.export import convert_int8, calibration_pixels
+from vwwdeploy.training.evaluation import open_eval_split
 model, config = load_float_model({str(run)!r}, batch_size=1)
 logits = model.get_layer("logits")
 flat = keras.layers.Flatten()(model.get_layer("avg_pool").output)

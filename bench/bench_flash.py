@@ -24,9 +24,9 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from vwwdeploy.flashing import asb_image, flash, svl_protocol  # noqa: E402
-from vwwdeploy.flashing.asb_protocol import MAX_CHUNK  # noqa: E402
-from vwwdeploy.flashing.elf import elf_to_binary  # noqa: E402
+from vwwdeploy.link.flashing import asb_image, flash, svl_protocol  # noqa: E402
+from vwwdeploy.link.flashing.asb_protocol import MAX_CHUNK  # noqa: E402
+from vwwdeploy.link.flashing.elf import elf_to_binary  # noqa: E402
 from vwwdeploy.testing.fake_firmware import fake_binary, fake_elf  # noqa: E402
 from vwwdeploy.testing.sim_asb import SimAsb  # noqa: E402
 from vwwdeploy.testing.sim_svl import SimSvl  # noqa: E402

@@ -36,9 +36,9 @@ import numpy as np
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from vwwdeploy.device import Device  # noqa: E402
-from vwwdeploy.protocol.framing import OVERHEAD  # noqa: E402
-from vwwdeploy.sim import FaultConfig, start_sim_in_thread  # noqa: E402
+from vwwdeploy.link import Device  # noqa: E402
+from vwwdeploy.link.protocol.framing import OVERHEAD  # noqa: E402
+from vwwdeploy.virtual_boards.sim import FaultConfig, start_sim_in_thread  # noqa: E402
 
 DEFAULT_MODEL = REPO.parent / "shared" / "data" / "tflm_person_detection" / "person_detect.tflite"
 

@@ -26,15 +26,15 @@ import numpy as np
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from vwwdeploy.emulate import start_emulator  # noqa: E402
+from vwwdeploy.apps.mlperf import metrics  # noqa: E402
+from vwwdeploy.apps.mlperf.dataset import from_coco, read_accuracy_set  # noqa: E402
+from vwwdeploy.apps.mlperf.dut import quantize_input  # noqa: E402
+from vwwdeploy.apps.mlperf.runner import Runner, RunSettings  # noqa: E402
 from vwwdeploy.firmware.qemu_build import build_qemu_firmware  # noqa: E402
-from vwwdeploy.mlperf import metrics  # noqa: E402
-from vwwdeploy.mlperf.dataset import from_coco, read_accuracy_set  # noqa: E402
-from vwwdeploy.mlperf.dut import quantize_input  # noqa: E402
-from vwwdeploy.mlperf.link import MlperfLink  # noqa: E402
-from vwwdeploy.mlperf.runner import Runner, RunSettings  # noqa: E402
+from vwwdeploy.link.mlperf_dut import MlperfLink  # noqa: E402
+from vwwdeploy.model.tflm_twin import TflmTwin  # noqa: E402
 from vwwdeploy.paths import cache_dir  # noqa: E402
-from vwwdeploy.tflm_twin import TflmTwin  # noqa: E402
+from vwwdeploy.virtual_boards.qemu import start_emulator  # noqa: E402
 
 SHARED = REPO.parent / "shared" / "data"
 MODELS = {

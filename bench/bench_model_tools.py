@@ -35,12 +35,12 @@ def main() -> None:
     sys.path.insert(0, str(REPO))
     from ai_edge_litert import schema_py_generated as schema
 
-    from vwwdeploy.tflite_model.schema import parse_model
+    from vwwdeploy.model.schema import parse_model
 
     data = MODEL.read_bytes()
     ours = best(lambda: parse_model(data))
     generated = best(lambda: schema.ModelT.InitFromPackedBuf(bytearray(data), 0))
-    ours_cold = cold(f"from vwwdeploy.tflite_model.schema import read_model; read_model({str(MODEL)!r})")
+    ours_cold = cold(f"from vwwdeploy.model.schema import read_model; read_model({str(MODEL)!r})")
     tf_cold = cold(f"from tensorflow.lite.tools import flatbuffer_utils as f; f.read_model({str(MODEL)!r})")
     rows = [
         ("parse upstream model in-process, ours vs generated object API", ours, generated),

@@ -3,7 +3,7 @@ kernel flavours of the same model, measured side by side in one run.
 
 Each flavour is built with `--op-profile` (OpProfiler in firmware/core/tflm_classifier.cc) and runs under
 `qemu-system-arm -M mps2-an386 -icount shift=0`; the firmware prints each op's instructions to QEMU's
-log after the inference (vwwdeploy/op_profile.py). Input: the upstream person test image. The total in
+log after the inference (vwwdeploy/model/op_profile.py). Input: the upstream person test image. The total in
 RESULT also counts the profile's own printing, so the per-op sum is the figure to compare.
 
 Usage: python3 bench/bench_op_profile.py [--model M.tflite] [--kernels reference,cmsis-nn] [--markdown]
@@ -21,11 +21,11 @@ from PIL import Image
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from vwwdeploy.device.client import Device  # noqa: E402
-from vwwdeploy.emulate import start_emulator  # noqa: E402
 from vwwdeploy.firmware.qemu_build import build_qemu_firmware  # noqa: E402
-from vwwdeploy.kernels.layers import read_layers  # noqa: E402
-from vwwdeploy.op_profile import profile_inference  # noqa: E402
+from vwwdeploy.link.client import Device  # noqa: E402
+from vwwdeploy.model.kernels.layers import read_layers  # noqa: E402
+from vwwdeploy.model.op_profile import profile_inference  # noqa: E402
+from vwwdeploy.virtual_boards.qemu import start_emulator  # noqa: E402
 
 SHARED = REPO.parent / "shared" / "data"
 UPSTREAM = SHARED / "tflm_person_detection" / "person_detect.tflite"

@@ -23,7 +23,7 @@ import numpy as np
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from vwwdeploy.dataset.store import open_split, write_split  # noqa: E402
+from vwwdeploy.data.store import open_split, write_split  # noqa: E402
 
 
 def main() -> int:

@@ -20,8 +20,8 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from vwwdeploy.sim import start_sim_in_thread  # noqa: E402
-from vwwdeploy.validation.runner import validate  # noqa: E402
+from vwwdeploy.apps.validation.runner import validate  # noqa: E402
+from vwwdeploy.virtual_boards.sim import start_sim_in_thread  # noqa: E402
 
 DATA = Path(os.environ.get("VWWDEPLOY_SHARED_DATA", REPO.parent / "shared" / "data"))
 MODEL = DATA / "tflm_person_detection" / "person_detect.tflite"

@@ -38,8 +38,8 @@ def make_camera_dir(coco128: Path, folder: Path) -> list[Path]:
 
 
 def expected_for(model: Path, pictures: list[Path], modes=(0, 1)) -> Expected:
-    from vwwdeploy.tflm_twin import TflmTwin
-    from vwwdeploy.validation.inputs import camera_pixels
+    from vwwdeploy.apps.validation.inputs import camera_pixels
+    from vwwdeploy.model.tflm_twin import TflmTwin
 
     frames = {m: [camera_pixels(p, m) for p in pictures] for m in modes}
     with TflmTwin(model) as twin:

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from vwwdeploy.protocol.crc import crc32
+from vwwdeploy.link.protocol.crc import crc32
 
 BEHAVIOUR = Path(__file__).resolve().parent / "vectors" / "device" / "behaviour.txt"
 LOG = 0x85  # LOG frames are informative: never part of what a device must send

@@ -39,7 +39,7 @@ def mobilenet_tflite(size: int = 32, channels: int = 1, classes: int = 2, dense_
     """(int8 .tflite bytes, the float Keras model it came from) of a MobileNetV1-0.25 with random weights."""
     import keras
 
-    from vwwdeploy.export import convert_int8
+    from vwwdeploy.training.export import convert_int8
     from vwwdeploy.training.model import build_mobilenet_v1
 
     keras.utils.set_random_seed(seed)
@@ -65,7 +65,7 @@ def not_a_mobilenet_tflite(size: int = 32) -> bytes:
     """int8 model with one 5x5 convolution then a dense head: a CNN, but not a MobileNetV1."""
     import keras
 
-    from vwwdeploy.export import convert_int8
+    from vwwdeploy.training.export import convert_int8
 
     keras.utils.set_random_seed(0)
     inputs = keras.Input((size, size, 1), batch_size=1)

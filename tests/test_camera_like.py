@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 from test_dataset_folders import _build, _folders
 
-from vwwdeploy.camera_like import camera_like
-from vwwdeploy.dataset.store import open_split
+from vwwdeploy.data.camera_like import camera_like
+from vwwdeploy.data.store import open_split
 
 
 def _scene(n: int = 4, size: int = 48) -> np.ndarray:
@@ -63,7 +63,7 @@ def test_dataset_build_stores_the_camera_like_view(tmp_path):
 
 
 def test_validation_inputs_take_the_camera_like_look(tmp_path):
-    from vwwdeploy.validation.inputs import load_inputs
+    from vwwdeploy.apps.validation.inputs import load_inputs
 
     src = _folders(tmp_path / "pics", {"person": 4, "notperson": 4})
     assert _build("--folders", src, "--out", tmp_path / "ds", "--size", "40") == 0

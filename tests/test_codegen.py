@@ -14,10 +14,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from vwwdeploy.cli import main
+from vwwdeploy.model import generate_sources, inspect_model
+from vwwdeploy.model.codegen import c_float, model_data_sources
+from vwwdeploy.model.ops import RESOLVER_METHODS
 from vwwdeploy.testing.tiny_models import tiny_model
-from vwwdeploy.tflite_model import generate_sources, inspect_model
-from vwwdeploy.tflite_model.codegen import c_float, model_data_sources
-from vwwdeploy.tflite_model.ops import RESOLVER_METHODS
 
 ARM_FLAGS = ["-mcpu=cortex-m4", "-mthumb", "-mfloat-abi=hard", "-mfpu=fpv4-sp-d16"]
 WARN = ["-std=c++17", "-Wall", "-Wextra", "-Werror"]

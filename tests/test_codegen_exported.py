@@ -7,7 +7,7 @@ import pytest
 from test_codegen import compile_and_run_host
 from test_train_support import run_cli, tiny_dataset
 
-from vwwdeploy.tflite_model import generate_sources, inspect_model
+from vwwdeploy.model import generate_sources, inspect_model
 
 
 @pytest.mark.slow

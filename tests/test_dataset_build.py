@@ -13,8 +13,8 @@ import pytest
 from PIL import Image
 
 from vwwdeploy.cli import main
-from vwwdeploy.dataset.build import BuildOptions, build_split
-from vwwdeploy.dataset.store import open_split
+from vwwdeploy.data.build import BuildOptions, build_split
+from vwwdeploy.data.store import open_split
 
 
 def _coco_json(images, annotations, categories=None):
@@ -131,7 +131,7 @@ def test_threshold_is_strict_like_the_official_script(tmp_path):
         {"id": 4, "image_id": 4, "category_id": 1, "area": 1.0},  # tiny person
         {"id": 5, "image_id": 4, "category_id": 1, "area": 0.2 * w * h},  # ... and a big one in the same image
     ]
-    from vwwdeploy.dataset.coco_labels import vww_labels
+    from vwwdeploy.data.coco_labels import vww_labels
 
     coco = _coco_json(images, anns)
     assert vww_labels(coco).labels.tolist() == [0, 1, 0, 1]

@@ -14,10 +14,10 @@ from pathlib import Path
 import pytest
 
 from vwwdeploy.cli import main
-from vwwdeploy.dataset.download import Known, download_coco
-from vwwdeploy.dataset.store import open_split
+from vwwdeploy.data.download import Known, download_coco
+from vwwdeploy.data.store import open_split
+from vwwdeploy.data.synthetic import make_synthetic_coco
 from vwwdeploy.errors import UserError
-from vwwdeploy.synthetic import make_synthetic_coco
 
 
 class _Handler(BaseHTTPRequestHandler):

@@ -9,8 +9,8 @@ import pytest
 from PIL import Image
 
 from vwwdeploy.cli import main
-from vwwdeploy.dataset.folders import split_indices
-from vwwdeploy.dataset.store import open_split
+from vwwdeploy.data.folders import split_indices
+from vwwdeploy.data.store import open_split
 
 
 def _picture(path, value: int, size: int = 40) -> None:

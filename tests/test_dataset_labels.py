@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from vwwdeploy.dataset import coco_labels as cl
+from vwwdeploy.data import coco_labels as cl
 from vwwdeploy.errors import UserError
 
 

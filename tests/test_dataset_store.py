@@ -7,7 +7,7 @@ import json
 import numpy as np
 import pytest
 
-from vwwdeploy.dataset.store import label_names_for, open_split, resolve_split, write_split
+from vwwdeploy.data.store import label_names_for, open_split, resolve_split, write_split
 from vwwdeploy.errors import UserError
 
 

@@ -82,7 +82,7 @@ def page(browser):
 
 @pytest.fixture
 def sim_factory(upstream_model, camera):
-    from vwwdeploy.sim import start_sim_in_thread
+    from vwwdeploy.virtual_boards.sim import start_sim_in_thread
 
     stops = []
 
@@ -98,7 +98,7 @@ def sim_factory(upstream_model, camera):
 
 @pytest.fixture
 def demo_factory():
-    from vwwdeploy.demo import DemoServer
+    from vwwdeploy.apps.demo import DemoServer
 
     servers = []
 

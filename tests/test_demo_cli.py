@@ -19,8 +19,8 @@ import pytest
 from demo_support import expected_for, make_camera_dir
 from PIL import Image
 
+from vwwdeploy.apps.demo.hub import MAX_PENDING_FRAMES, Hub
 from vwwdeploy.cli import main
-from vwwdeploy.demo.hub import MAX_PENDING_FRAMES, Hub
 
 
 def free_port() -> int:
@@ -117,8 +117,8 @@ def read_events(url: str, frames: int, timeout: float = 30.0) -> list[tuple[str,
 
 
 def test_events_carry_the_board_bytes_and_record_keeps_them(upstream_model, camera, tmp_path):
-    from vwwdeploy.demo import DemoServer
-    from vwwdeploy.sim import start_sim_in_thread
+    from vwwdeploy.apps.demo import DemoServer
+    from vwwdeploy.virtual_boards.sim import start_sim_in_thread
 
     folder, expected = camera
     url, stop = start_sim_in_thread(upstream_model, camera_dir=folder)  # a pty, like a real UART
@@ -156,7 +156,7 @@ def test_events_carry_the_board_bytes_and_record_keeps_them(upstream_model, came
 
 
 def test_command_serves_until_ctrl_c(upstream_model, camera):
-    from vwwdeploy.sim import start_sim_in_thread
+    from vwwdeploy.virtual_boards.sim import start_sim_in_thread
 
     url, stop = start_sim_in_thread(upstream_model, camera_dir=camera[0], tcp=True)
     try:

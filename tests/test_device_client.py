@@ -10,10 +10,10 @@ import tty
 import numpy as np
 import pytest
 
-from vwwdeploy.device import Device
 from vwwdeploy.errors import DeviceError, UserError
-from vwwdeploy.protocol import messages as m
-from vwwdeploy.protocol.framing import FrameDecoder, encode_frame
+from vwwdeploy.link import Device
+from vwwdeploy.link.protocol import messages as m
+from vwwdeploy.link.protocol.framing import FrameDecoder, encode_frame
 
 T = m.MsgType
 X = np.zeros((4, 4, 1), np.int8)

@@ -1,4 +1,4 @@
-"""The parts of the host client (vwwdeploy/device/): the staging policy's decisions, error codes on
+"""The parts of the host client (vwwdeploy/link/): the staging policy's decisions, error codes on
 DeviceError, and the link's one read strategy for every transport."""
 
 from __future__ import annotations
@@ -6,12 +6,12 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from vwwdeploy.device import Device
-from vwwdeploy.device.staging import FALL_BACK_AFTER_RESETS, SWITCH_AFTER_FAILURES, Decision, StagingPolicy
 from vwwdeploy.errors import DeviceError
-from vwwdeploy.protocol import messages as m
-from vwwdeploy.sim import SimBoard
+from vwwdeploy.link import Device
+from vwwdeploy.link.protocol import messages as m
+from vwwdeploy.link.staging import FALL_BACK_AFTER_RESETS, SWITCH_AFTER_FAILURES, Decision, StagingPolicy
 from vwwdeploy.testing.mean_classifier import MeanClassifier
+from vwwdeploy.virtual_boards.sim import SimBoard
 
 T = m.MsgType
 

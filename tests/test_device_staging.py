@@ -8,11 +8,11 @@ import numpy as np
 import pytest
 from test_device_client import FakeBoard
 
-from vwwdeploy.device import Device
 from vwwdeploy.errors import DeviceError, UserError
-from vwwdeploy.protocol import messages as m
-from vwwdeploy.protocol.crc import crc32
-from vwwdeploy.protocol.framing import encode_frame
+from vwwdeploy.link import Device
+from vwwdeploy.link.protocol import messages as m
+from vwwdeploy.link.protocol.crc import crc32
+from vwwdeploy.link.protocol.framing import encode_frame
 
 T = m.MsgType
 SHAPE = (24, 24, 1)  # 576 bytes: chunks of 256, 256 and 64

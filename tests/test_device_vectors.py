@@ -13,9 +13,9 @@ import time
 import pytest
 from device_vectors import LOG, Case, load
 
-from vwwdeploy.protocol.framing import FrameDecoder
-from vwwdeploy.sim import SimBoard
+from vwwdeploy.link.protocol.framing import FrameDecoder
 from vwwdeploy.testing.mean_classifier import MeanClassifier
+from vwwdeploy.virtual_boards.sim import SimBoard
 
 CASES = load()
 REPLY_WAIT_S = 10.0  # generous: a loaded 2-core machine; a conforming device answers in milliseconds
@@ -103,7 +103,7 @@ def test_sim_board_answers_like_the_vectors(case, tmp_path):
 
 
 def test_vectors_cover_every_request_type_and_error_code():
-    from vwwdeploy.protocol import messages as m
+    from vwwdeploy.link.protocol import messages as m
 
     sent_types, codes = set(), set()
     for case in CASES:

@@ -11,13 +11,13 @@ import sys
 
 import pytest
 
-from vwwdeploy import doctor
+from vwwdeploy.apps import doctor
 from vwwdeploy.cli import main
 from vwwdeploy.errors import DeviceError
-from vwwdeploy.sim import start_sim_in_thread
-from vwwdeploy.sim.hardware import HardwareFaults
 from vwwdeploy.testing.sim_asb import SimAsb
 from vwwdeploy.testing.sim_svl import SimSvl
+from vwwdeploy.virtual_boards.sim import start_sim_in_thread
+from vwwdeploy.virtual_boards.sim.hardware import HardwareFaults
 
 ROW_KEYS = {"check", "status", "figure", "hint", "source", "measured", "expected"}
 HOST_CHECKS = ["port", "baud", "application", "protocol", "firmware", "model", "link"]
@@ -189,7 +189,7 @@ def test_svl_bootloader_instead_of_the_app(capsys):
 
 def test_wrong_baud_is_named(tiny_int8, monkeypatch):
     # A pty carries any baud, so script a board that answers only at 115200.
-    import vwwdeploy.device as device_mod
+    import vwwdeploy.link as device_mod
 
     real_device, tried = device_mod.Device, []
 
@@ -224,8 +224,8 @@ def test_cli_help_and_bad_input():
 
 def test_firmware_without_selftest_fails_one_row(tiny_int8, monkeypatch, capsys):
     # An older firmware answers SELFTEST with UNKNOWN_TYPE: the host checks still run, one row says what to do.
-    from vwwdeploy.protocol import messages as m
-    from vwwdeploy.sim.board import _Reply
+    from vwwdeploy.link.protocol import messages as m
+    from vwwdeploy.virtual_boards.sim.board import _Reply
 
     url, stop = start_sim_in_thread(tiny_int8)
     board = stop.board

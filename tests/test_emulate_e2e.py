@@ -88,10 +88,10 @@ class EmulateProcess:
 
 
 def test_emulated_board_over_the_api(upstream_model, upstream_test_images):
-    from vwwdeploy.device.client import Device
-    from vwwdeploy.emulate import start_emulator
-    from vwwdeploy.protocol.messages import Capability
-    from vwwdeploy.protocol.pipeline import crop_decimate
+    from vwwdeploy.link.client import Device
+    from vwwdeploy.link.protocol.messages import Capability
+    from vwwdeploy.link.protocol.pipeline import crop_decimate
+    from vwwdeploy.virtual_boards.qemu import start_emulator
 
     elf = firmware("cmsis-nn", upstream_model)
     inputs = upstream_inputs(upstream_test_images)
@@ -129,9 +129,9 @@ def test_emulated_board_over_the_api(upstream_model, upstream_test_images):
 
 
 def test_without_icount_no_instruction_counts(upstream_model, upstream_test_images):
-    from vwwdeploy.device.client import Device
-    from vwwdeploy.emulate import start_emulator
-    from vwwdeploy.protocol.messages import Capability
+    from vwwdeploy.link.client import Device
+    from vwwdeploy.link.protocol.messages import Capability
+    from vwwdeploy.virtual_boards.qemu import start_emulator
 
     elf = firmware("cmsis-nn", upstream_model)
     x = upstream_inputs(upstream_test_images)["no_person"]
@@ -146,7 +146,7 @@ def _validate_through_cli(
     kernels: str, upstream_model: Path, upstream_test_images, coco_csv: Path, tmp_path: Path, icount: bool
 ) -> dict:
     """`vwwdeploy emulate` + `vwwdeploy validate --port socket://...` (both unchanged CLIs, own processes)."""
-    from vwwdeploy.device.client import Device
+    from vwwdeploy.link.client import Device
 
     elf = firmware(kernels, upstream_model)
     emu = EmulateProcess("--firmware", str(elf), "--kernels", kernels, *(["--icount"] if icount else []))
@@ -220,8 +220,8 @@ def test_cmsis_nn_build_deviation_is_measured(upstream_model, upstream_test_imag
 
 
 def test_qemu_dying_mid_run(upstream_model, upstream_test_images):
-    from vwwdeploy.device.client import Device
     from vwwdeploy.errors import DeviceError
+    from vwwdeploy.link.client import Device
 
     elf = firmware("cmsis-nn", upstream_model)
     emu = EmulateProcess("--firmware", str(elf))

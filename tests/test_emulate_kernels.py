@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 from conftest import UPSTREAM_EXPECTED_SCORES
 
-from vwwdeploy.op_profile import OpCost, parse_profiles
+from vwwdeploy.model.op_profile import OpCost, parse_profiles
 
 needs_qemu = pytest.mark.skipif(
     shutil.which("qemu-system-arm") is None or shutil.which("arm-none-eabi-gcc") is None,
@@ -62,11 +62,11 @@ def _inputs(images) -> dict[str, np.ndarray]:
 @needs_qemu
 @pytest.mark.slow
 def test_op_profile_accounts_for_the_inference(upstream_model, upstream_test_images):
-    from vwwdeploy.device.client import Device
-    from vwwdeploy.emulate import start_emulator
     from vwwdeploy.firmware.qemu_build import build_qemu_firmware
-    from vwwdeploy.kernels.layers import read_layers
-    from vwwdeploy.op_profile import profile_inference
+    from vwwdeploy.link.client import Device
+    from vwwdeploy.model.kernels.layers import read_layers
+    from vwwdeploy.model.op_profile import profile_inference
+    from vwwdeploy.virtual_boards.qemu import start_emulator
 
     _require_cmsis_tree()
     elf = build_qemu_firmware("generated", model=upstream_model, op_profile=True).elf
@@ -107,11 +107,11 @@ def test_generated_build_bit_exact_with_the_twin(upstream_model, upstream_test_i
 def test_generated_build_with_a_refused_layer_is_bit_exact(tmp_path):
     # The MLPerf Tiny VWW model: its first layer (3x3 CONV_2D on 3 channels) is refused and runs on
     # CMSIS-NN, the other 26 convolutions on the generated kernels; random inputs against the twin.
-    from vwwdeploy.device.client import Device
-    from vwwdeploy.emulate import start_emulator
     from vwwdeploy.firmware.qemu_build import build_qemu_firmware
+    from vwwdeploy.link.client import Device
+    from vwwdeploy.model.tflm_twin import TflmTwin
     from vwwdeploy.paths import cache_dir
-    from vwwdeploy.tflm_twin import TflmTwin
+    from vwwdeploy.virtual_boards.qemu import start_emulator
 
     model = cache_dir() / "mlperf" / "vww_96_int8.tflite"
     if not model.is_file():

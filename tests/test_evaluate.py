@@ -10,7 +10,7 @@ import pytest
 from test_train_support import tiny_trained
 
 from vwwdeploy.cli import main
-from vwwdeploy.evaluation import quantize_input
+from vwwdeploy.training.evaluation import quantize_input
 from vwwdeploy.training.preprocess import to_float, to_int8
 
 

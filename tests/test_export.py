@@ -11,8 +11,8 @@ import pytest
 from test_train_support import tiny_trained
 
 from vwwdeploy.cli import main
-from vwwdeploy.export import EXPECTED_OPS, softmax_is_degenerate
 from vwwdeploy.training.checkpoint import latest_checkpoint, read_checkpoint
+from vwwdeploy.training.export import EXPECTED_OPS, softmax_is_degenerate
 
 
 @pytest.fixture(scope="module")
@@ -20,7 +20,7 @@ def exported(tmp_path_factory):
     train_dir, dataset = tiny_trained()
     out = tmp_path_factory.mktemp("export") / "model.tflite"
     summary_lines = []
-    from vwwdeploy.export import export_int8
+    from vwwdeploy.training.export import export_int8
 
     summary = export_int8(train_dir, dataset, out, calibration_images=300, log=summary_lines.append)
     return out, summary, train_dir, dataset
@@ -83,7 +83,7 @@ def test_cli_prints_both_accuracies_and_the_drop(exported, tmp_path, capsys):
 
 def test_degenerate_softmax_is_detected_and_warned(exported, tmp_path):
     """A collapsed model (constant logits) gives the softmax input a scale TFLM refuses."""
-    from vwwdeploy.export import export_int8
+    from vwwdeploy.training.export import export_int8
 
     _, _, train_dir, dataset = exported
     broken = tmp_path / "broken"

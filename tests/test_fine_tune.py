@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from vwwdeploy.cli import main
-from vwwdeploy.export import EXPECTED_OPS
+from vwwdeploy.training.export import EXPECTED_OPS
 
 
 def _coco_folders(coco128, root):
@@ -28,8 +28,8 @@ def _errors(capsys) -> list[str]:
 
 @pytest.mark.slow
 def test_folder_fine_tune_end_to_end_on_the_simulated_board(upstream_model, coco128, tmp_path, capsys):
-    from vwwdeploy.sim import start_sim_in_thread
-    from vwwdeploy.tflite_model.schema import read_model
+    from vwwdeploy.model.schema import read_model
+    from vwwdeploy.virtual_boards.sim import start_sim_in_thread
 
     folders = _coco_folders(coco128, tmp_path / "pictures")
     ds, run, model = tmp_path / "ds", tmp_path / "run", tmp_path / "tuned.tflite"
@@ -102,7 +102,7 @@ def _folder_dataset(tmp_path, name, classes, rgb=False):
 
 @pytest.mark.slow
 def test_head_phase_freezes_the_backbone_then_all_layers_move(tmp_path):
-    from vwwdeploy.dataset.store import open_split
+    from vwwdeploy.data.store import open_split
     from vwwdeploy.training.checkpoint import load_float_model
     from vwwdeploy.training.config import TrainConfig
     from vwwdeploy.training.fine_tune import FineTuner

@@ -72,7 +72,7 @@ def test_both_edge_environments_build_and_fit(capsys):
         script = re.search(r"^\S+ ([0-9a-f]+) \S (?:_ZL\d+)?sHM01B0InitScript$", nm, re.M)
         assert script and int(script.group(1), 16) >= 60 * 4, "vendor init script not linked"
         # Linked for the Ambiq secure bootloader every Edge ships with; `vwwdeploy flash` agrees.
-        from vwwdeploy.flashing import firmware as flash_fw
+        from vwwdeploy.link.flashing import firmware as flash_fw
 
         fw = flash_fw.load(root / pio_glue.BUILD_DIR / env / "firmware.elf")
         assert fw.load_address == 0xC000
@@ -118,7 +118,7 @@ def test_tflm_tree_is_generated_offline_from_scratch(tmp_path, monkeypatch):
 
 @pytest.mark.slow
 def test_generated_kernel_environment_links_the_specialised_layers_and_fits(capsys):
-    from vwwdeploy.kernels import generate
+    from vwwdeploy.model.kernels import generate
 
     found = _deps_or_skip()
     model = found["tflm"] / build_mod.DEFAULT_MODEL

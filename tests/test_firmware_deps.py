@@ -13,7 +13,8 @@ import pytest
 
 from vwwdeploy.cli import main
 from vwwdeploy.errors import UserError
-from vwwdeploy.firmware import deps, kernels, pio_glue, size, tflm_tree
+from vwwdeploy.firmware import deps, pio_glue, size, tflm_tree
+from vwwdeploy.firmware import tflm_sources as kernels
 
 
 @pytest.fixture
@@ -132,7 +133,7 @@ def test_too_big_model_is_refused_before_building(cache, tmp_path, capsys):
 
 
 def test_model_with_an_op_the_firmware_cannot_register(upstream_model, cache, tmp_path, capsys):
-    from vwwdeploy.tflite_model.writer import make_custom_op
+    from vwwdeploy.model.writer import make_custom_op
 
     model = tmp_path / "vela.tflite"
     model.write_bytes(make_custom_op(upstream_model.read_bytes(), "SOFTMAX", "ethos-u"))
@@ -269,7 +270,7 @@ def test_kernel_selection_follows_the_resolver(tmp_path):
 
 
 def test_every_op_codegen_accepts_has_kernels():
-    from vwwdeploy.tflite_model.ops import RESOLVER_METHODS
+    from vwwdeploy.model.ops import RESOLVER_METHODS
 
     assert set(RESOLVER_METHODS.values()) <= set(kernels.KERNEL_FILES)
 

@@ -11,12 +11,12 @@ from PIL import Image
 
 from vwwdeploy.cli import main
 from vwwdeploy.errors import UserError
+from vwwdeploy.model import fix as fixmod
+from vwwdeploy.model import fix_model, inspect_model
+from vwwdeploy.model.runtimes import litert_probe, tflm_probe
+from vwwdeploy.model.schema import read_model
+from vwwdeploy.model.writer import edit_model
 from vwwdeploy.testing.tiny_models import tiny_model
-from vwwdeploy.tflite_model import fix as fixmod
-from vwwdeploy.tflite_model import fix_model, inspect_model
-from vwwdeploy.tflite_model.runtimes import litert_probe, tflm_probe
-from vwwdeploy.tflite_model.schema import read_model
-from vwwdeploy.tflite_model.writer import edit_model
 
 
 def _images(upstream_test_images):
@@ -136,7 +136,7 @@ def test_repair_that_changes_outputs_is_not_written(tmp_path, monkeypatch):
 
 
 def _buffer_data_pos(data: bytes, index: int) -> int:
-    from vwwdeploy.tflite_model.flatbuf import Buf
+    from vwwdeploy.model.flatbuf import Buf
 
     root = Buf(data).root()
     return root.tables(4, "buffers")[index].bytes_span(0)[0]

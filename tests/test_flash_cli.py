@@ -106,7 +106,7 @@ BAD_INPUTS = [
     (
         "absent port",
         lambda t, p: ["--port", "/dev/ttyNOSUCH0", _write(t, "fw.bin", fake_binary(1000))],
-        3,  # PortError, the one error of vwwdeploy.device.port (a port that cannot be opened: board side)
+        3,  # PortError, the one error of vwwdeploy.link.port (a port that cannot be opened: board side)
         "serial port /dev/ttyNOSUCH0 does not exist",
     ),
     ("busy port", lambda t, p: ["--port", p, _write(t, "fw.bin", fake_binary(1000))], 3, "is busy"),
@@ -220,8 +220,8 @@ class _Port:
     ],
 )
 def test_port_autodetection(monkeypatch, found, expected):
-    from vwwdeploy.device import port as ports
     from vwwdeploy.errors import UserError
+    from vwwdeploy.link import port as ports
 
     monkeypatch.delenv("VWWDEPLOY_PORT", raising=False)
     monkeypatch.setattr(ports.list_ports, "comports", lambda: found)
@@ -244,7 +244,7 @@ def test_port_autodetection(monkeypatch, found, expected):
     ],
 )
 def test_open_errors_are_explained(errno_, text, expected):
-    from vwwdeploy.device.port import describe_open_error
+    from vwwdeploy.link.port import describe_open_error
 
     exc = serial.SerialException(errno_, text) if errno_ else serial.SerialException(text)
     message = describe_open_error("/dev/ttyUSB0", exc)

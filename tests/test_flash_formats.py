@@ -9,9 +9,9 @@ import subprocess
 import pytest
 
 from vwwdeploy.errors import UserError
-from vwwdeploy.flashing import asb_image, firmware, svl_protocol
-from vwwdeploy.flashing.crc import crc16_umts, crc32
-from vwwdeploy.flashing.elf import elf_to_binary
+from vwwdeploy.link.flashing import asb_image, firmware, svl_protocol
+from vwwdeploy.link.flashing.crc import crc16_umts, crc32
+from vwwdeploy.link.flashing.elf import elf_to_binary
 from vwwdeploy.testing.fake_firmware import fake_binary, fake_elf
 from vwwdeploy.testing.sim_asb import check_image_blob, check_wired_header
 from vwwdeploy.testing.sim_svl import _crc16_bitwise as crc16_bitwise

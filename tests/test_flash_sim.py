@@ -1,4 +1,4 @@
-"""`vwwdeploy.flashing.flash` against the simulated ASB and SVL bootloaders on a pty."""
+"""`vwwdeploy.link.flashing.flash` against the simulated ASB and SVL bootloaders on a pty."""
 
 from __future__ import annotations
 
@@ -8,8 +8,8 @@ import pytest
 import serial
 
 from vwwdeploy.errors import DeviceError, UserError
-from vwwdeploy.flashing import asb_image, flash
-from vwwdeploy.flashing.flasher import NO_BOOTLOADER
+from vwwdeploy.link.flashing import asb_image, flash
+from vwwdeploy.link.flashing.flasher import NO_BOOTLOADER
 from vwwdeploy.testing.fake_firmware import fake_binary, fake_elf
 from vwwdeploy.testing.sim_asb import CRC_ERROR, DATA, FAILURE, HELLO, OTADESC, RESET, UPDATE, SimAsb
 from vwwdeploy.testing.sim_pty import PtyDevice
@@ -150,7 +150,7 @@ def test_asb_gives_up_after_the_attempts(firmware):
 
 def test_a_port_that_dies_mid_transfer_gives_one_line(firmware, monkeypatch):
     path, _ = firmware(20_000)
-    from vwwdeploy.flashing import asb_protocol
+    from vwwdeploy.link.flashing import asb_protocol
 
     def unplugged(self, block, on_bytes=None):
         raise serial.SerialException("device reports readiness to read but returned no data")

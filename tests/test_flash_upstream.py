@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from vwwdeploy.flashing import asb_image
+from vwwdeploy.link.flashing import asb_image
 from vwwdeploy.paths import cache_dir
 from vwwdeploy.testing.fake_firmware import fake_binary
 

@@ -1,11 +1,11 @@
-"""The one input convention: which models take the camera's pixel - 128 (vwwdeploy/input_convention.py)."""
+"""The one input convention: which models take the camera's pixel - 128 (vwwdeploy/data/input_convention.py)."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
-from vwwdeploy import input_convention as ic
+from vwwdeploy.data import input_convention as ic
 
 
 @pytest.mark.parametrize(

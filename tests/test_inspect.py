@@ -9,13 +9,13 @@ import pytest
 
 from vwwdeploy.cli import main
 from vwwdeploy.errors import UserError
+from vwwdeploy.model import board, inspect_model
+from vwwdeploy.model.flatbuf import ModelFormatError
+from vwwdeploy.model.inspect import format_report
+from vwwdeploy.model.schema import parse_model, read_model
+from vwwdeploy.model.stats import mac_count, parameter_count
+from vwwdeploy.model.writer import make_custom_op
 from vwwdeploy.testing.tiny_models import tiny_model
-from vwwdeploy.tflite_model import board, inspect_model
-from vwwdeploy.tflite_model.flatbuf import ModelFormatError
-from vwwdeploy.tflite_model.inspect import format_report
-from vwwdeploy.tflite_model.schema import parse_model, read_model
-from vwwdeploy.tflite_model.stats import mac_count, parameter_count
-from vwwdeploy.tflite_model.writer import make_custom_op
 
 UPSTREAM_OPS = {"AVERAGE_POOL_2D": 1, "CONV_2D": 14, "DEPTHWISE_CONV_2D": 14, "RESHAPE": 1, "SOFTMAX": 1}
 
@@ -169,7 +169,7 @@ def test_reader_never_fails_except_with_a_clear_error():
 
 def test_model_beyond_the_measuring_arena_is_measured_not_refused(upstream_model, upstream_report, monkeypatch):
     """If the first measuring arena is too small, TFLM is asked again with a huge one."""
-    from vwwdeploy.tflite_model import runtimes
+    from vwwdeploy.model import runtimes
 
     real_init = runtimes.TflmTwin.__init__
     sizes = []
@@ -185,7 +185,7 @@ def test_model_beyond_the_measuring_arena_is_measured_not_refused(upstream_model
 
 
 def _with_input_quantization(scale: float, zero_point: int) -> dict:
-    from vwwdeploy.tflite_model.writer import edit_model
+    from vwwdeploy.model.writer import edit_model
 
     def requantize(m):
         q = m.subgraphs[0].tensors[m.subgraphs[0].inputs[0]].quantization
@@ -210,7 +210,7 @@ def test_input_convention_warnings(scale, zero_point):
 @pytest.mark.parametrize("factor", [0.999, 1.001])
 def test_softmax_scale_check_matches_where_tflm_aborts(factor):
     """The static check's threshold (scale * 2^26 <= 1) is exactly where TFLM's softmax aborts."""
-    from vwwdeploy.tflite_model.writer import edit_model
+    from vwwdeploy.model.writer import edit_model
 
     data = tiny_model("int8").read_bytes()
     m = read_model(data)

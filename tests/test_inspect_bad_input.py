@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 
 from vwwdeploy.cli import main
+from vwwdeploy.model.writer import edit_model, make_custom_op
 from vwwdeploy.testing.tiny_models import tiny_model
-from vwwdeploy.tflite_model.writer import edit_model, make_custom_op
 
 
 def _planted_defect(data: bytes) -> bytes:

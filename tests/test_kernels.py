@@ -1,4 +1,4 @@
-"""Model-specialised kernels (vwwdeploy/kernels/, firmware/kernels/): which layers the generator covers,
+"""Model-specialised kernels (vwwdeploy/model/kernels/, firmware/kernels/): which layers the generator covers,
 what it refuses, TFLM's quantization arithmetic, and bit-exactness on the host against TFLM's
 reference kernels (g++ build; needs the generated TFLM tree and the shared model, skips otherwise)."""
 
@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from vwwdeploy.kernels.generate import (
+from vwwdeploy.model.kernels.generate import (
     activation_range,
     decide,
     plan,
@@ -18,7 +18,7 @@ from vwwdeploy.kernels.generate import (
     same_padding,
     sources,
 )
-from vwwdeploy.kernels.layers import Layer, TensorInfo, read_layers
+from vwwdeploy.model.kernels.layers import Layer, TensorInfo, read_layers
 
 
 def _tensor(index, shape, data=None, scale=(0.5,), zp=(0,), dtype=9):
@@ -65,7 +65,7 @@ def test_uncovered_parameters_are_refused_with_one_line():
 
 
 def test_refused_layers_are_left_to_cmsis_nn(upstream_model, tmp_path, monkeypatch):
-    import vwwdeploy.kernels.generate as gen
+    import vwwdeploy.model.kernels.generate as gen
 
     real = gen.decide
     monkeypatch.setattr(
@@ -120,7 +120,7 @@ def _reference_tree() -> Path:
 
 @pytest.mark.slow
 def test_host_build_bit_exact_with_tflm_reference_kernels(upstream_model, tmp_path):
-    from vwwdeploy.kernels.host_check import check_on_host
+    from vwwdeploy.testing.kernel_host_check import check_on_host
 
     checks = check_on_host(upstream_model, _reference_tree(), tmp_path, trials=8)
     assert [c.op_index for c in checks] == [d.layer.index for d in plan(upstream_model) if d.kernel]
@@ -132,9 +132,9 @@ def test_host_build_bit_exact_with_tflm_reference_kernels(upstream_model, tmp_pa
 def test_host_build_bit_exact_on_the_mlperf_model(tmp_path):
     # Wider requantization paths (64-bit high multiply, separate output offset, 64-bit rounding) and a
     # refused first layer (3x3 CONV_2D on 3 channels), left to CMSIS-NN.
-    from vwwdeploy.kernels.generate import SEPARATE_OFFSET, WIDE, WIDE_ROUNDING, _layer_source
-    from vwwdeploy.kernels.host_check import check_on_host
+    from vwwdeploy.model.kernels.generate import SEPARATE_OFFSET, WIDE, WIDE_ROUNDING, _layer_source
     from vwwdeploy.paths import cache_dir
+    from vwwdeploy.testing.kernel_host_check import check_on_host
 
     model = cache_dir() / "mlperf" / "vww_96_int8.tflite"
     if not model.is_file():
@@ -151,7 +151,7 @@ def test_host_build_bit_exact_on_the_mlperf_model(tmp_path):
 
 @pytest.mark.slow
 def test_host_check_detects_a_wrong_kernel(upstream_model, tmp_path):
-    from vwwdeploy.kernels.host_check import build_and_run, check_on_host
+    from vwwdeploy.testing.kernel_host_check import build_and_run, check_on_host
 
     tree = _reference_tree()
     check_on_host(upstream_model, tree, tmp_path, trials=5)

@@ -10,10 +10,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from vwwdeploy.device import Device
 from vwwdeploy.errors import DeviceError
-from vwwdeploy.sim import SimBoard
+from vwwdeploy.link import Device
 from vwwdeploy.testing.mean_classifier import MeanClassifier
+from vwwdeploy.virtual_boards.sim import SimBoard
 
 # bytes/s: a 96x96x3 INFER (27,672 bytes on the wire) takes 2.8 s, more than the 2 s timeout plus the
 # 0.6 s the nominal 921600 baud allows two in flight (the regime of the MLPerf RGB model under QEMU).

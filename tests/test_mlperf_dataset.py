@@ -10,8 +10,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from vwwdeploy.apps.mlperf.dataset import mlperf_labels, read_accuracy_set
 from vwwdeploy.cli import main
-from vwwdeploy.mlperf.dataset import mlperf_labels, read_accuracy_set
 
 
 @pytest.fixture(scope="module")

@@ -16,11 +16,11 @@ import pytest
 from mlperf_support import mlperf_model
 from test_emulate_e2e import _require_tree
 
+from vwwdeploy.apps.mlperf.dataset import from_coco, read_accuracy_set
+from vwwdeploy.apps.mlperf.dut import start_dut_in_thread
+from vwwdeploy.apps.mlperf.runner import Runner, RunSettings
 from vwwdeploy.cli import main
-from vwwdeploy.mlperf.dataset import from_coco, read_accuracy_set
-from vwwdeploy.mlperf.dut import start_dut_in_thread
-from vwwdeploy.mlperf.link import MlperfLink
-from vwwdeploy.mlperf.runner import Runner, RunSettings
+from vwwdeploy.link.mlperf_dut import MlperfLink
 
 pytestmark = [
     pytest.mark.skipif(
@@ -58,7 +58,7 @@ def _twin_scores(model, files):
 @pytest.mark.parametrize("kernels", ["reference", "cmsis-nn"])
 def test_accuracy_flow_equals_the_twin(kernels, accuracy_set, upstream_model):
     """The upstream detector (one channel: the board averages R, G and B) on both kernel flavours."""
-    from vwwdeploy.emulate import start_emulator
+    from vwwdeploy.virtual_boards.qemu import start_emulator
 
     files = read_accuracy_set(accuracy_set, 96 * 96 * 3)[:N_FILES]
     elf = _firmware(kernels, upstream_model)
@@ -74,7 +74,7 @@ def test_accuracy_flow_equals_the_twin(kernels, accuracy_set, upstream_model):
 def test_performance_flow_in_virtual_time(accuracy_set, tmp_path, capsys):
     """The MLPerf model, CMSIS-NN, under -icount through the CLI: 5 windows, each the same instruction count
     (to a timer tick per lap), a valid run (QEMU needs well over 10 s of host time)."""
-    from vwwdeploy.emulate import start_emulator
+    from vwwdeploy.virtual_boards.qemu import start_emulator
 
     model = mlperf_model()
     elf = _firmware("cmsis-nn", model)

@@ -5,9 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from vwwdeploy.mlperf import metrics
-from vwwdeploy.mlperf import protocol as p
-from vwwdeploy.mlperf.dut import quantize_input
+from vwwdeploy.apps.mlperf import metrics
+from vwwdeploy.apps.mlperf.dut import quantize_input
+from vwwdeploy.link import mlperf_protocol as p
 
 
 def test_auc_hanley_mcneil_1982_rating_example():

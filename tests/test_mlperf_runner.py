@@ -11,13 +11,13 @@ import numpy as np
 import pytest
 from mlperf_support import mlperf_model, write_set
 
+from vwwdeploy.apps.mlperf.dataset import read_accuracy_set
+from vwwdeploy.apps.mlperf.dut import DutFaults, quantize_input, start_dut_in_thread
+from vwwdeploy.apps.mlperf.runner import Runner, RunSettings
 from vwwdeploy.cli import main
 from vwwdeploy.errors import DeviceError
-from vwwdeploy.mlperf.dataset import read_accuracy_set
-from vwwdeploy.mlperf.dut import DutFaults, quantize_input, start_dut_in_thread
-from vwwdeploy.mlperf.link import MlperfLink
-from vwwdeploy.mlperf.runner import Runner, RunSettings
-from vwwdeploy.tflm_twin import TflmTwin
+from vwwdeploy.link.mlperf_dut import MlperfLink
+from vwwdeploy.model.tflm_twin import TflmTwin
 
 
 @pytest.fixture(scope="module")
@@ -108,7 +108,7 @@ def test_silent_port_times_out(tmp_path):
 
 def test_performance_refuses_a_short_run_and_counts_windows(model, dataset, capsys, tmp_path, monkeypatch):
     # A minimum no run here reaches, whatever the machine's load (the real one is 10 s: MLPerf Tiny's rule).
-    monkeypatch.setattr("vwwdeploy.mlperf.protocol.MIN_PERF_SECONDS", 3600.0)
+    monkeypatch.setattr("vwwdeploy.link.mlperf_protocol.MIN_PERF_SECONDS", 3600.0)
     url, dut = start_dut_in_thread(model)
     try:
         code = main(["mlperf", "--port", url, "--mode", "performance", "--data", str(dataset),

@@ -10,10 +10,10 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from vwwdeploy.apps.monitor import monitor
+from vwwdeploy.apps.validation.inputs import camera_pixels
 from vwwdeploy.cli import main
-from vwwdeploy.monitor import monitor
-from vwwdeploy.sim import start_sim_in_thread
-from vwwdeploy.validation.inputs import camera_pixels
+from vwwdeploy.virtual_boards.sim import start_sim_in_thread
 
 
 @pytest.fixture(scope="module")

@@ -9,10 +9,10 @@ import numpy as np
 import pytest
 from conftest import VECTORS
 
-from vwwdeploy.protocol import messages as m
-from vwwdeploy.protocol import pipeline
-from vwwdeploy.protocol.crc import crc16_ccitt_false, crc32
-from vwwdeploy.protocol.framing import MAX_PAYLOAD, FrameDecoder, decode_frames, encode_frame
+from vwwdeploy.link.protocol import messages as m
+from vwwdeploy.link.protocol import pipeline
+from vwwdeploy.link.protocol.crc import crc16_ccitt_false, crc32
+from vwwdeploy.link.protocol.framing import MAX_PAYLOAD, FrameDecoder, decode_frames, encode_frame
 
 PROTO = VECTORS / "protocol"
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from vwwdeploy.protocol.framing import MAX_PAYLOAD, FrameDecoder, encode_frame
+from vwwdeploy.link.protocol.framing import MAX_PAYLOAD, FrameDecoder, encode_frame
 
 frames = st.builds(
     lambda t, s, p: (t, s, p),

@@ -6,7 +6,7 @@ import sys
 
 import pytest
 
-from vwwdeploy.quickstart_defaults import PRETRAINED_SHA256
+from vwwdeploy.apps.quickstart_defaults import PRETRAINED_SHA256
 
 
 def _quickstart(*args, timeout=900):

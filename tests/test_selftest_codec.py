@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from vwwdeploy.protocol import messages as m
+from vwwdeploy.link.protocol import messages as m
 
 VECTORS = Path(__file__).parent / "vectors" / "protocol"
 C, R, S = m.CheckId, m.CheckRule, m.CheckStatus

@@ -11,13 +11,13 @@ import serial
 from conftest import UPSTREAM_EXPECTED_SCORES
 from PIL import Image
 
-from vwwdeploy.device import Device
 from vwwdeploy.errors import DeviceError, UserError
-from vwwdeploy.protocol import messages as m
-from vwwdeploy.protocol import pipeline
-from vwwdeploy.protocol.framing import FrameDecoder, encode_frame
-from vwwdeploy.sim import SimBoard, start_sim_in_thread
-from vwwdeploy.tflm_twin import TflmAbort, TflmTwin
+from vwwdeploy.link import Device
+from vwwdeploy.link.protocol import messages as m
+from vwwdeploy.link.protocol import pipeline
+from vwwdeploy.link.protocol.framing import FrameDecoder, encode_frame
+from vwwdeploy.model.tflm_twin import TflmAbort, TflmTwin
+from vwwdeploy.virtual_boards.sim import SimBoard, start_sim_in_thread
 
 T = m.MsgType
 
@@ -87,7 +87,7 @@ def test_capture_set_frame_and_pipelines(upstream_sim, upstream_twin):
 
 
 def test_default_camera_is_a_moving_deterministic_scene():
-    from vwwdeploy.sim.camera import Camera
+    from vwwdeploy.virtual_boards.sim.camera import Camera
 
     cam = Camera()
     a, b = cam.frame(), cam.frame()

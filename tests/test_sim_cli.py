@@ -10,8 +10,8 @@ import sys
 import pytest
 
 from vwwdeploy.cli import main
-from vwwdeploy.device import Device
-from vwwdeploy.protocol.messages import Capability
+from vwwdeploy.link import Device
+from vwwdeploy.link.protocol.messages import Capability
 
 
 @pytest.fixture(scope="module")

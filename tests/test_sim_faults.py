@@ -15,9 +15,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from vwwdeploy.device import Device
-from vwwdeploy.sim import FaultConfig, start_sim_in_thread
-from vwwdeploy.tflm_twin import TflmTwin
+from vwwdeploy.link import Device
+from vwwdeploy.model.tflm_twin import TflmTwin
+from vwwdeploy.virtual_boards.sim import FaultConfig, start_sim_in_thread
 
 
 def _run(model, xs, rate, reset_every, seed, retries, staging="never", timeout=0.5):
@@ -104,7 +104,7 @@ def test_stream_survives_noise_and_a_reset(upstream_model):
 
 @pytest.mark.parametrize("rate", [0.0, 1e-3])
 def test_fault_injector_counts_and_rates(rate):
-    from vwwdeploy.sim.faults import ByteFaults
+    from vwwdeploy.virtual_boards.sim.faults import ByteFaults
 
     inj = ByteFaults(FaultConfig.uniform(rate, seed=1), 0)
     data = bytes(range(256)) * 400

@@ -10,12 +10,12 @@ import time
 import numpy as np
 import pytest
 
-from vwwdeploy.device import Device
 from vwwdeploy.errors import DeviceError, UserError
-from vwwdeploy.protocol import messages as m
-from vwwdeploy.protocol.framing import FrameDecoder, encode_frame
-from vwwdeploy.sim import start_sim_in_thread
-from vwwdeploy.sim.hardware import HardwareFaults
+from vwwdeploy.link import Device
+from vwwdeploy.link.protocol import messages as m
+from vwwdeploy.link.protocol.framing import FrameDecoder, encode_frame
+from vwwdeploy.virtual_boards.sim import start_sim_in_thread
+from vwwdeploy.virtual_boards.sim.hardware import HardwareFaults
 
 C, S = m.CheckId, m.CheckStatus
 T = m.MsgType
@@ -78,7 +78,7 @@ def test_each_fault_fails_its_own_checks(tiny_int8, camera, board, fails):
 
 def test_stuck_line_counts_the_pixels_whose_bit_is_set():
     # Walking ones (0x01 .. 0x80, 0x00): D5 is set in one pixel of nine, so stuck low shows there, every frame.
-    from vwwdeploy.sim.hardware import WALKING_ONES_FRAMES, camera_checks
+    from vwwdeploy.virtual_boards.sim.hardware import WALKING_ONES_FRAMES, camera_checks
 
     checks = {c.id: c for c in camera_checks(HardwareFaults.parse(["stuck-bit:5"]), 100.0)}
     per_frame = sum(1 for x in range(324) if x % 9 == 5) * 244
@@ -206,7 +206,7 @@ def test_selftest_on_a_firmware_without_it_is_one_line(tiny_int8, monkeypatch):
 
     def old_answer(frame, gen, _orig=board._answer):
         if frame.type == T.SELFTEST:
-            from vwwdeploy.sim.board import _Reply
+            from vwwdeploy.virtual_boards.sim.board import _Reply
 
             raise _Reply(m.ErrorCode.UNKNOWN_TYPE, "type 0x0a")
         return _orig(frame, gen)

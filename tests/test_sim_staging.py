@@ -8,10 +8,10 @@ import numpy as np
 import pytest
 import serial
 
-from vwwdeploy.protocol import messages as m
-from vwwdeploy.protocol.framing import FrameDecoder, encode_frame
-from vwwdeploy.sim import start_sim_in_thread
-from vwwdeploy.tflm_twin import TflmTwin
+from vwwdeploy.link.protocol import messages as m
+from vwwdeploy.link.protocol.framing import FrameDecoder, encode_frame
+from vwwdeploy.model.tflm_twin import TflmTwin
+from vwwdeploy.virtual_boards.sim import start_sim_in_thread
 
 T = m.MsgType
 

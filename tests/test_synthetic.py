@@ -9,9 +9,9 @@ import numpy as np
 import pytest
 
 from vwwdeploy.cli import main
-from vwwdeploy.dataset.store import open_split, resolve_split
+from vwwdeploy.data.store import open_split, resolve_split
+from vwwdeploy.data.synthetic import make_synthetic_coco
 from vwwdeploy.errors import UserError
-from vwwdeploy.synthetic import make_synthetic_coco
 
 
 @pytest.fixture(scope="module")
@@ -64,7 +64,7 @@ def test_builder_yields_both_classes_and_synthetic_flag(synthetic_coco, tmp_path
 
 def test_tiny_figures_are_negatives(synthetic_coco):
     """Some negatives hold a person annotation below 0.5% of the image: the VWW rule must label them 0."""
-    from vwwdeploy.dataset.coco_labels import labels_from_file
+    from vwwdeploy.data.coco_labels import labels_from_file
 
     ann = synthetic_coco / "annotations" / "instances_train2014.json"
     coco = json.loads(ann.read_text())

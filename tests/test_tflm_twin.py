@@ -3,7 +3,7 @@ import pytest
 from conftest import UPSTREAM_EXPECTED_SCORES
 from PIL import Image
 
-from vwwdeploy.tflm_twin import TflmAbort, TflmTwin
+from vwwdeploy.model.tflm_twin import TflmAbort, TflmTwin
 
 
 def test_upstream_model_scores_match_upstream(upstream_model, upstream_test_images):

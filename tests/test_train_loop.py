@@ -223,7 +223,7 @@ print("STEPS", [s for s, _, _ in summary["history"]])
 @pytest.mark.slow
 def test_mirrored_strategy_over_two_logical_cpus(split, tmp_path):
     """--strategy mirrored splits each batch over the replicas (two logical CPU devices stand in for GPUs)."""
-    from vwwdeploy.evaluation import evaluate_checkpoint
+    from vwwdeploy.training.evaluation import evaluate_checkpoint
 
     result = subprocess.run(
         [sys.executable, "-c", MIRRORED_SCRIPT, str(split), str(tmp_path / "run")],

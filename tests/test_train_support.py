@@ -9,7 +9,7 @@ from pathlib import Path
 
 import numpy as np
 
-from vwwdeploy.dataset.store import write_split
+from vwwdeploy.data.store import write_split
 
 # Small enough for 2 shared cores: 32x32 input (MobileNetV1's minimum), 40x40 stored images.
 TINY = dict(image_size=32, batch_size=8)

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from test_validate_runner import fake_boards, small_csv  # noqa: F401  (fixtures)
 
-from vwwdeploy.validation.runner import validate
+from vwwdeploy.apps.validation.runner import validate
 
 
 def _train_dir(path: Path) -> Path:

@@ -6,9 +6,9 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from vwwdeploy.apps.validation.inputs import load_inputs, read_labels_csv
 from vwwdeploy.errors import UserError
-from vwwdeploy.protocol.pipeline import crop_box_average, crop_decimate, frame_from_image, to_model_input
-from vwwdeploy.validation.inputs import load_inputs, read_labels_csv
+from vwwdeploy.link.protocol.pipeline import crop_box_average, crop_decimate, frame_from_image, to_model_input
 
 
 def _pictures(folder, n=3):
@@ -41,7 +41,7 @@ def test_csv_images_go_through_the_camera_pipeline(tmp_path):
 
 
 def test_dataset_folder_uses_the_eval_preprocessing(tmp_path):
-    from vwwdeploy.dataset.store import write_split
+    from vwwdeploy.data.store import write_split
     from vwwdeploy.training.preprocess import eval_images
 
     rng = np.random.default_rng(2)

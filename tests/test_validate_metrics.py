@@ -8,12 +8,12 @@ import re
 import numpy as np
 import pytest
 
-from vwwdeploy.validation import metrics
-from vwwdeploy.validation.inputs import ValidationInputs
-from vwwdeploy.validation.paths import PathOutput
-from vwwdeploy.validation.report_html import render_html, svg_confusion, svg_histogram, svg_scatter
-from vwwdeploy.validation.report_json import build_report
-from vwwdeploy.validation.runner import BoardRun, ValidationRun, _results_csv
+from vwwdeploy.apps.validation import metrics
+from vwwdeploy.apps.validation.inputs import ValidationInputs
+from vwwdeploy.apps.validation.paths import PathOutput
+from vwwdeploy.apps.validation.report_html import render_html, svg_confusion, svg_histogram, svg_scatter
+from vwwdeploy.apps.validation.report_json import build_report
+from vwwdeploy.apps.validation.runner import BoardRun, ValidationRun, _results_csv
 
 
 def test_int8_agreement_counts_exact_off_by_one_and_top1():

@@ -10,10 +10,10 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from vwwdeploy.device.stats import LinkStats
+from vwwdeploy.apps.validation.runner import validate
 from vwwdeploy.errors import DeviceError, UserError
-from vwwdeploy.protocol.messages import Capability, DeviceInfo, Result, TensorInfo
-from vwwdeploy.validation.runner import validate
+from vwwdeploy.link.protocol.messages import Capability, DeviceInfo, Result, TensorInfo
+from vwwdeploy.link.stats import LinkStats
 
 
 class FakeBoard:
@@ -77,7 +77,7 @@ class FakeBoard:
 
 @pytest.fixture(scope="module")
 def fake_boards(upstream_model):
-    from vwwdeploy.tflm_twin import TflmTwin
+    from vwwdeploy.model.tflm_twin import TflmTwin
 
     FakeBoard.twin = TflmTwin(upstream_model)
     FakeBoard.sha = hashlib.sha256(upstream_model.read_bytes()).hexdigest()
@@ -166,7 +166,7 @@ def test_a_failing_board_fails_the_run_and_writes_nothing(fake_boards, small_csv
 def test_float_path_gets_the_dequantized_int8_input(fake_boards, small_csv, upstream_model, tmp_path, monkeypatch):
     """--checkpoint: the float model sees (q - zp) * scale of the very int8 input the board got."""
     import vwwdeploy.training.checkpoint as ckpt
-    from vwwdeploy.validation.inputs import load_inputs
+    from vwwdeploy.apps.validation.inputs import load_inputs
 
     seen = []
 

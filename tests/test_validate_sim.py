@@ -12,7 +12,7 @@ import shutil
 import pytest
 
 from vwwdeploy.cli import main
-from vwwdeploy.sim import FaultConfig, start_sim_in_thread
+from vwwdeploy.virtual_boards.sim import FaultConfig, start_sim_in_thread
 
 
 @pytest.fixture(scope="module")

@@ -1,4 +1,4 @@
-"""Draw docs/img/camera-like.png: synthetic scenes (vwwdeploy.synthetic, no photos) above their camera-like view.
+"""Draw docs/img/camera-like.png: synthetic scenes (vwwdeploy.data.synthetic, no photos) above their camera-like view.
 
 Run: python3 tools/camera_like_figure.py [OUT.png]
 """
@@ -11,8 +11,8 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageDraw
 
-from vwwdeploy.camera_like import camera_like
-from vwwdeploy.synthetic import _draw_image
+from vwwdeploy.data.camera_like import camera_like
+from vwwdeploy.data.synthetic import _draw_image
 
 SIZE = 128  # the dataset store's default size
 COUNT = 6

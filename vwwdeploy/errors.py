@@ -12,7 +12,7 @@ class UserError(Exception):
 
 class DeviceError(UserError):
     """The board (real, emulated or simulated) did not answer as the protocol says, or its port cannot be
-    opened (absent, busy, nobody listening: vwwdeploy.device.port.PortError)."""
+    opened (absent, busy, nobody listening: vwwdeploy.link.port.PortError)."""
 
     exit_code = 3
 

@@ -1,6 +1,6 @@
 // Frame encoder and incremental decoder, docs/protocol.md section 1.
 //
-// The decoder mirrors vwwdeploy/protocol/framing.py decision for decision (where to rescan, what counts as
+// The decoder mirrors vwwdeploy/link/protocol/framing.py decision for decision (where to rescan, what counts as
 // garbage), so both accept exactly the same frames from the same bytes; tests/vectors/protocol/streams proves it.
 #ifndef VWW_CORE_FRAMING_H_
 #define VWW_CORE_FRAMING_H_

@@ -60,7 +60,7 @@ size_t format_u64(uint64_t v, char* out) {
 
 void build_quantize_table(float scale, int32_t zero_point, int8_t table[256]) {
   for (int v = 0; v < 256; ++v) {
-    // double, as the host's reference (vwwdeploy.mlperf.dut.quantize_input): same ties, same results.
+    // double, as the host's reference (vwwdeploy.apps.mlperf.dut.quantize_input): same ties, same results.
     const double q = scale > 0.0f ? std::floor(v / 255.0 / static_cast<double>(scale) + 0.5) + zero_point : 0.0;
     table[v] = static_cast<int8_t>(q < -128.0 ? -128 : (q > 127.0 ? 127 : q));
   }

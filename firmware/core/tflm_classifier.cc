@@ -9,7 +9,7 @@
 #include "tensorflow/lite/micro/micro_profiler_interface.h"
 #endif
 #ifdef VWW_KERNELS_GENERATED
-#include "vww_generated_kernels.h"  // model-specialised kernels (firmware/kernels/, vwwdeploy/kernels/)
+#include "vww_generated_kernels.h"  // model-specialised kernels (firmware/kernels/, vwwdeploy/model/kernels/)
 #endif
 #include "tensorflow/lite/schema/schema_generated.h"
 

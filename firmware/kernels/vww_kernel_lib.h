@@ -1,7 +1,7 @@
 // Int8 convolution kernels specialised at compile time (shapes, strides and
 // padding are template parameters; weights, biases and requantization constants
 // are arrays the generator writes), for `vwwdeploy firmware build --kernels
-// generated` (vwwdeploy/kernels/generate.py writes the instantiations,
+// generated` (vwwdeploy/model/kernels/generate.py writes the instantiations,
 // firmware/kernels/vww_tflm_kernels.cc registers them with TFLM).
 //
 // Bit-exact with TFLM's reference kernels

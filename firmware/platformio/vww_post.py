@@ -4,7 +4,7 @@
 #   cortex_m_generic / cortex-m4+fp (kernels and CMSIS-NN at TFLM's kernel optimisation level, the
 #   rest at its core level), in a clean environment whose include path holds only TFLM's CMSIS;
 #   of the kernels, only those of the ops the generated resolver registers (see
-#   vwwdeploy/firmware/kernels.py: the others could never run, and compiling them all takes long);
+#   vwwdeploy/firmware/tflm_sources.py: the others could never run, and compiling them all takes long);
 # - drops the framework's CMSIS-DSP link (`-larm_cortexM4lf_math`): nothing here calls CMSIS-DSP,
 #   and the prebuilt archive is not in every checkout of the SDK (it is over 4 MB);
 # - compiles the HM01B0 camera driver of the Edge BSP (HM01B0.c in boards_sfe/common/third_party/hm01b0,
@@ -22,7 +22,7 @@ from pathlib import Path
 Import("env")  # noqa: F821
 
 sys.path.insert(0, env.subst("$PROJECT_DIR"))
-from vwwdeploy.firmware import kernels as vww_kernels  # noqa: E402
+from vwwdeploy.firmware import tflm_sources as vww_kernels  # noqa: E402
 
 tree = env["VWW_TFLM_TREE"]
 tflm = env["VWW_TFLM_FLAGS"]

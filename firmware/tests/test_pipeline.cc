@@ -1,4 +1,4 @@
-// Image pipeline against tests/vectors/pipeline (made by vwwdeploy/protocol/pipeline.py).
+// Image pipeline against tests/vectors/pipeline (made by vwwdeploy/link/protocol/pipeline.py).
 #include <cstring>
 #include <filesystem>
 #include <vector>

@@ -24,10 +24,10 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent.parent))
 
-from vwwdeploy.protocol import messages as m  # noqa: E402
-from vwwdeploy.protocol import pipeline  # noqa: E402
-from vwwdeploy.protocol.crc import crc32  # noqa: E402
-from vwwdeploy.protocol.framing import encode_frame  # noqa: E402
+from vwwdeploy.link.protocol import messages as m  # noqa: E402
+from vwwdeploy.link.protocol import pipeline  # noqa: E402
+from vwwdeploy.link.protocol.crc import crc32  # noqa: E402
+from vwwdeploy.link.protocol.framing import encode_frame  # noqa: E402
 
 T = m.MsgType
 E = m.ErrorCode

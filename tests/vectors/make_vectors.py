@@ -23,10 +23,10 @@ sys.path.insert(0, str(HERE))
 
 import device_cases  # noqa: E402  (tests/vectors/device_cases.py: the device-behaviour cases)
 
-from vwwdeploy.protocol import messages as m  # noqa: E402
-from vwwdeploy.protocol import pipeline  # noqa: E402
-from vwwdeploy.protocol.crc import crc32  # noqa: E402
-from vwwdeploy.protocol.framing import MAX_PAYLOAD, FrameDecoder, encode_frame  # noqa: E402
+from vwwdeploy.link.protocol import messages as m  # noqa: E402
+from vwwdeploy.link.protocol import pipeline  # noqa: E402
+from vwwdeploy.link.protocol.crc import crc32  # noqa: E402
+from vwwdeploy.link.protocol.framing import MAX_PAYLOAD, FrameDecoder, encode_frame  # noqa: E402
 
 T = m.MsgType
 
@@ -280,7 +280,7 @@ def _flip(data: bytes, index: int, bit: int = 0) -> bytes:
 def _header_with_crc(version: int, type_: int, seq: int, length: int) -> bytes:
     import struct
 
-    from vwwdeploy.protocol.crc import crc16_ccitt_false
+    from vwwdeploy.link.protocol.crc import crc16_ccitt_false
 
     head = struct.pack("<2sBBHI", b"VW", version, type_, seq, length)
     return head + struct.pack("<H", crc16_ccitt_false(head))

@@ -28,8 +28,8 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from vwwdeploy.errors import UserError
+    from vwwdeploy.model.codegen import generate_raw_sources, generate_sources
     from vwwdeploy.progress import say
-    from vwwdeploy.tflite_model.codegen import generate_raw_sources, generate_sources
 
     if args.raw:
         if args.labels or args.arena_margin:

@@ -134,7 +134,7 @@ def run(args: argparse.Namespace) -> int:
     from vwwdeploy.errors import UserError
 
     if args._action == "download":
-        from vwwdeploy.dataset.download import download_coco
+        from vwwdeploy.data.download import download_coco
 
         if args.retries < 0:
             raise UserError(f"--retries must be 0 or more, not {args.retries}")
@@ -146,7 +146,7 @@ def run(args: argparse.Namespace) -> int:
     if args._action == "mlperf-vww":
         return _mlperf_vww(args)
 
-    from vwwdeploy.dataset.build import BuildOptions, build_coco_dir, build_split, summary_line
+    from vwwdeploy.data.build import BuildOptions, build_coco_dir, build_split, summary_line
     from vwwdeploy.progress import say
 
     if args._action == "info":
@@ -163,8 +163,8 @@ def run(args: argparse.Namespace) -> int:
             raise UserError(
                 "--folders/--csv build their own train/val split; use them without --annotations/--coco-dir"
             )
-        from vwwdeploy.dataset.folders import FolderOptions, build_from_sources
-        from vwwdeploy.dataset.folders import summary_line as folder_summary
+        from vwwdeploy.data.folders import FolderOptions, build_from_sources
+        from vwwdeploy.data.folders import summary_line as folder_summary
 
         folder_options = FolderOptions(
             size=args.size,
@@ -208,8 +208,8 @@ def run(args: argparse.Namespace) -> int:
 def _info(path: Path, as_json: bool) -> int:
     import json
 
-    from vwwdeploy.dataset.build import summary_line
-    from vwwdeploy.dataset.store import is_split, open_split
+    from vwwdeploy.data.build import summary_line
+    from vwwdeploy.data.store import is_split, open_split
     from vwwdeploy.errors import UserError
 
     if is_split(path):
@@ -233,9 +233,9 @@ def _info(path: Path, as_json: bool) -> int:
 
 
 def _mlperf_vww(args: argparse.Namespace) -> int:
+    from vwwdeploy.apps.mlperf import dataset as ds
     from vwwdeploy.atomic import check_writable_dir
     from vwwdeploy.errors import UserError
-    from vwwdeploy.mlperf import dataset as ds
     from vwwdeploy.progress import say, track
 
     if args.count is not None and (args.count < 2 or args.count % 2):

@@ -38,7 +38,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     import sys
 
-    from vwwdeploy.demo.server import DemoServer, parse_http_address
+    from vwwdeploy.apps.demo.server import DemoServer, parse_http_address
     from vwwdeploy.progress import say
 
     http = parse_http_address(args.http)

@@ -25,7 +25,7 @@ def run(args: argparse.Namespace) -> int:
     import json
     import sys
 
-    from vwwdeploy import doctor
+    from vwwdeploy.apps import doctor
     from vwwdeploy.errors import DeviceError, UserError
 
     if args.baud <= 0:

@@ -43,7 +43,7 @@ def run(args: argparse.Namespace) -> int:
     import sys
     import threading
 
-    from vwwdeploy.emulate import start_emulator
+    from vwwdeploy.virtual_boards.qemu import start_emulator
 
     done = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: done.set())

@@ -28,7 +28,7 @@ def run(args: argparse.Namespace) -> int:
     import sys
 
     from vwwdeploy.errors import UserError
-    from vwwdeploy.evaluation import evaluate_checkpoint, evaluate_tflite, format_accuracy
+    from vwwdeploy.training.evaluation import evaluate_checkpoint, evaluate_tflite, format_accuracy
 
     if args.limit is not None and args.limit < 1:
         raise UserError("--limit must be at least 1")

@@ -25,8 +25,8 @@ def run(args: argparse.Namespace) -> int:
     import json
 
     from vwwdeploy.errors import UserError
-    from vwwdeploy.export import export_int8
     from vwwdeploy.progress import say
+    from vwwdeploy.training.export import export_int8
 
     if args.eval_limit is not None and args.eval_limit < 1:
         raise UserError("--eval-limit must be at least 1")

@@ -57,7 +57,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
         choices=["cmsis-nn", "reference", "generated"],
         default="cmsis-nn",
         help="TFLM kernels of the --board qemu build; generated = convolutions specialised to the model "
-        "(vwwdeploy/kernels/), CMSIS-NN for whatever the generator does not cover; on the Edge, generated "
+        "(vwwdeploy/model/kernels/), CMSIS-NN for whatever the generator does not cover; on the Edge, generated "
         "builds the sparkfun_edge_generated environment (pick the others with --env)",
     )
     build.add_argument(

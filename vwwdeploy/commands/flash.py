@@ -46,7 +46,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from vwwdeploy.errors import UserError
-    from vwwdeploy.flashing import flash
+    from vwwdeploy.link.flashing import flash
 
     baud, text = None, getattr(args, "baud", None)  # absent unless given (keeps "(default: None)" out of --help)
     if text not in (None, ""):

@@ -28,8 +28,8 @@ def configure(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     import json
 
-    from vwwdeploy.model_import import import_tflite
     from vwwdeploy.progress import say
+    from vwwdeploy.training.import_tflite import import_tflite
 
     labels = [name.strip() for name in args.labels.split(",")] if args.labels else None
     report = import_tflite(

@@ -55,7 +55,7 @@ def run(args: argparse.Namespace) -> int:
     if args.fix:
         if args.model:
             raise UserError("give either MODEL or --fix IN OUT, not both")
-        from vwwdeploy.tflite_model.fix import fix_model
+        from vwwdeploy.model.fix import fix_model
 
         result = fix_model(*args.fix)
         say(
@@ -66,7 +66,7 @@ def run(args: argparse.Namespace) -> int:
     if not args.model:
         raise UserError("give a MODEL.tflite to inspect (or --fix IN OUT)")
 
-    from vwwdeploy.tflite_model.inspect import format_report, inspect_model
+    from vwwdeploy.model.inspect import format_report, inspect_model
 
     report = inspect_model(
         args.model,

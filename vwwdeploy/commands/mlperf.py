@@ -40,13 +40,13 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from vwwdeploy.apps.mlperf.dataset import read_accuracy_set
+    from vwwdeploy.apps.mlperf.report import build_report, write_report
+    from vwwdeploy.apps.mlperf.runner import TESTS, Runner, RunSettings
     from vwwdeploy.atomic import check_writable_dir
     from vwwdeploy.errors import UserError
-    from vwwdeploy.mlperf import protocol as p
-    from vwwdeploy.mlperf.dataset import read_accuracy_set
-    from vwwdeploy.mlperf.link import MlperfLink
-    from vwwdeploy.mlperf.report import build_report, write_report
-    from vwwdeploy.mlperf.runner import TESTS, Runner, RunSettings
+    from vwwdeploy.link import mlperf_protocol as p
+    from vwwdeploy.link.mlperf_dut import MlperfLink
     from vwwdeploy.progress import progress_bar, say
 
     for name in ("timeout", "infer_timeout"):

@@ -19,7 +19,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from vwwdeploy.monitor import monitor
+    from vwwdeploy.apps.monitor import monitor
     from vwwdeploy.progress import say
 
     shown = monitor(args.port, count=args.count, save=args.save, raw=args.raw, baud=args.baud, max_fps=args.max_fps)

@@ -11,7 +11,7 @@ from pathlib import Path
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
-    from vwwdeploy.quickstart_defaults import PRETRAINED_URL
+    from vwwdeploy.apps.quickstart_defaults import PRETRAINED_URL
 
     parser.add_argument("--out", type=Path, default=Path("quickstart-out"), help="output folder")
     parser.add_argument("--images", type=int, default=400, help="synthetic images to draw (1/5 become val)")
@@ -25,6 +25,6 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from vwwdeploy.quickstart import run_quickstart
+    from vwwdeploy.apps.quickstart import run_quickstart
 
     return run_quickstart(args)

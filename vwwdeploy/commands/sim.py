@@ -104,9 +104,9 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from vwwdeploy.errors import UserError
-    from vwwdeploy.sim import FaultConfig, SimBoard
-    from vwwdeploy.sim.hardware import HardwareFaults
-    from vwwdeploy.sim.transport import serve_until_stopped
+    from vwwdeploy.virtual_boards.sim import FaultConfig, SimBoard
+    from vwwdeploy.virtual_boards.sim.hardware import HardwareFaults
+    from vwwdeploy.virtual_boards.sim.transport import serve_until_stopped
 
     if args.baud is not None and args.baud <= 0:
         raise UserError(f"--baud must be a positive number of bits per second, got {args.baud}")
@@ -154,8 +154,8 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _run_mlperf(args: argparse.Namespace) -> int:
+    from vwwdeploy.apps.mlperf.dut import DutFaults, serve_forever
     from vwwdeploy.errors import UserError
-    from vwwdeploy.mlperf.dut import DutFaults, serve_forever
 
     if args.fault_rate or args.camera_dir is not None or args.no_staging or args.line_rate is not None:
         raise UserError(

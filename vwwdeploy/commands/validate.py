@@ -48,8 +48,8 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from vwwdeploy.apps.validation.runner import validate
     from vwwdeploy.progress import say
-    from vwwdeploy.validation.runner import validate
 
     report = validate(
         args.port,

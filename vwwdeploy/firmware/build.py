@@ -6,7 +6,7 @@ Steps for each requested environment of the repo's platformio.ini:
    whose ops the firmware cannot register, and a model that cannot fit in flash is refused here;
 2. the TFLM tree of the env's kernel flavour (`custom_tflm_kernels`), see tflm_tree.ensure_tree;
 3. for an env with `custom_vww_kernels = generated`: the model-specialised kernel sources for the model
-   (vwwdeploy/kernels/, cached outside the repo like the QEMU build's), passed on as VWWDEPLOY_SPECIALISED;
+   (vwwdeploy/model/kernels/, cached outside the repo like the QEMU build's), passed on as VWWDEPLOY_SPECIALISED;
 4. the local-path PlatformIO configuration (pio_glue), then `pio run -e ENV`;
 5. flash/RAM of the linked image (size.py), saved as .pio/vwwdeploy/ENV/vwwdeploy-size.json.
 """
@@ -83,7 +83,7 @@ def default_envs(ini: Path) -> list[str]:
 
 
 def generate_model_sources(root: Path, model: Path | None, found: dict[str, Path]) -> Path:
-    from vwwdeploy.tflite_model.codegen import generate_sources
+    from vwwdeploy.model.codegen import generate_sources
 
     out = root / GENERATED
     if model is None and (out / "model_settings.h").is_file() and (out / "model_data.cc").is_file():

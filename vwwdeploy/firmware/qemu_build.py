@@ -35,7 +35,7 @@ from vwwdeploy.errors import UserError
 from vwwdeploy.paths import cache_dir
 
 KERNELS = ("cmsis-nn", "reference", "generated")
-# "generated": model-specialised kernels (vwwdeploy/kernels/) over the CMSIS-NN tree, which runs every op
+# "generated": model-specialised kernels (vwwdeploy/model/kernels/) over the CMSIS-NN tree, which runs every op
 # or layer the generator does not cover.
 TFLM_FLAVOUR = {"cmsis-nn": "cmsis-nn", "reference": "reference", "generated": "cmsis-nn"}
 KERNELS_DIR = Path("firmware") / "kernels"
@@ -134,7 +134,7 @@ def default_model() -> Path:
 
 def generated_sources(model: Path) -> Path:
     """`vwwdeploy codegen` output for `model`, cached by the model's bytes and the generator's source."""
-    from vwwdeploy.tflite_model import codegen
+    from vwwdeploy.model import codegen
 
     if not model.is_file():
         raise UserError(f"model {model} does not exist")
@@ -157,9 +157,9 @@ def generated_sources(model: Path) -> Path:
 
 
 def specialised_sources(model: Path) -> Path:
-    """The generated kernel sources for `model` (vwwdeploy/kernels/generate.py), cached by model and generator;
+    """The generated kernel sources for `model` (vwwdeploy/model/kernels/generate.py), cached by model and generator;
     prints one line per convolution the generator leaves to CMSIS-NN."""
-    from vwwdeploy.kernels import generate, layers
+    from vwwdeploy.model.kernels import generate, layers
     from vwwdeploy.progress import say
 
     key = _sha("kgen", files=[model, Path(generate.__file__), Path(layers.__file__)])
@@ -385,7 +385,7 @@ def build_qemu_firmware(
     """Build (or find in the cache) the mps2-an386 firmware; records it as the latest for `kernels` and `app`.
 
     op_profile: a build that prints instructions per operator after each inference (OpProfiler in tflm_classifier.cc;
-    read them with `vwwdeploy.op_profile`); it is not recorded as the latest build."""
+    read them with `vwwdeploy.model.op_profile`); it is not recorded as the latest build."""
     if app not in APPS:
         raise UserError(f"unknown app {app!r}: choose one of {', '.join(APPS)}")
     if kernels not in KERNELS:

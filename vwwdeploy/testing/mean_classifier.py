@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 
 from vwwdeploy.errors import UserError
-from vwwdeploy.tflm_twin import TensorSpec
+from vwwdeploy.model.tflm_twin import TensorSpec
 
 
 class MeanClassifier:

@@ -11,7 +11,7 @@ import termios
 import threading
 import time
 
-from vwwdeploy.sim.transport import PtyTransport
+from vwwdeploy.virtual_boards.sim.transport import PtyTransport
 
 _SPEEDS = {
     getattr(termios, f"B{rate}"): rate

@@ -30,7 +30,7 @@ NAMES = ("int8", "float", "degenerate", "big_flash", "big_ram")
 def _key() -> str:
     import inspect
 
-    from vwwdeploy.export import convert_full_integer
+    from vwwdeploy.training.export import convert_full_integer
 
     # The models depend on this file and on the int8 conversion settings it borrows from export.
     src = Path(__file__).read_bytes() + inspect.getsource(convert_full_integer).encode()
@@ -102,7 +102,7 @@ def _convert(tf, model, calib, int8: bool) -> bytes:
     conv = tf.lite.TFLiteConverter.from_keras_model(model)
     if not int8:
         return conv.convert()
-    from vwwdeploy.export import convert_full_integer
+    from vwwdeploy.training.export import convert_full_integer
 
     def rep():
         for i in range(len(calib)):

@@ -48,7 +48,7 @@ def load_source(init_from, grayscale: bool = False, log: Callable[[str], None] =
         return model, config.model_signature() | {"label_names": list(config.label_names)}, f"train dir {path}"
     if not path.exists():
         raise UserError(f"--init-from {path}: no such train dir or .tflite file")
-    from vwwdeploy.model_import import default_label_names, rebuild
+    from vwwdeploy.training.import_tflite import default_label_names, rebuild
 
     model, fields, _ = rebuild(path, grayscale=grayscale, log=log)
     return model, fields | {"label_names": default_label_names(fields["num_classes"])}, f"int8 model {path}"
@@ -180,8 +180,8 @@ def fine_tune(
 ) -> dict:
     """Fine-tune `init_from` on `dataset` (train/ to learn, val/ to pick the best step) into a new `train_dir`."""
     from vwwdeploy.atomic import check_writable_dir
-    from vwwdeploy.dataset.store import open_split, resolve_split
-    from vwwdeploy.evaluation import eval_pixels, predict_float
+    from vwwdeploy.data.store import open_split, resolve_split
+    from vwwdeploy.training.evaluation import eval_pixels, predict_float
     from vwwdeploy.training.pipeline import train_dataset
 
     train_dir = Path(train_dir)

@@ -209,7 +209,7 @@ def train(
     loss, accuracy (last logged), history [(step, loss, accuracy)], checkpoint, interrupted.
     Ctrl-C (SIGINT) saves a checkpoint, then raises KeyboardInterrupt.
     """
-    from vwwdeploy.dataset.store import open_split, resolve_split
+    from vwwdeploy.data.store import open_split, resolve_split
 
     train_dir = Path(train_dir)
     split = open_split(resolve_split(dataset, "train"))

@@ -14,7 +14,7 @@ import threading
 
 import numpy as np
 
-from vwwdeploy.dataset.store import DatasetSplit
+from vwwdeploy.data.store import DatasetSplit
 from vwwdeploy.training.preprocess import augment_batch
 
 

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from vwwdeploy.input_convention import pixel_to_int8
+from vwwdeploy.data.input_convention import pixel_to_int8
 
 CENTRAL_FRACTION = 0.875
 CROP_AREA_RANGE = (0.1, 1.0)  # slim: area_range (0.05, 1.0) with min_object_covered 0.1 of the whole image

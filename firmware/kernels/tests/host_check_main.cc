@@ -1,7 +1,7 @@
 // Host bit-exactness check of the generated kernels against TFLM's reference kernels
 // (reference_integer_ops::ConvPerChannel / DepthwiseConvPerChannel, with multipliers and shifts from
 // TFLM's own QuantizeMultiplier and padding from ComputePaddingHeightWidth). Built and run by
-// vwwdeploy/kernels/host_check.py with g++; host_check_layers.h is generated per model.
+// vwwdeploy/testing/kernel_host_check.py with g++; host_check_layers.h is generated per model.
 // Output, one line per specialised layer:
 //   layer <op index> trials <n> mismatches <bytes differing> quant_mismatches <channels>
 #include <cstdio>

@@ -1,7 +1,0 @@
-"""The simulated board: protocol v1 device side on a pty or TCP port, the model on the TFLM host twin."""
-
-from vwwdeploy.sim.board import SimBoard, start_sim_in_thread
-from vwwdeploy.sim.camera import Camera
-from vwwdeploy.sim.faults import FaultConfig
-
-__all__ = ["Camera", "FaultConfig", "SimBoard", "start_sim_in_thread"]
