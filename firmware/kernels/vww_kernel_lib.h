@@ -94,16 +94,16 @@ inline uint32_t load32(const int8_t* p) {
   return v;
 }
 
-// Per output channel: the multiplier, the factor applied before it (2^(left
+// Per output channel: the multiplier, the log2 of the factor applied before it (2^(left
 // shift + 1) for SMMULR, 2^left shift in kWide mode), the rounding right shift
 // and its addend (2^(r-1), plus zp * 2^r unless kSeparateOffset), and the
 // output offset (added after the shift in kSeparateOffset mode).
-struct Requant {
+struct Requant {  // 12 bytes per output channel: the tables are most of what the kernels add to flash
   int32_t multiplier;
-  int32_t pre_factor;
   int32_t addend;
-  int32_t right_shift;
-  int32_t output_offset;
+  int8_t pre_shift;  // log2 of the factor applied before the multiplier
+  int8_t right_shift;
+  int16_t output_offset;
 };
 
 // Requantization modes, chosen per layer by the generator.
@@ -116,9 +116,12 @@ template <int kMode, int32_t kActMin, int32_t kActMax>
 VWW_ALWAYS_INLINE int8_t requantize(int32_t acc, const Requant& q) {
   int32_t v;
   if (kMode & kWide) {
-    v = static_cast<int32_t>((static_cast<int64_t>(acc * q.pre_factor) * q.multiplier + (1LL << 30)) >> 31);
+    v = static_cast<int32_t>(
+        (static_cast<int64_t>(static_cast<int32_t>(static_cast<uint32_t>(acc) << q.pre_shift)) * q.multiplier +
+         (1LL << 30)) >>
+        31);
   } else {
-    v = smmulr(acc * q.pre_factor, q.multiplier);
+    v = smmulr(static_cast<int32_t>(static_cast<uint32_t>(acc) << q.pre_shift), q.multiplier);
   }
   if (kMode & kTieCorrection) {
     v -= static_cast<int32_t>(static_cast<uint32_t>(v) >> 31) & (q.right_shift > 0 ? 1 : 0);

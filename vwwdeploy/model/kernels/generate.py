@@ -166,8 +166,8 @@ def _requant(layer: Layer, acc_bound: np.ndarray) -> tuple[list[tuple[int, ...]]
     rows = []
     for mult, left, right, _ in params:
         addend = half(right) if mode & SEPARATE_OFFSET else half(right) + (out_zp << right)
-        pre = 1 << left if mode & WIDE else 2 << left
-        rows.append((mult, pre, addend, right, out_zp))
+        pre = left if mode & WIDE else left + 1  # the pre-multiplier factor's log2
+        rows.append((mult, addend, pre, right, out_zp))
     return rows, act_min, act_max, mode
 
 
