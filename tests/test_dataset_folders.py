@@ -69,13 +69,73 @@ def test_custom_classes_and_csv_combined(tmp_path):
     csv = tmp_path / "labels.csv"
     csv.write_text("file,label\n" + "".join(f"more/b{i}.png,bird\n" for i in range(4)))
     out = tmp_path / "ds"
-    assert _build("--folders", src, "--csv", csv, "--out", out, "--rgb") == 0
+    assert _build("--folders", src, "--csv", csv, "--out", out, "--rgb", "--classes", "dog,bird,cat") == 0
     train = open_split(out / "train")
-    assert train.label_names == ["bird", "cat", "dog"]
-    assert set(train.labels.tolist()) == {0, 1, 2}
+    assert train.label_names == ["dog", "bird", "cat"]  # the order asked for, not the sorted names
+    by_file = dict(zip(train.files, train.labels.tolist()))
+    assert {by_file[f] for f in by_file if "/dog/" in f} == {0} and {by_file[f] for f in by_file if "b" in f[-6:]} == {
+        1
+    }
     assert train.channels == 3
     manifest = json.loads((out / "val" / "dataset.json").read_text())
-    assert manifest["report"]["per_class"] == {"bird": 1, "cat": 1, "dog": 1}
+    assert manifest["report"]["per_class"] == {"dog": 1, "bird": 1, "cat": 1}
+
+
+def test_other_classes_need_classes(tmp_path, capsys):
+    src = _folders(tmp_path / "pics", {"cat": 3, "dog": 3})
+    assert _build("--folders", src, "--out", tmp_path / "ds") == 2
+    line = _error(capsys)[0]
+    assert "sub-folder 'cat' is not one of the person task's classes" in line and "--classes" in line
+    assert _build("--folders", src, "--out", tmp_path / "ds", "--classes", "cat,cat") == 2
+    assert "'cat' is listed twice" in _error(capsys)[0]
+    assert not (tmp_path / "ds").exists()
+
+
+def _person_csv(tmp_path, labels: list[str]):
+    pics = tmp_path / "pics"
+    for i in range(len(labels)):
+        _picture(pics / f"p{i}.png", 20 * i)
+    csv = tmp_path / "labels.csv"
+    csv.write_text("file,label\n" + "".join(f"pics/p{i}.png,{label}\n" for i, label in enumerate(labels)))
+    return csv
+
+
+def test_csv_labels_keep_their_meaning(tmp_path):
+    csv = _person_csv(tmp_path, ["0", "1", "1", "0", "1", "0"])
+    assert _build("--csv", csv, "--out", tmp_path / "ds", "--val-fraction", "0.3") == 0
+    train, val = open_split(tmp_path / "ds" / "train"), open_split(tmp_path / "ds" / "val")
+    assert train.label_names == ["notperson", "person"]
+    got = dict(zip(train.files + val.files, train.labels.tolist() + val.labels.tolist()))
+    assert got == {str(tmp_path / "pics" / f"p{i}.png"): v for i, v in enumerate([0, 1, 1, 0, 1, 0])}
+
+
+@pytest.mark.parametrize(
+    "labels, words",
+    [
+        # a typo'd 7 on a few rows: the first is named with its line, the others counted
+        (["0", "1", "7", "1", "0", "7", "1", "7"], "line 4: label '7' is not one of the person task's classes"),
+        # one bad row: blamed on the label, not on a class with one picture
+        (["0", "1", "0", "1", "7", "0"], "line 6: label '7' is not one of the person task's classes"),
+    ],
+)
+def test_unknown_csv_label_is_refused_with_its_line(tmp_path, capsys, labels, words):
+    csv = _person_csv(tmp_path, labels)
+    out = tmp_path / "ds"
+    assert _build("--csv", csv, "--out", out) == 2
+    lines = _error(capsys)
+    assert len(lines) == 1 and str(csv) in lines[0] and words in lines[0], lines
+    if labels.count("7") == 3:
+        assert "(2 more: line 7, 9)" in lines[0]
+    assert not out.exists() and sorted(p.name for p in tmp_path.iterdir()) == ["labels.csv", "pics"]
+
+
+def test_csv_labels_by_index_into_classes(tmp_path):
+    csv = _person_csv(tmp_path, ["0", "1", "2", "0", "1", "2", "bird", "cat"])
+    out = tmp_path / "ds"
+    assert _build("--csv", csv, "--out", out, "--classes", "cat,dog,bird", "--val-fraction", "0.3") == 0
+    train, val = open_split(out / "train"), open_split(out / "val")
+    got = dict(zip(train.files + val.files, train.labels.tolist() + val.labels.tolist()))
+    assert [got[str(tmp_path / "pics" / f"p{i}.png")] for i in range(8)] == [0, 1, 2, 0, 1, 2, 2, 0]
 
 
 @pytest.mark.parametrize(
@@ -103,7 +163,7 @@ def test_bad_folders_are_one_line_and_write_nothing(tmp_path, capsys, layout, me
 
 def test_all_unreadable_and_bad_options(tmp_path, capsys):
     src = tmp_path / "pics"
-    for name in ("a", "b"):
+    for name in ("notperson", "person"):
         (src / name).mkdir(parents=True)
         (src / name / "x.jpg").write_bytes(b"junk")
     assert _build("--folders", src, "--out", tmp_path / "ds") == 2

@@ -17,6 +17,7 @@ import urllib.request
 import numpy as np
 import pytest
 from demo_support import expected_for, make_camera_dir
+from interruptible import popen_interruptible
 from PIL import Image
 
 from vwwdeploy.apps.demo.hub import MAX_PENDING_FRAMES, Hub
@@ -160,7 +161,7 @@ def test_command_serves_until_ctrl_c(upstream_model, camera):
 
     url, stop = start_sim_in_thread(upstream_model, camera_dir=camera[0], tcp=True)
     try:
-        proc = subprocess.Popen(
+        proc = popen_interruptible(
             [sys.executable, "-m", "vwwdeploy", "demo", "--port", url, "--http", "127.0.0.1:0"],
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,

@@ -96,6 +96,8 @@ def _folder_dataset(tmp_path, name, classes, rgb=False):
     src = _folders(tmp_path / f"{name}-pictures", {c: 6 for c in classes})
     out = tmp_path / name
     args = ["dataset", "build", "--folders", str(src), "--out", str(out), "--size", "40", "--workers", "1"]
+    if list(classes) != ["notperson", "person"]:
+        args += ["--classes", ",".join(classes)]
     assert main(args + (["--rgb"] if rgb else [])) == 0
     return out
 

@@ -90,3 +90,11 @@ def test_quantize_input_uses_the_model_scale_and_zero_point():
     assert gray[0, 0, 0, 0] == 60 - 128 and gray[0, 0, 1, 0] == -128  # one channel: the mean of the three
     half = quantize_input(rgb.tobytes(), (1, 2, 2, 1), 2 / 255, -1, "int8")
     assert half[0, 1, 1, 0] == 127  # 255 -> 1.0 -> round(127.5) - 1 = 127
+
+
+def test_quantize_input_rounds_float32_ties_up_as_the_firmware_table():
+    """The upstream detector's float32 2/255 puts each odd pixel 2e-8 below a tie; both sides round it up
+    (firmware/tests/test_mlperf.cc checks the same table)."""
+    pixels = np.repeat(np.arange(256, dtype=np.uint8), 3).reshape(16, 16, 3)
+    q = quantize_input(pixels.tobytes(), (1, 16, 16, 1), float(np.float32(2 / 255)), -1, "int8").reshape(-1)
+    assert q.tolist() == [(v + 1) // 2 - 1 for v in range(256)]

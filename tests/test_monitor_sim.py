@@ -8,6 +8,7 @@ import shutil
 
 import numpy as np
 import pytest
+from interruptible import popen_interruptible
 from PIL import Image
 
 from vwwdeploy.apps.monitor import monitor
@@ -72,7 +73,7 @@ def test_ctrl_c_stops_cleanly_and_leaves_a_consistent_save(upstream_model, camer
 
     url, stop = start_sim_in_thread(upstream_model, camera_dir=camera_dir, tcp=True)
     try:
-        proc = subprocess.Popen(
+        proc = popen_interruptible(
             [sys.executable, "-m", "vwwdeploy", "monitor", "--port", url, "--save", str(tmp_path / "s")],
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,

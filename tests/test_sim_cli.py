@@ -8,6 +8,7 @@ import subprocess
 import sys
 
 import pytest
+from interruptible import popen_interruptible
 
 from vwwdeploy.cli import main
 from vwwdeploy.link import Device
@@ -68,7 +69,7 @@ def test_bad_input_is_one_line(args, words, tiny, tmp_path, capsys):
 def test_sim_serves_and_stops_on_ctrl_c(tiny, transport):
     extra = ["--tcp", "127.0.0.1:0", "--no-staging"] if transport == "tcp" else []
     env = dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, [str(_repo()), os.environ.get("PYTHONPATH")])))
-    proc = subprocess.Popen(
+    proc = popen_interruptible(
         [sys.executable, "-m", "vwwdeploy", "sim", "--model", str(tiny["int8"]), "--baud", "921600", *extra],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,

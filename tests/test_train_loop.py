@@ -44,6 +44,9 @@ def test_logs_summaries_checkpoints_and_exact_resume(split, tmp_path):
     steps = [int(m.group(1)) for m in map(LOG_LINE.match, lines) if m]
     assert steps == [2, 4, 6], lines
     assert full["step"] == 6 and all(np.isfinite(loss) for _, loss, _ in full["history"])
+    smoothed = full["smoothed_loss"]  # every step counts, not only the logged ones
+    assert (smoothed["steps"], smoothed["window"]) == (6, 3)
+    assert np.isfinite([smoothed["first"], smoothed["last"]]).all()
     tags = read_tags(tmp_path / "full")
     for tag in ("losses/total_loss", "learning_rate", "train/accuracy", "input_images"):
         assert tags[tag] == [3, 6], tags

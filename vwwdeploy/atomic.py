@@ -12,6 +12,22 @@ from pathlib import Path
 from vwwdeploy.errors import UserError
 
 
+def current_umask() -> int:
+    """The process umask; os.umask can only be read by setting it, so set it straight back."""
+    umask = os.umask(0o077)
+    os.umask(umask)
+    return umask
+
+
+def plain_mode(directory: bool) -> int:
+    """The mode a plain open() (0666) or mkdir() (0777) gives under the current umask.
+
+    mkstemp/mkdtemp create 0600/0700 so that nobody else can race into a temporary name; once the
+    result is renamed into place it is an ordinary output and must be as readable as any other file.
+    """
+    return (0o777 if directory else 0o666) & ~current_umask()
+
+
 def _nearest_existing(path: Path) -> Path:
     path = path.resolve()
     while not path.exists():
@@ -51,6 +67,7 @@ def atomic_dir(out: Path, overwrite: bool = True) -> Iterator[Path]:
     try:
         out.parent.mkdir(parents=True, exist_ok=True)
         tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.tmp-", dir=out.parent))
+        os.chmod(tmp, plain_mode(directory=True))
     except OSError as exc:
         raise UserError(f"cannot write to {out}: {exc.strerror or exc}") from None
     try:
@@ -79,6 +96,7 @@ def atomic_write_bytes(path: Path, data: bytes) -> None:
         raise UserError(f"cannot write to {path}: {exc.strerror or exc}") from None
     try:
         with os.fdopen(fd, "wb") as fh:
+            os.fchmod(fh.fileno(), plain_mode(directory=False))
             fh.write(data)
         os.replace(tmp, path)
     except BaseException:

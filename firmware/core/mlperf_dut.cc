@@ -60,8 +60,11 @@ size_t format_u64(uint64_t v, char* out) {
 
 void build_quantize_table(float scale, int32_t zero_point, int8_t table[256]) {
   for (int v = 0; v < 256; ++v) {
-    // double, as the host's reference (vwwdeploy.apps.mlperf.dut.quantize_input): same ties, same results.
-    const double q = scale > 0.0f ? std::floor(v / 255.0 / static_cast<double>(scale) + 0.5) + zero_point : 0.0;
+    // The project's one rounding rule, as the host's (vwwdeploy.data.input_convention.quantize): steps snapped
+    // to 1e-4 (ties to even, as numpy) so a float32 scale cannot push a tie such as p / 2 at 2/255 below it,
+    // then half up.
+    const double steps = scale > 0.0f ? std::nearbyint(v / 255.0 / static_cast<double>(scale) * 1e4) / 1e4 : 0.0;
+    const double q = scale > 0.0f ? std::floor(steps + 0.5) + zero_point : 0.0;
     table[v] = static_cast<int8_t>(q < -128.0 ? -128 : (q > 127.0 ? 127 : q));
   }
 }

@@ -45,7 +45,11 @@ if not framework or not os.path.isfile(os.path.join(hm01b0, "HM01B0.c")):
     env.Exit(2)
 
 env.Replace(VWW_TFLM_TREE=tree, VWW_TFLM_FLAGS=tflm, VWW_HM01B0_DIR=hm01b0, VWW_SPECIALISED="")
-if env.GetProjectOption("custom_vww_kernels", "") == "generated":
+generated = env.GetProjectOption("custom_vww_kernels", "") == "generated"
+if not generated:
+    # The flavour INFO reports (tflm_classifier.cc); without it the Edge said "unknown" kernels.
+    env.Append(CPPDEFINES=["VWW_KERNELS_CMSIS_NN" if flavour == "cmsis-nn" else "VWW_KERNELS_REFERENCE"])
+if generated:
     # Model-specialised convolutions: their sources are generated for the model into vwwdeploy's build cache,
     # never into the repo, so only `vwwdeploy firmware build` knows where; vww_post.py compiles them.
     specialised = os.environ.get("VWWDEPLOY_SPECIALISED", "")

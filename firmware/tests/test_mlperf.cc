@@ -216,6 +216,10 @@ TEST(mlperf_quantize_table_and_number_format) {
   int8_t table[256];
   vww::mlperf::build_quantize_table(1.0f / 255.0f, -128, table);  // vww_96_int8: v - 128
   for (int v = 0; v < 256; ++v) CHECK_EQ(table[v], v - 128);
+  // The upstream detector (float32 2/255, zero point -1): every odd pixel is a tie at v / 2, which the float32
+  // scale puts 2e-8 below; the snapped steps round it up, as the host does.
+  vww::mlperf::build_quantize_table(2.0f / 255.0f, -1, table);
+  for (int v = 0; v < 256; ++v) CHECK_EQ(table[v], (v + 1) / 2 - 1);
   char buf[24];
   vww::mlperf::format_milli(0.0625, buf);  // a tie: to even, as printf and Python
   CHECK(std::string(buf) == "0.062");

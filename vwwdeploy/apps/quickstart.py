@@ -18,6 +18,7 @@ from vwwdeploy.apps.quickstart_defaults import PRETRAINED_SHA256, PRETRAINED_SIZ
 from vwwdeploy.atomic import atomic_dir, atomic_write_text
 from vwwdeploy.errors import UserError
 from vwwdeploy.progress import say
+from vwwdeploy.training.loss_window import describe as describe_loss
 
 MARKER = "quickstart.json"
 
@@ -118,8 +119,7 @@ def _train_and_export(args: argparse.Namespace, work: Path, stages: dict) -> Pat
         log_every_steps=max(1, args.steps // 10),
         log=say,
     )
-    first_loss = result["history"][0][1] if result.get("history") else None
-    stages["train"] = {"steps": result.get("step"), "first_loss": first_loss, "last_loss": result.get("loss")}
+    stages["train"] = {"steps": result.get("step"), "smoothed_loss": result.get("smoothed_loss")}
     evaluation = evaluate_checkpoint(work / "train", work / "dataset", "val")
     stages["evaluate"] = {"float_accuracy": evaluation.get("accuracy")}
     say(f"eval/Accuracy[{evaluation.get('accuracy'):.4f}] (float, EMA weights, SYNTHETIC val)")
@@ -165,7 +165,7 @@ def _print_summary(summary: dict, out: Path) -> None:
     print("vwwdeploy quickstart: done (data: SYNTHETIC; accuracies say nothing about real person detection)")
     if "train" in stages:
         t = stages["train"]
-        print(f"  train     {t['steps']} steps, loss {t['first_loss']:.3f} -> {t['last_loss']:.3f}")
+        print(f"  train     {t['steps']} steps, {describe_loss(t['smoothed_loss'])}")
     if "export" in stages:
         e = stages["export"]
         print(

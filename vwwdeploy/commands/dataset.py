@@ -71,6 +71,12 @@ def configure(parser: argparse.ArgumentParser) -> None:
     b.add_argument(
         "--csv", type=Path, action="append", metavar="FILE", help="`file,label` CSV (label 0/1 = notperson/person)"
     )
+    b.add_argument(
+        "--classes",
+        metavar="A,B,...",
+        help="with --folders/--csv: the classes to build, in index order (default notperson,person); "
+        "folder names and CSV labels (a name or its index) must be among them",
+    )
     b.add_argument("--val-fraction", type=float, default=0.2, help="with --folders/--csv: share of each class in val")
     b.add_argument("--seed", type=int, default=0, help="with --folders/--csv: seed of the train/val split")
     b.add_argument(
@@ -163,10 +169,11 @@ def run(args: argparse.Namespace) -> int:
             raise UserError(
                 "--folders/--csv build their own train/val split; use them without --annotations/--coco-dir"
             )
-        from vwwdeploy.data.folders import FolderOptions, build_from_sources
+        from vwwdeploy.data.folders import VWW_CLASSES, FolderOptions, build_from_sources, parse_classes
         from vwwdeploy.data.folders import summary_line as folder_summary
 
         folder_options = FolderOptions(
+            classes=parse_classes(args.classes) if args.classes else tuple(VWW_CLASSES),
             size=args.size,
             rgb=args.rgb,
             val_fraction=args.val_fraction,
@@ -179,6 +186,8 @@ def run(args: argparse.Namespace) -> int:
             say(folder_summary(manifest))
         say(f"dataset written to {args.out}")
         return 0
+    if args.classes:
+        raise UserError("--classes applies to --folders/--csv builds (a COCO build's classes come from --category)")
     if args.annotations is None and args.coco_dir is None:
         raise UserError("give a source: --coco-dir, --annotations with --images, or --folders / --csv")
     options = BuildOptions(

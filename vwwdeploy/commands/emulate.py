@@ -18,6 +18,18 @@ def _port(text: str) -> int:
 
 def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
+        "--board",
+        choices=["qemu", "edge"],
+        default="qemu",
+        help="qemu: the portable core on mps2-an386; edge: the exact SparkFun Edge image on the emulated Apollo3 "
+        "(the same words as `firmware build --board`)",
+    )
+    parser.add_argument(
+        "--env",
+        default="sparkfun_edge",
+        help="--board edge: which Edge build to run (the last `firmware build --env ENV`)",
+    )
+    parser.add_argument(
         "--kernels",
         choices=["cmsis-nn", "reference", "generated"],
         default="cmsis-nn",
@@ -38,34 +50,17 @@ def configure(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def run(args: argparse.Namespace) -> int:
+def _serve(emu, banner) -> int:
+    """Print the URL, then the banner, and serve until Ctrl-C, SIGTERM or the emulator's own end."""
     import signal
     import sys
     import threading
 
-    from vwwdeploy.virtual_boards.qemu import start_emulator
-
     done = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: done.set())
-    emu = start_emulator(kernels=args.kernels, icount=args.icount, port=args.port, firmware=args.firmware, app=args.app)
     try:
         print(emu.url, flush=True)
-        info = emu.info
-        if args.app == "mlperf":
-            print(
-                f"vwwdeploy emulate: MLPerf Tiny DUT {info!r}, instruction counting {'on' if args.icount else 'off'} "
-                f"(QEMU pid {emu.pid}); Ctrl-C stops",
-                file=sys.stderr,
-                flush=True,
-            )
-        else:
-            print(
-                f"vwwdeploy emulate: {info.board} firmware {info.firmware_version}, {info.kernels} kernels, "
-                f"model sha256 {info.model_sha256[:12]}..., instruction counting "
-                f"{'on' if args.icount else 'off'} (QEMU pid {emu.pid}); Ctrl-C stops",
-                file=sys.stderr,
-                flush=True,
-            )
+        print(f"vwwdeploy emulate: {banner(emu.info)}; Ctrl-C stops", file=sys.stderr, flush=True)
         while not done.wait(0.2):
             if not emu.alive():
                 print(f"vwwdeploy emulate: error: {emu.exit_reason()}", file=sys.stderr)
@@ -74,5 +69,46 @@ def run(args: argparse.Namespace) -> int:
         pass
     finally:
         emu.stop()
-    print("vwwdeploy emulate: stopped", file=sys.stderr)
     return 0
+
+
+def _run_edge(args: argparse.Namespace) -> int:
+    import sys
+
+    from vwwdeploy.virtual_boards.edge.board import start_edge
+
+    emu = start_edge(firmware=args.firmware, env=args.env, port=args.port)
+    code = _serve(
+        emu,
+        lambda info: (
+            f"emulated SparkFun Edge, {info.board} firmware {info.firmware_version}, model sha256 "
+            f"{info.model_sha256[:12]}..., booted in {emu.boot_wall_s:.1f} s wall"
+        ),
+    )
+    if code == 0:
+        print(f"vwwdeploy emulate: stopped after {emu.emulated_s:.2f} s of emulated time", file=sys.stderr)
+    return code
+
+
+def run(args: argparse.Namespace) -> int:
+    if args.board == "edge":
+        return _run_edge(args)
+    import sys
+
+    from vwwdeploy.virtual_boards.qemu import start_emulator
+
+    emu = start_emulator(kernels=args.kernels, icount=args.icount, port=args.port, firmware=args.firmware, app=args.app)
+    counting = "on" if args.icount else "off"
+
+    def banner(info) -> str:
+        if args.app == "mlperf":
+            return f"MLPerf Tiny DUT {info!r}, instruction counting {counting} (QEMU pid {emu.pid})"
+        return (
+            f"{info.board} firmware {info.firmware_version}, {info.kernels} kernels, model sha256 "
+            f"{info.model_sha256[:12]}..., instruction counting {counting} (QEMU pid {emu.pid})"
+        )
+
+    code = _serve(emu, banner)
+    if code == 0:
+        print("vwwdeploy emulate: stopped", file=sys.stderr)
+    return code

@@ -73,10 +73,18 @@ def configure(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--strategy",
-        choices=["default", "mirrored"],
+        choices=["default", "mirrored", "multi-worker"],
         default="default",
-        help="tf.distribute strategy (mirrored: all local GPUs)",
+        help="tf.distribute strategy (mirrored: all local GPUs; multi-worker: several machines, cluster from "
+        "TF_CONFIG or --workers/--task-index)",
     )
+    parser.add_argument(
+        "--workers",
+        metavar="HOST:PORT,...",
+        default=None,
+        help="with --strategy multi-worker: every worker's address, the same list on each machine (first = chief)",
+    )
+    parser.add_argument("--task-index", type=int, default=None, help="with --workers: this machine's place in it")
     tune = parser.add_argument_group("fine-tuning (--init-from)")
     tune.add_argument(
         "--init-from", type=Path, default=None, metavar="TRAIN_DIR|MODEL.tflite", help="start from this model"
@@ -96,7 +104,16 @@ def configure(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     from vwwdeploy.errors import UserError
     from vwwdeploy.training.loop import train
+    from vwwdeploy.training.loss_window import describe as describe_loss
 
+    if (args.workers is None) != (args.task_index is None):
+        raise UserError("--workers and --task-index go together")
+    if args.workers is not None:
+        if args.strategy != "multi-worker":
+            raise UserError("--workers needs --strategy multi-worker")
+        from vwwdeploy.training.cluster import parse_workers, set_tf_config
+
+        set_tf_config(parse_workers(args.workers), args.task_index)
     for name in ("log_every_steps", "summary_every_steps"):
         if getattr(args, name) < 1:
             raise UserError(f"--{name.replace('_', '-')} must be at least 1")
@@ -137,7 +154,7 @@ def run(args: argparse.Namespace) -> int:
             log=lambda line: print(line, flush=True),
         )
         return 0
-    train(
+    result = train(
         args.dataset,
         args.train_dir,
         max_steps=given("max_steps"),
@@ -155,4 +172,5 @@ def run(args: argparse.Namespace) -> int:
         hparams=hparams,
         log=lambda line: print(line, flush=True),
     )
+    print(f"trained to global step {result['step']}: {describe_loss(result.get('smoothed_loss'))}", flush=True)
     return 0

@@ -17,7 +17,7 @@ from pathlib import Path
 
 from vwwdeploy.atomic import atomic_dir
 from vwwdeploy.data import decode
-from vwwdeploy.data.builder_steps import check_output, open_up, start_pool
+from vwwdeploy.data.builder_steps import check_output, start_pool
 from vwwdeploy.data.coco_labels import DEFAULT_THRESHOLD, CocoLabels, labels_from_file
 from vwwdeploy.data.store import DEFAULT_SHARD_SIZE, SplitWriter
 from vwwdeploy.errors import UserError
@@ -182,7 +182,6 @@ def build_split(annotations, images, out, options: BuildOptions | None = None, s
     check_output(out)
     plan = plan_split(split or guess_split_name(Path(annotations)), Path(annotations), images, options)
     with atomic_dir(out) as tmp:
-        open_up(tmp)
         manifest = _write_split(plan, options, tmp)
     return manifest
 
@@ -202,7 +201,6 @@ def build_coco_dir(coco_dir, out, options: BuildOptions | None = None) -> dict[s
         plans.append(plan_split(name, ann, str(coco_dir / img_rel), options))
     manifests = {}
     with atomic_dir(out) as tmp:
-        open_up(tmp)
         for plan in plans:
             manifests[plan.name] = _write_split(plan, options, tmp / plan.name)
     return manifests

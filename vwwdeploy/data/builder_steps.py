@@ -39,13 +39,6 @@ def check_output(out: Path) -> None:
         raise UserError(f"cannot write --out {out}: {ancestor}: {exc.strerror}") from None
 
 
-def open_up(folder: Path) -> None:
-    """mkdtemp makes the folder 0700; a dataset should get the usual umask permissions like any mkdir."""
-    umask = os.umask(0)
-    os.umask(umask)
-    os.chmod(folder, 0o777 & ~umask)
-
-
 def start_pool(workers: int):
     """Plain fork is the quickest start, and safe while this process runs no other threads. Otherwise (e.g. the
     caller already runs TensorFlow, whose threads may hold locks at fork time) use a clean forkserver."""

@@ -1,10 +1,12 @@
 """Datasets from the user's own pictures: class folders and/or `file,label` CSVs, into the same store as the
 COCO build (a dataset folder with train/ and val/ splits).
 
-Classes come from folder names (one sub-folder per class) and from the CSV's label column; the union is sorted.
-When the classes are exactly `notperson` and `person` they get the VWW order (0 = notperson, 1 = person), so a
-folder set fine-tunes the person detector as it is; a CSV label 0 / 1 means notperson / person (the VWW labels,
-e.g. a COCO-derived labels.csv). Several sources can be given and are combined. The train/val split is a seeded
+The classes are the ones the build is asked for, in that order: the person task (0 = notperson, 1 = person, the
+VWW labels, so a folder set fine-tunes the person detector as it is) unless `--classes a,b,c` names others. A class
+index is the class's position in that list, never the sort order of the names found. Folder names (one sub-folder
+per class) and a CSV's labels (a class name, or its index: 0 / 1 for the person task) must be among those classes:
+an unknown one is refused with the file, the line and the value, before anything is written (a typo'd 7 in a 0/1
+file must not become a third class). Several sources can be given and are combined. The train/val split is a seeded
 per-class shuffle (`--val-fraction`), so every class appears in both parts. Files that cannot be decoded are
 skipped, counted and listed in the build report (dataset.json), never fatal. Everything is checked before
 anything is written, and output appears only when the whole build succeeded.
@@ -23,7 +25,7 @@ import numpy as np
 
 from vwwdeploy.atomic import atomic_dir
 from vwwdeploy.data import decode
-from vwwdeploy.data.builder_steps import check_output, open_up, start_pool
+from vwwdeploy.data.builder_steps import check_output, start_pool
 from vwwdeploy.data.store import DEFAULT_SHARD_SIZE, SplitWriter
 from vwwdeploy.errors import UserError
 
@@ -42,55 +44,88 @@ class FolderOptions:
     shard_size: int = DEFAULT_SHARD_SIZE
     camera_like_seed: int | None = None
     quiet: bool = False
+    classes: tuple[str, ...] = tuple(VWW_CLASSES)
 
 
-def _folder_items(root: Path) -> list[tuple[str, str]]:
+def parse_classes(text: str) -> tuple[str, ...]:
+    """`--classes notperson,person`: the class names in index order; distinct and non-empty."""
+    names = tuple(name.strip() for name in text.split(","))
+    if len(names) < 2 or not all(names):
+        raise UserError(f"--classes {text!r}: give at least two comma-separated class names (index order)")
+    doubled = sorted({n for n in names if names.count(n) > 1})
+    if doubled:
+        raise UserError(f"--classes {text!r}: {doubled[0]!r} is listed twice")
+    return names
+
+
+def _asked_for(classes: Sequence[str]) -> str:
+    if list(classes) == VWW_CLASSES:
+        return "the person task's classes notperson/person (CSV labels 0/1); give --classes a,b,... to build others"
+    return f"--classes {','.join(classes)} (a name, or its index 0..{len(classes) - 1})"
+
+
+def _folder_items(root: Path, classes: Sequence[str]) -> list[tuple[str, str]]:
     """(file, class name) of every non-hidden file in each sub-folder of `root` (recursively)."""
     root = Path(root)
     if not root.is_dir():
         raise UserError(f"--folders {root}: no such folder")
     items = []
-    classes = sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith("."))
-    if not classes:
+    found = sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith("."))
+    if not found:
         raise UserError(f"--folders {root} has no class sub-folders (expected one sub-folder per class)")
-    for folder in classes:
+    unknown = [p.name for p in found if p.name not in classes]
+    if unknown:
+        raise UserError(f"--folders {root}: sub-folder {unknown[0]!r} is not one of {_asked_for(classes)}")
+    for folder in found:
         for dirpath, dirnames, filenames in os.walk(folder):
             dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
             items.extend((os.path.join(dirpath, f), folder.name) for f in sorted(filenames) if not f.startswith("."))
     if not items:
-        raise UserError(f"--folders {root}: its class folders ({', '.join(p.name for p in classes)}) hold no files")
+        raise UserError(f"--folders {root}: its class folders ({', '.join(p.name for p in found)}) hold no files")
     return items
 
 
-def _csv_items(path: Path) -> list[tuple[str, str]]:
-    """(file, class name) rows of a `file,label` CSV; relative paths are relative to the CSV's folder."""
+def _csv_items(path: Path, classes: Sequence[str]) -> list[tuple[str, str]]:
+    """(file, class name) rows of a `file,label` CSV; relative paths are relative to the CSV's folder.
+
+    A label is a class name or its index in `classes`; any other value is refused with its line number (all
+    of them are checked first, so the message can say how many rows are wrong).
+    """
     path = Path(path)
     if not path.is_file():
         raise UserError(f"--csv {path}: no such file")
+    by_value = {str(i): name for i, name in enumerate(classes)} | {name: name for name in classes}
+    items, bad = [], []
     try:
         with open(path, newline="", encoding="utf-8") as fh:
-            rows = list(csv.reader(fh))
+            reader = csv.reader(fh)
+            for row in reader:
+                line = reader.line_num  # the physical line, also past quoted newlines
+                if not row or not "".join(row).strip():
+                    continue
+                if not items and not bad and [c.strip().lower() for c in row[:2]] == ["file", "label"]:
+                    continue
+                if len(row) < 2 or not row[0].strip() or not row[1].strip():
+                    raise UserError(f"--csv {path} line {line}: expected `file,label`, got {','.join(row)!r}")
+                file, label = row[0].strip(), row[1].strip()
+                if label not in by_value:
+                    bad.append((line, label))
+                    continue
+                items.append((file if os.path.isabs(file) else str(path.parent / file), by_value[label]))
     except (OSError, UnicodeDecodeError, csv.Error) as exc:
         raise UserError(f"--csv {path}: unreadable ({exc})") from None
-    if rows and [c.strip().lower() for c in rows[0][:2]] == ["file", "label"]:
-        rows = rows[1:]
-    items = []
-    for n, row in enumerate(rows, start=2):
-        if not row or not "".join(row).strip():
-            continue
-        if len(row) < 2 or not row[0].strip() or not row[1].strip():
-            raise UserError(f"--csv {path} line {n}: expected `file,label`, got {','.join(row)!r}")
-        file, label = row[0].strip(), row[1].strip()
-        label = {"0": "notperson", "1": "person"}.get(label, label)
-        items.append((file if os.path.isabs(file) else str(path.parent / file), label))
+    if bad:
+        line, label = bad[0]
+        others = [str(n) for n, _ in bad[1:]]
+        more = (
+            f" ({len(others)} more: line {', '.join(others[:5])}{', ...' if len(others) > 5 else ''})" if others else ""
+        )
+        raise UserError(
+            f"--csv {path} line {line}: label {label!r} is not one of {_asked_for(classes)}{more}; nothing written"
+        )
     if not items:
         raise UserError(f"--csv {path} lists no files")
     return items
-
-
-def class_names(labels: Sequence[str]) -> list[str]:
-    names = sorted(set(labels))
-    return list(VWW_CLASSES) if names == VWW_CLASSES else names
 
 
 def split_indices(labels: np.ndarray, val_fraction: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
@@ -149,14 +184,15 @@ def build_from_sources(
         raise UserError(f"--val-fraction must be between 0 and 1 (exclusive), not {options.val_fraction}")
     out = Path(out)
     items: list[tuple[str, str]] = []
+    names = list(options.classes)
     for folder in folders:
-        items.extend(_folder_items(folder))
+        items.extend(_folder_items(folder, names))
     for path in csvs:
-        items.extend(_csv_items(path))
-    names = class_names([label for _, label in items])
-    if len(names) < 2:
+        items.extend(_csv_items(path, names))
+    found = {label for _, label in items}
+    if len(found) < 2:
         raise UserError(
-            f"only one class ({names[0]!r}) in the sources; a classifier needs at least two "
+            f"only one class ({found.pop()!r}) in the sources; a classifier needs at least two "
             "(e.g. add a folder of pictures without it)"
         )
     index = {name: i for i, name in enumerate(names)}
@@ -191,7 +227,6 @@ def build_from_sources(
     sources = {"folders": [str(f) for f in folders], "csv": [str(c) for c in csvs]}
     manifests = {}
     with atomic_dir(out) as tmp:
-        open_up(tmp)
         for split, rows in (("train", train_rows), ("val", val_rows)):
             writer = SplitWriter(tmp / split, options.size, 3 if options.rgb else 1, shard_size=options.shard_size)
             order = kept[rows]

@@ -40,10 +40,17 @@ def pixel_to_float(pixels) -> np.ndarray:
     return np.asarray(pixels, dtype=np.float32) / 127.5 - 1.0
 
 
-def quantize(values, scale: float, zero_point: int) -> np.ndarray:
-    """Float -> int8 with a tensor's scale and zero point (rounding half away from zero, as TFLite does)."""
-    q = np.sign(values) * np.floor(np.abs(np.asarray(values, dtype=np.float64)) / scale + 0.5) + zero_point
-    return np.clip(q, -128, 127).astype(np.int8)
+def quantize(values, scale: float, zero_point: int, dtype=np.int8) -> np.ndarray:
+    """Float -> a tensor's integers with its scale and zero point, by the one rounding rule of this project.
+
+    The rule is the firmware's: half up, floor(x + 0.5). For the camera convention ([-1, 1], scale 2/255, zero
+    point -1) pixel p sits exactly between two steps (p - 127.5) and half up gives p - 128, what the board feeds;
+    half to even or half away from zero would not. The steps are first rounded to 1e-4 so that float32 noise
+    (a float32 scale and input are up to ~1e-5 step off) cannot move a tie to either side.
+    """
+    steps = np.round(np.asarray(values, dtype=np.float64) / float(scale), 4)
+    info = np.iinfo(np.dtype(dtype))
+    return np.clip(np.floor(steps + 0.5) + zero_point, info.min, info.max).astype(dtype)
 
 
 def camera_convention(scale: float | None, zero_point: int | None) -> str | None:

@@ -152,7 +152,7 @@ def group_bytes(flags: m.CaptureFlags) -> int:
     """Wire bytes of one CAPTURE answer / STREAM group (96x96 FRAME, optional raw FRAME, RESULT)."""
     n = 96 * 96 * 3 + 8 + OVERHEAD  # a colour model's frame at worst
     if flags & m.CaptureFlags.RAW:
-        n += 324 * 244 + 8 + OVERHEAD
+        n += m.RAW_FRAME_PIXELS + 8 + OVERHEAD
     if not flags & m.CaptureFlags.NO_INFER:
         n += 14 + 255 + OVERHEAD
     return n

@@ -16,11 +16,12 @@ import math
 import re
 
 from vwwdeploy.errors import UserError
+from vwwdeploy.link.protocol.pipeline import RAW_HEIGHT, RAW_WIDTH
 
 BOARD_NAME = "SparkFun Edge"
 FLASH_BYTES = 983_040
 RAM_BYTES = 393_216
-CAMERA_FRAME_BYTES = 324 * 244
+CAMERA_FRAME_BYTES = RAW_HEIGHT * RAW_WIDTH
 FIRMWARE_FLASH_BUDGET = 150 * 1024
 FIRMWARE_RAM_BUDGET = 112 * 1024
 

@@ -57,9 +57,7 @@ def quantize_input(pixels: np.ndarray, detail: dict) -> np.ndarray:
         return input_convention.pixel_to_int8(pixels)  # what the device feeds: no float round trip
     if not scale:
         raise UserError(f"model input is {dtype.name} without quantization parameters")
-    info = np.iinfo(dtype)
-    q = np.rint(to_float(pixels) / scale) + zero_point
-    return np.clip(q, info.min, info.max).astype(dtype)
+    return input_convention.quantize(to_float(pixels), scale, zero_point, dtype)
 
 
 class LiteRtModel:

@@ -23,8 +23,9 @@ from vwwdeploy.errors import UserError
 from vwwdeploy.training import summaries
 from vwwdeploy.training.checkpoint import latest_checkpoint, restore_checkpoint, save_checkpoint
 from vwwdeploy.training.config import CONFIG_FILE, MODEL_FIELDS, TrainConfig
+from vwwdeploy.training.loss_window import LossWindow
 
-STRATEGIES = ("default", "mirrored")
+STRATEGIES = ("default", "mirrored", "multi-worker")
 
 
 def _make_strategy(name: str):
@@ -34,6 +35,11 @@ def _make_strategy(name: str):
         return tf.distribute.get_strategy()
     if name == "mirrored":
         return tf.distribute.MirroredStrategy()
+    if name == "multi-worker":
+        from vwwdeploy.training.cluster import tf_config
+
+        tf_config()  # one clear line instead of TensorFlow's silent single-worker fallback
+        return tf.distribute.MultiWorkerMirroredStrategy()
     raise UserError(f"unknown strategy {name!r} (choose from {', '.join(STRATEGIES)})")
 
 
@@ -206,7 +212,8 @@ def train(
     train dir's saved value when resuming, else the slim defaults of TrainConfig. `hparams` may override
     other TrainConfig fields (learning_rate_decay_factor, num_epochs_per_decay, label_smoothing,
     weight_decay, moving_average_decay, rmsprop_*). Returns a summary dict: train_dir, start_step, step,
-    loss, accuracy (last logged), history [(step, loss, accuracy)], checkpoint, interrupted.
+    loss, accuracy (last logged), history [(step, loss, accuracy)], smoothed_loss (LossWindow.summary() of
+    this run's steps), checkpoint, interrupted.
     Ctrl-C (SIGINT) saves a checkpoint, then raises KeyboardInterrupt.
     """
     from vwwdeploy.data.store import open_split, resolve_split
@@ -244,9 +251,17 @@ def train(
 
     from vwwdeploy.atomic import check_writable_dir
 
+    # Under multi-worker every worker trains, but only the chief writes the train dir; the others resume
+    # from it, so it must be one folder they all see (a shared file system) for a restart to be exact.
+    chief = True
+    if strategy == "multi-worker":
+        from vwwdeploy.training.cluster import is_chief, tf_config
+
+        chief = is_chief(tf_config())
     check_writable_dir(train_dir)
-    train_dir.mkdir(parents=True, exist_ok=True)
-    config.save(train_dir)
+    if chief:
+        train_dir.mkdir(parents=True, exist_ok=True)
+        config.save(train_dir)
 
     import tensorflow as tf
 
@@ -263,13 +278,14 @@ def train(
         "loss": None,
         "accuracy": None,
         "history": [],
+        "smoothed_loss": None,
         "checkpoint": str(ckpt) if ckpt else None,
         "interrupted": False,
         "synthetic": config.synthetic,
     }
     if start_step >= config.max_steps:
         log(f"global step {start_step} already reached max steps {config.max_steps}; nothing to do")
-        if ckpt is None:
+        if ckpt is None and chief:
             summary["checkpoint"] = str(trainer.save(train_dir))
         return summary
 
@@ -279,7 +295,7 @@ def train(
         + f"; batch {config.batch_size}, steps {start_step}..{config.max_steps}"
     )
     data = iter(_pipeline(split, config, start_step))
-    writer = tf.summary.create_file_writer(str(train_dir))
+    writer = tf.summary.create_file_writer(str(train_dir)) if chief else tf.summary.create_noop_writer()
 
     interrupted = {"flag": False}
     previous_handler = None
@@ -291,10 +307,12 @@ def train(
     last_save_time = time.monotonic()
     last_log_time, last_log_step = time.monotonic(), start_step
     step = start_step
+    losses = LossWindow()
     try:
         for x, y in data:
             total, accuracy, lr = trainer.train_step(*trainer.distribute(x, y))
             step += 1
+            losses.add(total)  # a tensor: read once at the end, so no extra device sync per step
             if step % log_every_steps == 0 or step == config.max_steps:
                 loss_v, acc_v = float(total), float(accuracy)
                 now = time.monotonic()
@@ -316,16 +334,18 @@ def train(
                 break
             due_by_steps = save_every_steps and step % save_every_steps == 0
             due_by_time = save_interval_secs and time.monotonic() - last_save_time >= save_interval_secs
-            if (due_by_steps or due_by_time) and step < config.max_steps:
+            if chief and (due_by_steps or due_by_time) and step < config.max_steps:
                 trainer.save(train_dir)
                 last_save_time = time.monotonic()
     finally:
         if previous_handler is not None:
             signal.signal(signal.SIGINT, previous_handler)
         writer.close()
+    summary["smoothed_loss"] = losses.summary()
     summary["step"] = trainer.step
-    summary["checkpoint"] = str(trainer.save(train_dir))
-    log(f"saved checkpoint at global step {trainer.step} in {train_dir}")
+    if chief:
+        summary["checkpoint"] = str(trainer.save(train_dir))
+        log(f"saved checkpoint at global step {trainer.step} in {train_dir}")
     if interrupted["flag"]:
         summary["interrupted"] = True
         raise KeyboardInterrupt

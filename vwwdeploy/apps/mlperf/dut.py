@@ -18,6 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
+from vwwdeploy.data import input_convention
 from vwwdeploy.errors import UserError
 from vwwdeploy.link import mlperf_protocol as p
 from vwwdeploy.virtual_boards.sim.transport import Served, serve_until_stopped
@@ -42,9 +43,8 @@ def quantize_input(raw: bytes, shape: tuple[int, ...], scale: float, zero_point:
     channels = dims[3] if len(dims) == 4 else 1
     rgb = np.frombuffer(raw, dtype=np.uint8).reshape(h, w, 3).astype(np.float64)
     pixels = rgb if channels == 3 else np.floor(rgb.sum(axis=2, keepdims=True) / 3.0)
-    info = np.iinfo(np.dtype(dtype))
-    q = np.floor(pixels / 255.0 / scale + 0.5) + zero_point  # ties up, as the firmware (mlperf_dut.cc)
-    return np.clip(q, info.min, info.max).astype(dtype).reshape(dims)
+    # ties up, as the firmware (mlperf_dut.cc): the project's one rounding rule
+    return input_convention.quantize(pixels / 255.0, scale, zero_point, np.dtype(dtype)).reshape(dims)
 
 
 class MlperfDut(Served):

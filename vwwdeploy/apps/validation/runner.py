@@ -7,7 +7,6 @@ import csv
 import hashlib
 import io
 import json
-import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -193,9 +192,6 @@ def write_report(run: ValidationRun, out: Path) -> dict:
     report = build_report(run)
     html = render_html(report, run)
     with atomic_dir(out) as tmp:
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp, 0o777 & ~umask)  # mkdtemp's 0700 would hide the report from the rest of a team
         (tmp / "report.json").write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
         (tmp / "report.html").write_text(html, encoding="utf-8")
         (tmp / "results.csv").write_text(_results_csv(run), encoding="utf-8")

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from vwwdeploy.link.protocol.crc import crc32
+from vwwdeploy.link.protocol.pipeline import RAW_HEIGHT, RAW_WIDTH
 
 PROTOCOL_VERSION = 1
 
@@ -488,7 +489,7 @@ class ErrorMsg:
 # exposure wait): 3-5 s at the vendor script's nominal 5 fps, never measured on a board, so the margin is wide.
 SELFTEST_TIMEOUT = 30.0
 SENSOR_MODEL_ID = 0x01B0  # HM01B0
-RAW_FRAME_PIXELS = 324 * 244
+RAW_FRAME_PIXELS = RAW_HEIGHT * RAW_WIDTH
 REPORT_MAX_CHECKS = 32
 STACK_HEADROOM = 256  # a stack high-water mark this close to the end counts as an overflow
 

@@ -1,6 +1,6 @@
 """The layers of an int8 .tflite as the kernel generator and the op profile need them: op, shapes,
 strides, padding, activation, weights, bias and quantization, read with the flatbuffer object API that
-`ai-edge-litert` ships (the project's own reader in tflite_model/ skips builtin options)."""
+`ai-edge-litert` ships (the project's own reader in model/schema.py skips builtin options)."""
 
 from __future__ import annotations
 

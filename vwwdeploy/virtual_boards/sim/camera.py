@@ -63,6 +63,11 @@ class Camera:
         with self._lock:
             index = self._index
             self._index += 1
+        return self.frame_at(index)
+
+    def frame_at(self, index: int) -> np.ndarray:
+        """Sensor frame number `index` (0, 1, ...): picture index mod the folder size, or the procedural scene's
+        frame `index`; the Edge emulator's sensor model numbers its frames this way."""
         if not self.files:
             return procedural_frame(index)
         k = index % len(self.files)

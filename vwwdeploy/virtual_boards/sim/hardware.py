@@ -12,6 +12,7 @@ import numpy as np
 
 from vwwdeploy.errors import UserError
 from vwwdeploy.link.protocol import messages as m
+from vwwdeploy.link.protocol.pipeline import RAW_SHAPE
 
 CAMERA_FAULTS = ("no-sensor", "stuck-bit:N", "stuck-high:N", "swap-bits:A:B", "no-vsync", "short-lines", "dark")
 BOARD_FAULTS = ("slow-clock", "stack-overflow", "model-mismatch")
@@ -24,7 +25,7 @@ SIM_AE_FRAMES = 6  # frames the simulated auto-exposure needs to converge
 AE_MAX_FRAMES = 30  # the bounded wait
 WALKING_ONES_FRAMES = 2
 EXPOSURE_TARGET, EXPOSURE_TOLERANCE = 128, 96
-_H, _W = 244, 324
+_H, _W = RAW_SHAPE
 
 
 @dataclass(frozen=True)
