@@ -13,11 +13,17 @@ TFLMRegistration g_depthwise_base;
 TfLiteStatus invoke_or_fall_back(TfLiteContext* context, TfLiteNode* node, const TFLMRegistration& base) {
   const SpecialisedLayer* layer = find_layer(node->inputs->data[1]);
   if (layer == nullptr) return base.invoke(context, node);
-  const TfLiteEvalTensor* input = tflite::micro::GetEvalInput(context, node, 0);
-  const TfLiteEvalTensor* filter = tflite::micro::GetEvalInput(context, node, 1);
-  TfLiteEvalTensor* output = tflite::micro::GetEvalOutput(context, node, 0);
-  layer->run(tflite::micro::GetTensorData<int8_t>(input), tflite::micro::GetTensorData<int8_t>(filter),
-             tflite::micro::GetTensorData<int8_t>(output));
+  // CMSIS-NN's conv and depthwise OpData both start with the OpDataConv its
+  // prepare filled (standard layout: the cast to the first member is valid).
+  const auto* data = static_cast<const tflite::OpDataConv*>(node->user_data);
+  KernelArgs args;
+  args.input = tflite::micro::GetTensorData<int8_t>(tflite::micro::GetEvalInput(context, node, 0));
+  args.filter = tflite::micro::GetTensorData<int8_t>(tflite::micro::GetEvalInput(context, node, 1));
+  args.bias = tflite::micro::GetTensorData<int32_t>(tflite::micro::GetEvalInput(context, node, 2));
+  args.output = tflite::micro::GetTensorData<int8_t>(tflite::micro::GetEvalOutput(context, node, 0));
+  args.multiplier = data->per_channel_output_multiplier;
+  args.shift = data->per_channel_output_shift;
+  layer->run(args);
   return kTfLiteOk;
 }
 
