@@ -1,10 +1,10 @@
 """Generate model-specialised int8 kernels (C++) for the Cortex-M4 from a .tflite.
 
-For each CONV_2D / DEPTHWISE_CONV_2D layer the generator either emits an instantiation of a kernel
-template in firmware/kernels/vww_kernel_lib.h with the layer's shapes, stride and padding as template
-arguments and its weights (re-laid out for the DSP instructions), bias (input offset folded in) and
-requantization constants as arrays, or refuses the layer with one line, in which case the firmware
-runs CMSIS-NN's kernel for it. Everything else (interpreter, arena, other ops) stays TFLM + CMSIS-NN.
+For each CONV_2D / DEPTHWISE_CONV_2D layer the generator either emits a shape constant and a call of a
+kernel template in firmware/kernels/vww_kernel_lib.h (instantiated per kind, depth and requantization
+mode; the model's weights and bias are read in place and TFLM's per-channel multipliers and shifts come
+from the arena at run time), or refuses the layer with one line, in which case the firmware runs
+CMSIS-NN's kernel for it. Everything else (interpreter, arena, other ops) stays TFLM + CMSIS-NN.
 
 Requantization constants reproduce TFLM's own computation (PopulateConvolutionQuantizationParams:
 QuantizeMultiplier of input_scale * filter_scale / output_scale in double; activation range from
