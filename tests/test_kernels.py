@@ -166,3 +166,15 @@ def test_host_check_detects_a_wrong_kernel(upstream_model, tmp_path):
     checks = {c.op_index: c for c in build_and_run(tmp_path, tree, trials=5)}
     assert checks[9].mismatches > 0
     assert all(c.mismatches == 0 for i, c in checks.items() if i != 9)
+
+
+def test_one_kernel_instance_per_depth_and_mode_and_no_per_channel_tables(upstream_model):
+    # Flash (issue 19): per-layer instances and per-channel tables were what the generated image had over
+    # CMSIS-NN's; the layers now share instances and only the first layer keeps copies (9 x 8 weights).
+    text = sources(upstream_model)[0]["vww_generated_kernels.cc"]
+    conv = set(re.findall(r"conv1x1<\d+, \d+>", text))
+    depthwise = set(re.findall(r"depthwise3x3<\d+, \d+>", text))
+    assert len(re.findall(r"conv1x1<", text)) == 14 and len(conv) == 7
+    assert len(re.findall(r"depthwise3x3<", text)) == 13 and len(depthwise) == 6
+    arrays = re.findall(r"const int32_t (k\w+)\[\]", text)
+    assert arrays == ["kW0", "kB0"]
