@@ -4,6 +4,7 @@ reference kernels (g++ build; needs the generated TFLM tree and the shared model
 
 from __future__ import annotations
 
+import re
 import shutil
 from pathlib import Path
 
@@ -142,8 +143,9 @@ def test_host_build_bit_exact_on_the_mlperf_model(tmp_path):
     decisions = plan(model)
     assert decisions[0].kernel is None and "CONV_2D 3x3 stride 2" in decisions[0].reason
     sources_text = "".join(_layer_source(d, d.layer.index)[0] for d in decisions if d.kernel)
+    modes = {int(m) for m in re.findall(r"(?:conv1x1|depthwise3x3)<\d+, (\d+)>", sources_text)}
     for mode in (WIDE, SEPARATE_OFFSET, WIDE_ROUNDING):
-        assert any(f", {m}, -128, 127>" in sources_text for m in range(16) if m & mode), mode
+        assert any(m & mode for m in modes), mode
     checks = check_on_host(model, _reference_tree(), tmp_path, trials=6)
     assert len(checks) == sum(1 for d in decisions if d.kernel) == 26
     assert all((c.mismatches, c.quant_mismatches) == (0, 0) for c in checks), checks
@@ -157,8 +159,22 @@ def test_host_check_detects_a_wrong_kernel(upstream_model, tmp_path):
     check_on_host(upstream_model, tree, tmp_path, trials=5)
     src = tmp_path / "vww_generated_kernels.cc"
     text = src.read_text()
-    start = text.index("const int32_t kB9[] = {") + len("const int32_t kB9[] = {")
-    src.write_text(text[:start] + "300 + " + text[start:])  # the bias of one channel of op 9 off by 300
+    # op 9's input zero point off by one: its folded bias and its padding go wrong, nothing else
+    shape = re.search(r"const DepthwiseShape kS9 = \{((?:-?\d+, ){7})(-?\d+),", text)
+    wrong = f"const DepthwiseShape kS9 = {{{shape[1]}{int(shape[2]) + 1},"
+    src.write_text(text[: shape.start()] + wrong + text[shape.end() :])
     checks = {c.op_index: c for c in build_and_run(tmp_path, tree, trials=5)}
     assert checks[9].mismatches > 0
     assert all(c.mismatches == 0 for i, c in checks.items() if i != 9)
+
+
+def test_one_kernel_instance_per_depth_and_mode_and_no_per_channel_tables(upstream_model):
+    # Flash (issue 19): per-layer instances and per-channel tables were what the generated image had over
+    # CMSIS-NN's; the layers now share instances and only the first layer keeps copies (9 x 8 weights).
+    text = sources(upstream_model)[0]["vww_generated_kernels.cc"]
+    conv = set(re.findall(r"conv1x1<\d+, \d+>", text))
+    depthwise = set(re.findall(r"depthwise3x3<\d+, \d+>", text))
+    assert len(re.findall(r"conv1x1<", text)) == 14 and len(conv) == 7
+    assert len(re.findall(r"depthwise3x3<", text)) == 13 and len(depthwise) == 6
+    arrays = re.findall(r"const int32_t (k\w+)\[\]", text)
+    assert arrays == ["kW0", "kB0"]

@@ -1,8 +1,10 @@
-// Int8 convolution kernels specialised at compile time (shapes, strides and
-// padding are template parameters; weights, biases and requantization constants
-// are arrays the generator writes), for `vwwdeploy firmware build --kernels
-// generated` (vwwdeploy/model/kernels/generate.py writes the instantiations,
-// firmware/kernels/vww_tflm_kernels.cc registers them with TFLM).
+// Int8 convolution kernels for `vwwdeploy firmware build --kernels generated`
+// (vwwdeploy/model/kernels/generate.py writes one call per covered layer with
+// its shapes, firmware/kernels/vww_tflm_kernels.cc registers them with TFLM).
+// One template instance per kernel kind, depth and requantization mode (the
+// depth sets the immediate offsets of the loads); everything else is a run-time
+// shape. The weights and bias are the model's, read in place; the per-channel
+// multipliers and shifts are TFLM's own, from prepare (in the arena).
 //
 // Bit-exact with TFLM's reference kernels
 // (reference_integer_ops::ConvPerChannel and DepthwiseConvPerChannel): the
@@ -17,15 +19,18 @@
 //   activation's lower bound is the output zero point (ReLU, ReLU6), any v < 0
 //   ends at that bound with or without the "- (v < 0)" tie correction, so those
 //   layers skip it.
-// The input offset is folded into the bias (bias + input_offset * sum(w));
-// padded taps read the input zero point, whose product with the folded weights
-// is exactly the reference's skipped tap.
+// The input offset: 1x1 adds it to the widened input (once per pixel, shared
+// by all output channels); depthwise folds it into a stack copy of the bias,
+// and padded taps read the input zero point, whose product with the folded
+// weights is exactly the reference's skipped tap.
 #ifndef VWW_KERNELS_VWW_KERNEL_LIB_H_
 #define VWW_KERNELS_VWW_KERNEL_LIB_H_
 
 #include <cstdint>
 #include <cstring>
 #include <utility>
+
+#include "vww_kernels.h"
 
 #if defined(__ARM_FEATURE_DSP)
 #include <arm_acle.h>
@@ -45,6 +50,7 @@ inline int32_t sxtb16_ror8(uint32_t x) {
   return r;
 }
 inline int32_t smlad(int32_t a, int32_t b, int32_t acc) { return __smlad(a, b, acc); }
+inline int32_t sadd16(int32_t a, int32_t b) { return static_cast<int32_t>(__sadd16(a, b)); }
 inline int32_t smlabb(int32_t a, int32_t b, int32_t acc) { return __smlabb(a, b, acc); }
 inline int32_t smlatt(int32_t a, int32_t b, int32_t acc) { return __smlatt(a, b, acc); }
 inline int32_t pack_lo(int32_t lo, int32_t hi) {
@@ -76,6 +82,7 @@ inline int32_t smlad(int32_t a, int32_t b, int32_t acc) {
                               static_cast<uint32_t>(hi16(a) * hi16(b)));
 }
 inline int32_t smlabb(int32_t a, int32_t b, int32_t acc) { return acc + lo16(a) * lo16(b); }
+inline int32_t sadd16(int32_t a, int32_t b) { return pack16(lo16(a) + lo16(b), hi16(a) + hi16(b)); }
 inline int32_t smlatt(int32_t a, int32_t b, int32_t acc) { return acc + hi16(a) * hi16(b); }
 inline int32_t pack_lo(int32_t lo, int32_t hi) { return pack16(lo, hi); }
 inline int32_t smmulr(int32_t a, int32_t b) {
@@ -94,31 +101,59 @@ inline uint32_t load32(const int8_t* p) {
   return v;
 }
 
-// Per output channel: the multiplier, the factor applied before it (2^(left
-// shift + 1) for SMMULR, 2^left shift in kWide mode), the rounding right shift
-// and its addend (2^(r-1), plus zp * 2^r unless kSeparateOffset), and the
-// output offset (added after the shift in kSeparateOffset mode).
-struct Requant {
-  int32_t multiplier;
-  int32_t pre_factor;
-  int32_t addend;
-  int32_t right_shift;
-  int32_t output_offset;
-};
-
 // Requantization modes, chosen per layer by the generator.
 constexpr int kTieCorrection = 1;   // the activation's lower bound is below the output zero point
 constexpr int kWide = 2;            // |acc| may reach 2^30: the high multiply in 64 bits instead of SMMULR
 constexpr int kSeparateOffset = 4;  // zp * 2^r does not fit 32 bits: add the output offset after the shift
 constexpr int kWideRounding = 8;    // v + 2^(r-1) may overflow 32 bits: that sum and the shift in 64 bits
+constexpr int kFullRange = 16;      // the activation clamps to [-128, 127]: one SSAT
+constexpr int kNoLeftShift = 32;    // no channel's multiplier shifts left (the usual case): fewer instructions
 
-template <int kMode, int32_t kActMin, int32_t kActMax>
-VWW_ALWAYS_INLINE int8_t requantize(int32_t acc, const Requant& q) {
+// One output channel's requantization, derived from TFLM's multiplier and
+// shift (computed by prepare, kept in the arena: no table in flash): the log2
+// of the factor applied before the multiplier (2^(left shift + 1) for SMMULR,
+// 2^left shift in kWide mode), the rounding right shift and its addend
+// (2^(r-1), plus zp * 2^r unless kSeparateOffset).
+struct Requant {
+  int32_t multiplier;
+  int32_t addend;
+  int32_t pre_shift;
+  int32_t right_shift;
+};
+
+template <int kMode>
+VWW_ALWAYS_INLINE Requant channel_requant(int32_t multiplier, int32_t shift, int32_t output_zero_point) {
+  int32_t left, right;
+  if (kMode & kNoLeftShift) {
+    left = 0;
+    right = -shift;
+  } else {
+    left = shift > 0 ? shift : 0;
+    right = shift > 0 ? 0 : -shift;
+  }
+  // ((2 zp + 1) << r) >> 1 is zp << r plus 2^(r-1) for r > 0, and zp for r = 0,
+  // in two instructions; the generator proves (2 zp + 1) << r fits 32 bits.
+  const int32_t addend = (kMode & kSeparateOffset)
+                             ? static_cast<int32_t>((1u << right) >> 1)
+                             : static_cast<int32_t>(static_cast<uint32_t>(2 * output_zero_point + 1) << right) >> 1;
+  return {multiplier, addend, (kMode & kWide) ? left : left + 1, right};
+}
+
+// The activation range of a layer whose mode lacks kFullRange.
+struct Clamp {
+  int32_t min, max;
+};
+
+template <int kMode>
+VWW_ALWAYS_INLINE int8_t requantize(int32_t acc, const Requant& q, int32_t output_zero_point, Clamp clamp) {
   int32_t v;
   if (kMode & kWide) {
-    v = static_cast<int32_t>((static_cast<int64_t>(acc * q.pre_factor) * q.multiplier + (1LL << 30)) >> 31);
+    v = static_cast<int32_t>(
+        (static_cast<int64_t>(static_cast<int32_t>(static_cast<uint32_t>(acc) << q.pre_shift)) * q.multiplier +
+         (1LL << 30)) >>
+        31);
   } else {
-    v = smmulr(acc * q.pre_factor, q.multiplier);
+    v = smmulr(static_cast<int32_t>(static_cast<uint32_t>(acc) << q.pre_shift), q.multiplier);
   }
   if (kMode & kTieCorrection) {
     v -= static_cast<int32_t>(static_cast<uint32_t>(v) >> 31) & (q.right_shift > 0 ? 1 : 0);
@@ -128,122 +163,156 @@ VWW_ALWAYS_INLINE int8_t requantize(int32_t acc, const Requant& q) {
   } else {
     v = (v + q.addend) >> q.right_shift;
   }
-  if (kMode & kSeparateOffset) v += q.output_offset;
-  if (kActMin == -128 && kActMax == 127) return static_cast<int8_t>(ssat<8>(v));
-  v = v < kActMin ? kActMin : v;
-  v = v > kActMax ? kActMax : v;
+  if (kMode & kSeparateOffset) v += output_zero_point;
+  if (kMode & kFullRange) return static_cast<int8_t>(ssat<8>(v));
+  v = v < clamp.min ? clamp.min : v;
+  v = v > clamp.max ? clamp.max : v;
   return static_cast<int8_t>(v);
 }
 
-// One step of a 2-pixel x 2-channel dot product over 4 input channels: int16
-// pairs of pixel 0 at byte offset kX, of pixel 1 at kX + kPixelBytes, weights
-// of channel 0 at kX, of channel 1 at kX + kPixelBytes. Written in assembly
-// because GCC otherwise keeps the expanded pixels in (spilled) registers and
-// never pairs the loads: here 3 LDRD + 8 SMLAD for 16 multiply-accumulates.
+// What one layer's shapes are at run time. One kernel instance serves every
+// layer of the same depth and mode (flash: per-layer instances were most of
+// what the kernels added).
+struct Conv1x1Shape {
+  int32_t pixels, out_channels, input_zero_point, output_zero_point;
+  Clamp clamp;
+};
+
+struct DepthwiseShape {
+  int32_t in_h, in_w, out_h, out_w, stride, pad_top, pad_left, input_zero_point, output_zero_point;
+  Clamp clamp;
+};
+
+// One step of a 2-pixel x 2-channel dot product over 4 input channels: the
+// int16 pairs of both pixels at x + 16 * kStep bytes (pixel 0's (c0, c2), (c1,
+// c3), then pixel 1's), the model's own int8 weights of channel 0 at w + 4 *
+// kStep, of channel 1 kDepth bytes further, widened here with SXTB16 (so the
+// weights are stored once, in the model). Written in assembly because GCC
+// otherwise keeps the expanded pixels in (spilled) registers and never pairs
+// the loads: 2 LDRD + 2 LDR + 4 SXTB16 + 8 SMLAD for 16 multiply-accumulates.
 #if defined(__ARM_FEATURE_DSP)
-template <int kX, int kPixelBytes>
-VWW_ALWAYS_INLINE void step2x2(const int32_t* x, const int32_t* w, int32_t& a00, int32_t& a01, int32_t& a10,
+template <int kStep, int kDepth>
+VWW_ALWAYS_INLINE void step2x2(const int32_t* x, const int8_t* w, int32_t& a00, int32_t& a01, int32_t& a10,
                                int32_t& a11) {
-  int32_t x0, x1, y0, y1, w0, w1;
+  int32_t x0, x1, y0, y1, w0, r;
   __asm__(
       "ldrd %[x0], %[x1], [%[x], %[o0]]\n\t"
       "ldrd %[y0], %[y1], [%[x], %[o1]]\n\t"
-      "ldrd %[w0], %[w1], [%[w], %[o0]]\n\t"
+      "ldr %[r], [%[w], %[ow0]]\n\t"
+      "sxtb16 %[w0], %[r]\n\t"
+      "sxtb16 %[r], %[r], ror #8\n\t"
       "smlad %[a00], %[x0], %[w0], %[a00]\n\t"
-      "smlad %[a00], %[x1], %[w1], %[a00]\n\t"
+      "smlad %[a00], %[x1], %[r], %[a00]\n\t"
       "smlad %[a10], %[y0], %[w0], %[a10]\n\t"
-      "smlad %[a10], %[y1], %[w1], %[a10]\n\t"
-      "ldrd %[w0], %[w1], [%[w], %[o1]]\n\t"
+      "smlad %[a10], %[y1], %[r], %[a10]\n\t"
+      "ldr %[r], [%[w], %[ow1]]\n\t"
+      "sxtb16 %[w0], %[r]\n\t"
+      "sxtb16 %[r], %[r], ror #8\n\t"
       "smlad %[a01], %[x0], %[w0], %[a01]\n\t"
-      "smlad %[a01], %[x1], %[w1], %[a01]\n\t"
+      "smlad %[a01], %[x1], %[r], %[a01]\n\t"
       "smlad %[a11], %[y0], %[w0], %[a11]\n\t"
-      "smlad %[a11], %[y1], %[w1], %[a11]"
+      "smlad %[a11], %[y1], %[r], %[a11]"
       : [a00] "+r"(a00), [a01] "+r"(a01), [a10] "+r"(a10), [a11] "+r"(a11), [x0] "=&r"(x0), [x1] "=&r"(x1),
-        [y0] "=&r"(y0), [y1] "=&r"(y1), [w0] "=&r"(w0), [w1] "=&r"(w1)
-      : [x] "r"(x), [w] "r"(w), [o0] "I"(kX), [o1] "I"(kX + kPixelBytes)
+        [y0] "=&r"(y0), [y1] "=&r"(y1), [w0] "=&r"(w0), [r] "=&r"(r)
+      : [x] "r"(x), [w] "r"(w), [o0] "I"(16 * kStep), [o1] "I"(16 * kStep + 8), [ow0] "I"(4 * kStep),
+        [ow1] "I"(4 * kStep + kDepth)
       : "memory");
 }
 #else
-template <int kX, int kPixelBytes>
-VWW_ALWAYS_INLINE void step2x2(const int32_t* x, const int32_t* w, int32_t& a00, int32_t& a01, int32_t& a10,
+template <int kStep, int kDepth>
+VWW_ALWAYS_INLINE void step2x2(const int32_t* x, const int8_t* w, int32_t& a00, int32_t& a01, int32_t& a10,
                                int32_t& a11) {
-  const int32_t *x0 = x + kX / 4, *x1 = x + (kX + kPixelBytes) / 4;
-  const int32_t *w0 = w + kX / 4, *w1 = w + (kX + kPixelBytes) / 4;
-  a00 = smlad(x0[1], w0[1], smlad(x0[0], w0[0], a00));
-  a10 = smlad(x1[1], w0[1], smlad(x1[0], w0[0], a10));
-  a01 = smlad(x0[1], w1[1], smlad(x0[0], w1[0], a01));
-  a11 = smlad(x1[1], w1[1], smlad(x1[0], w1[0], a11));
+  const int32_t* p = x + 4 * kStep;
+  const uint32_t r0 = load32(w + 4 * kStep), r1 = load32(w + 4 * kStep + kDepth);
+  a00 = smlad(p[1], sxtb16_ror8(r0), smlad(p[0], sxtb16(r0), a00));
+  a10 = smlad(p[3], sxtb16_ror8(r0), smlad(p[2], sxtb16(r0), a10));
+  a01 = smlad(p[1], sxtb16_ror8(r1), smlad(p[0], sxtb16(r1), a01));
+  a11 = smlad(p[3], sxtb16_ror8(r1), smlad(p[2], sxtb16(r1), a11));
 }
 #endif
 
-template <int kWords, int... kSteps>
-VWW_ALWAYS_INLINE void dot2x2(const int32_t* x, const int32_t* w, int32_t& a00, int32_t& a01, int32_t& a10,
-                              int32_t& a11, std::integer_sequence<int, kSteps...>) {
-  (step2x2<8 * kSteps, 4 * kWords>(x, w, a00, a01, a10, a11), ...);
+template <int kDepth, int... kSteps>
+VWW_ALWAYS_INLINE void steps2x2(const int32_t* x, const int8_t* w, int32_t& a00, int32_t& a01, int32_t& a10,
+                                int32_t& a11, std::integer_sequence<int, kSteps...>) {
+  (step2x2<kSteps, kDepth>(x, w, a00, a01, a10, a11), ...);
 }
 
-// Sign-extends kDepth int8 values into int16 pairs in SXTB16 order: per 4
-// bytes, (x0, x2), (x1, x3).
+// The depth in chunks of kChunk steps (immediate offsets inside a chunk, one
+// pointer update per chunk), then the remaining steps: a loop over the depth
+// instead of the depth unrolled, for flash.
 template <int kDepth>
-VWW_ALWAYS_INLINE void expand(const int8_t* in, int32_t* out) {
-#pragma GCC unroll 64
-  for (int g = 0; g < kDepth / 4; ++g) {
-    const uint32_t r = load32(in + 4 * g);
-    out[2 * g] = sxtb16(r);
-    out[2 * g + 1] = sxtb16_ror8(r);
+VWW_ALWAYS_INLINE void dot2x2(const int32_t* x, const int8_t* w, int32_t& a00, int32_t& a01, int32_t& a10,
+                              int32_t& a11) {
+  constexpr int kChunk = 4, kSteps = kDepth / 4;
+  for (int g = 0; g < kSteps / kChunk; ++g, x += 4 * kChunk, w += 4 * kChunk) {
+    steps2x2<kDepth>(x, w, a00, a01, a10, a11, std::make_integer_sequence<int, kChunk>());
+  }
+  steps2x2<kDepth>(x, w, a00, a01, a10, a11, std::make_integer_sequence<int, kSteps % kChunk>());
+}
+
+// Sign-extends two pixels of kDepth int8 values into int16 pairs with the input
+// offset added (x - zp fits 16 bits: the model's bias is used as it is), per 4
+// channels pixel 0's (x0, x2), (x1, x3), then pixel 1's: the order SXTB16 and
+// SXTB16 ROR 8 widen 4 weights into. Pixel 1 may be pixel 0 (odd pixel count).
+template <int kDepth>
+VWW_ALWAYS_INLINE void expand2(const int8_t* in0, const int8_t* in1, int32_t* out, int32_t offset_pair) {
+#pragma GCC unroll 2
+  for (int g = 0; g < kDepth / 4; ++g, out += 4) {
+    const uint32_t r0 = load32(in0 + 4 * g), r1 = load32(in1 + 4 * g);
+    out[0] = sadd16(sxtb16(r0), offset_pair);
+    out[1] = sadd16(sxtb16_ror8(r0), offset_pair);
+    out[2] = sadd16(sxtb16(r1), offset_pair);
+    out[3] = sadd16(sxtb16_ror8(r1), offset_pair);
   }
 }
 
-// 1x1 convolution, stride 1, no padding: out[p][k] = requant(bias'[k] + sum_c
-// in[p][c] * w[k][c]). kDepth % 4 == 0, kOut % 2 == 0. Weights: per output
-// channel, per 4 input channels, two words of int16 pairs (w0, w2), (w1, w3).
-// Two pixels at a time are sign-extended once into int16 pairs (the same
-// order), then every output channel pair reads them with LDRD: 4 LDRD + 8 SMLAD
-// per 16 MACs.
-template <int kPixels, int kDepth, int kOut, int kMode, int32_t kActMin, int32_t kActMax>
-void conv1x1(const int8_t* in, int8_t* out, const int32_t* w, const int32_t* bias, const Requant* q) {
-  static_assert(kDepth % 4 == 0 && kOut % 2 == 0, "generator checks these");
-  constexpr int kWords = kDepth / 2;  // int16 pairs per pixel
-  alignas(8) int32_t x[2 * kWords];
-  int p = 0;
-  for (; p + 2 <= kPixels; p += 2) {
-    expand<kDepth>(in + p * kDepth, x);
-    expand<kDepth>(in + (p + 1) * kDepth, x + kWords);
-    int8_t* o0 = out + p * kOut;
-    const int32_t* wk = w;
-    for (int k = 0; k < kOut; k += 2, wk += 2 * kWords) {
-      int32_t a00 = bias[k], a01 = bias[k + 1], a10 = bias[k], a11 = bias[k + 1];
-      dot2x2<kWords>(x, wk, a00, a01, a10, a11, std::make_integer_sequence<int, kWords / 2>());
-      o0[k] = requantize<kMode, kActMin, kActMax>(a00, q[k]);
-      o0[k + 1] = requantize<kMode, kActMin, kActMax>(a01, q[k + 1]);
-      o0[kOut + k] = requantize<kMode, kActMin, kActMax>(a10, q[k]);
-      o0[kOut + k + 1] = requantize<kMode, kActMin, kActMax>(a11, q[k + 1]);
-    }
-  }
-  for (; p < kPixels; ++p) {
-    expand<kDepth>(in + p * kDepth, x);
-    const int32_t* wk = w;
-    for (int k = 0; k < kOut; ++k, wk += kWords) {
-      int32_t acc = bias[k];
-#pragma GCC unroll 64
-      for (int i = 0; i < kWords; ++i) acc = smlad(x[i], wk[i], acc);
-      out[p * kOut + k] = requantize<kMode, kActMin, kActMax>(acc, q[k]);
+// 1x1 convolution, stride 1, no padding: out[p][k] = requant(bias[k] + sum_c
+// (in[p][c] - zp) * w[k][c]). kDepth % 4 == 0, out channels % 2 == 0. Weights:
+// the model's int8 filter, [out][in]. Two pixels at a time are sign-extended
+// once, then every output channel pair reads them with LDRD; an odd last pixel
+// is computed as a pair with itself (its second result discarded).
+template <int kDepth, int kMode>
+void conv1x1(const Conv1x1Shape& s, const KernelArgs& a) {
+  static_assert(kDepth % 4 == 0 && kDepth + 12 <= 4095, "generator checks these");
+  alignas(8) int32_t x[kDepth];  // two pixels of kDepth int16 values
+  const int32_t offset_pair = pack_lo(-s.input_zero_point, -s.input_zero_point);
+  const int32_t zp = s.output_zero_point;
+  for (int p = 0; p < s.pixels; p += 2) {
+    const bool pair = p + 1 < s.pixels;
+    const int8_t* in0 = a.input + p * kDepth;
+    expand2<kDepth>(in0, pair ? in0 + kDepth : in0, x, offset_pair);
+    int8_t* o0 = a.output + p * s.out_channels;
+    const int8_t* wk = a.filter;
+    for (int k = 0; k < s.out_channels; k += 2, wk += 2 * kDepth) {
+      int32_t a00 = a.bias[k], a01 = a.bias[k + 1], a10 = a00, a11 = a01;
+      dot2x2<kDepth>(x, wk, a00, a01, a10, a11);
+      const Requant q0 = channel_requant<kMode>(a.multiplier[k], a.shift[k], zp);
+      const Requant q1 = channel_requant<kMode>(a.multiplier[k + 1], a.shift[k + 1], zp);
+      o0[k] = requantize<kMode>(a00, q0, zp, s.clamp);
+      o0[k + 1] = requantize<kMode>(a01, q1, zp, s.clamp);
+      if (pair) {
+        o0[s.out_channels + k] = requantize<kMode>(a10, q0, zp, s.clamp);
+        o0[s.out_channels + k + 1] = requantize<kMode>(a11, q1, zp, s.clamp);
+      }
     }
   }
 }
 
 // One tap of a 3x3 depthwise convolution over 4 channels: the input word at
-// byte offset kX, the two weight words (w0, w2), (w1, w3) at byte offset kW; 1
-// LDR, 1 LDRD, 2 SXTB16, 4 SMLAxy (assembly for the same reason as step2x2).
+// byte offset kX, the model's 4 int8 weights at byte offset kW, both widened
+// with SXTB16 / SXTB16 ROR 8 into (c0, c2), (c1, c3); 2 LDR, 4 SXTB16, 4 SMLAxy
+// (assembly for the same reason as step2x2).
 #if defined(__ARM_FEATURE_DSP)
 template <int kX, int kW>
-VWW_ALWAYS_INLINE void dw_tap(const int8_t* x, const int32_t* w, int32_t& a0, int32_t& a1, int32_t& a2, int32_t& a3) {
+VWW_ALWAYS_INLINE void dw_tap(const int8_t* x, const int8_t* w, int32_t& a0, int32_t& a1, int32_t& a2, int32_t& a3) {
   int32_t r, e, o, w0, w1;
   __asm__(
       "ldr %[r], [%[x], %[ox]]\n\t"
-      "ldrd %[w0], %[w1], [%[w], %[ow]]\n\t"
+      "ldr %[w1], [%[w], %[ow]]\n\t"
       "sxtb16 %[e], %[r]\n\t"
       "sxtb16 %[o], %[r], ror #8\n\t"
+      "sxtb16 %[w0], %[w1]\n\t"
+      "sxtb16 %[w1], %[w1], ror #8\n\t"
       "smlabb %[a0], %[e], %[w0], %[a0]\n\t"
       "smlatt %[a2], %[e], %[w0], %[a2]\n\t"
       "smlabb %[a1], %[o], %[w1], %[a1]\n\t"
@@ -255,9 +324,9 @@ VWW_ALWAYS_INLINE void dw_tap(const int8_t* x, const int32_t* w, int32_t& a0, in
 }
 #else
 template <int kX, int kW>
-VWW_ALWAYS_INLINE void dw_tap(const int8_t* x, const int32_t* w, int32_t& a0, int32_t& a1, int32_t& a2, int32_t& a3) {
-  const uint32_t r = load32(x + kX);
-  const int32_t e = sxtb16(r), o = sxtb16_ror8(r), w0 = w[kW / 4], w1 = w[kW / 4 + 1];
+VWW_ALWAYS_INLINE void dw_tap(const int8_t* x, const int8_t* w, int32_t& a0, int32_t& a1, int32_t& a2, int32_t& a3) {
+  const uint32_t r = load32(x + kX), rw = load32(w + kW);
+  const int32_t e = sxtb16(r), o = sxtb16_ror8(r), w0 = sxtb16(rw), w1 = sxtb16_ror8(rw);
   a0 = smlabb(e, w0, a0);
   a2 = smlatt(e, w0, a2);
   a1 = smlabb(o, w1, a1);
@@ -265,56 +334,71 @@ VWW_ALWAYS_INLINE void dw_tap(const int8_t* x, const int32_t* w, int32_t& a0, in
 }
 #endif
 
+template <int kDepth, int kRow>
+VWW_ALWAYS_INLINE void dw_row(const int8_t* x, const int8_t* w, int32_t& a0, int32_t& a1, int32_t& a2, int32_t& a3) {
+  dw_tap<0, (3 * kRow) * kDepth>(x, w, a0, a1, a2, a3);
+  dw_tap<kDepth, (3 * kRow + 1) * kDepth>(x, w, a0, a1, a2, a3);
+  dw_tap<2 * kDepth, (3 * kRow + 2) * kDepth>(x, w, a0, a1, a2, a3);
+}
+
 // One output pixel of a 3x3 depthwise convolution: `base` is the input at the
-// patch's top-left tap, rows kRowStride bytes apart. Weights: per 4 channels,
-// per tap (ky, kx), two words (w0, w2), (w1, w3).
-template <int kDepth, int kRowStride, int kMode, int32_t kActMin, int32_t kActMax, int... kTaps>
-VWW_ALWAYS_INLINE void dw_pixel(const int8_t* base, int8_t* o, const int32_t* w, const int32_t* bias, const Requant* q,
-                                std::integer_sequence<int, kTaps...>) {
-  for (int g = 0; g < kDepth / 4; ++g, base += 4, o += 4, w += 18, bias += 4, q += 4) {
-    int32_t a0 = bias[0], a1 = bias[1], a2 = bias[2], a3 = bias[3];
-    (dw_tap<(kTaps / 3) * kRowStride + (kTaps % 3) * kDepth, 8 * kTaps>(base, w, a0, a1, a2, a3), ...);
-    o[0] = requantize<kMode, kActMin, kActMax>(a0, q[0]);
-    o[1] = requantize<kMode, kActMin, kActMax>(a1, q[1]);
-    o[2] = requantize<kMode, kActMin, kActMax>(a2, q[2]);
-    o[3] = requantize<kMode, kActMin, kActMax>(a3, q[3]);
+// patch's top-left tap, rows row_stride bytes apart. Weights: the model's int8
+// filter, [tap (ky, kx)][channel]; bias: the input offset folded in.
+template <int kDepth, int kMode>
+VWW_ALWAYS_INLINE void dw_pixel(const int8_t* base, int row_stride, int8_t* o, const int8_t* w, const int32_t* bias,
+                                const KernelArgs& a, const DepthwiseShape& s) {
+  for (int c = 0; c < kDepth; c += 4, base += 4, o += 4, w += 4) {
+    int32_t a0 = bias[c], a1 = bias[c + 1], a2 = bias[c + 2], a3 = bias[c + 3];
+    dw_row<kDepth, 0>(base, w, a0, a1, a2, a3);
+    dw_row<kDepth, 1>(base + row_stride, w, a0, a1, a2, a3);
+    dw_row<kDepth, 2>(base + 2 * row_stride, w, a0, a1, a2, a3);
+    const int32_t zp = s.output_zero_point;
+    o[0] = requantize<kMode>(a0, channel_requant<kMode>(a.multiplier[c], a.shift[c], zp), zp, s.clamp);
+    o[1] = requantize<kMode>(a1, channel_requant<kMode>(a.multiplier[c + 1], a.shift[c + 1], zp), zp, s.clamp);
+    o[2] = requantize<kMode>(a2, channel_requant<kMode>(a.multiplier[c + 2], a.shift[c + 2], zp), zp, s.clamp);
+    o[3] = requantize<kMode>(a3, channel_requant<kMode>(a.multiplier[c + 3], a.shift[c + 3], zp), zp, s.clamp);
   }
 }
 
-// 3x3 depthwise convolution, depth multiplier 1, stride kStride, padding
-// kPadTop / kPadLeft (the rest of the padding follows from the shapes). kDepth
-// % 4 == 0. Border pixels read a copy of their 3x3 patch in which taps outside
-// the input hold the input zero point.
-template <int kInH, int kInW, int kDepth, int kOutH, int kOutW, int kStride, int kPadTop, int kPadLeft, int kMode,
-          int32_t kActMin, int32_t kActMax>
-void depthwise3x3(const int8_t* in, int8_t* out, const int32_t* w, const int32_t* bias, const Requant* q,
-                  int8_t input_zero_point) {
-  static_assert(kDepth % 4 == 0, "generator checks this");
-  constexpr auto kTaps = std::make_integer_sequence<int, 9>();
+// 3x3 depthwise convolution, depth multiplier 1, stride and leading padding
+// from the shape (the rest of the padding follows from the shapes). kDepth % 4
+// == 0. The input offset is folded into a copy of the bias on the stack, once
+// per call (bias - zp * sum(w)); border pixels read a copy of their 3x3 patch in
+// which taps outside the input hold the input zero point, whose folded product
+// is exactly the reference's skipped tap.
+template <int kDepth, int kMode>
+void depthwise3x3(const DepthwiseShape& s, const KernelArgs& a) {
+  static_assert(kDepth % 4 == 0 && 8 * kDepth + 3 <= 4095, "generator checks this");
+  int32_t bias[kDepth];
+  for (int c = 0; c < kDepth; ++c) {
+    int32_t sum = 0;
+    for (int t = 0; t < 9; ++t) sum += a.filter[t * kDepth + c];
+    bias[c] = a.bias[c] - s.input_zero_point * sum;
+  }
   alignas(4) int8_t patch[9 * kDepth];
-  for (int oy = 0; oy < kOutH; ++oy) {
-    const int iy0 = oy * kStride - kPadTop;
-    const bool rows_inside = iy0 >= 0 && iy0 + 3 <= kInH;
-    for (int ox = 0; ox < kOutW; ++ox) {
-      const int ix0 = ox * kStride - kPadLeft;
-      int8_t* o = out + (oy * kOutW + ox) * kDepth;
-      if (rows_inside && ix0 >= 0 && ix0 + 3 <= kInW) {
-        dw_pixel<kDepth, kInW * kDepth, kMode, kActMin, kActMax>(in + (iy0 * kInW + ix0) * kDepth, o, w, bias, q,
-                                                                 kTaps);
+  const int row_stride = s.in_w * kDepth;
+  for (int oy = 0; oy < s.out_h; ++oy) {
+    const int iy0 = oy * s.stride - s.pad_top;
+    const bool rows_inside = iy0 >= 0 && iy0 + 3 <= s.in_h;
+    for (int ox = 0; ox < s.out_w; ++ox) {
+      const int ix0 = ox * s.stride - s.pad_left;
+      int8_t* o = a.output + (oy * s.out_w + ox) * kDepth;
+      if (rows_inside && ix0 >= 0 && ix0 + 3 <= s.in_w) {
+        dw_pixel<kDepth, kMode>(a.input + (iy0 * s.in_w + ix0) * kDepth, row_stride, o, a.filter, bias, a, s);
         continue;
       }
       for (int ky = 0; ky < 3; ++ky) {
         for (int kx = 0; kx < 3; ++kx) {
           const int iy = iy0 + ky, ix = ix0 + kx;
           int8_t* dst = patch + (ky * 3 + kx) * kDepth;
-          if (iy < 0 || ix < 0 || iy >= kInH || ix >= kInW) {
-            std::memset(dst, input_zero_point, kDepth);
+          if (iy < 0 || ix < 0 || iy >= s.in_h || ix >= s.in_w) {
+            std::memset(dst, s.input_zero_point, kDepth);
           } else {
-            std::memcpy(dst, in + (iy * kInW + ix) * kDepth, kDepth);
+            std::memcpy(dst, a.input + (iy * s.in_w + ix) * kDepth, kDepth);
           }
         }
       }
-      dw_pixel<kDepth, 3 * kDepth, kMode, kActMin, kActMax>(patch, o, w, bias, q, kTaps);
+      dw_pixel<kDepth, kMode>(patch, 3 * kDepth, o, a.filter, bias, a, s);
     }
   }
 }
@@ -322,31 +406,32 @@ void depthwise3x3(const int8_t* in, int8_t* out, const int32_t* w, const int32_t
 // 3x3 depthwise convolution of a one-channel input with depth multiplier kMult
 // (the first layer of MobileNet-style detectors on gray images). Weights: per
 // output channel, five words of int16 tap pairs (t0, t1), (t2, t3), (t4, t5),
-// (t6, t7), (t8, 0).
-template <int kInH, int kInW, int kMult, int kOutH, int kOutW, int kStride, int kPadTop, int kPadLeft, int kMode,
-          int32_t kActMin, int32_t kActMax>
-void depthwise3x3_single_channel(const int8_t* in, int8_t* out, const int32_t* w, const int32_t* bias, const Requant* q,
-                                 int8_t input_zero_point) {
+// (t6, t7), (t8, 0), a copy (9 x kMult weights: small); bias: the input offset
+// folded in by the generator.
+template <int kInH, int kInW, int kMult, int kOutH, int kOutW, int kStride, int kPadTop, int kPadLeft, int kMode>
+void depthwise3x3_single_channel(const DepthwiseShape& s, const KernelArgs& a, const int32_t* w, const int32_t* bias) {
+  const int32_t zp = s.output_zero_point;
   for (int oy = 0; oy < kOutH; ++oy) {
     const int iy0 = oy * kStride - kPadTop;
     for (int ox = 0; ox < kOutW; ++ox) {
       const int ix0 = ox * kStride - kPadLeft;
       int32_t t[9];
       if (iy0 >= 0 && ix0 >= 0 && iy0 + 3 <= kInH && ix0 + 3 <= kInW) {
-        const int8_t* p = in + iy0 * kInW + ix0;
+        const int8_t* p = a.input + iy0 * kInW + ix0;
         for (int ky = 0; ky < 3; ++ky)
           for (int kx = 0; kx < 3; ++kx) t[ky * 3 + kx] = p[ky * kInW + kx];
       } else {
         for (int ky = 0; ky < 3; ++ky) {
           for (int kx = 0; kx < 3; ++kx) {
             const int iy = iy0 + ky, ix = ix0 + kx;
-            t[ky * 3 + kx] = (iy < 0 || ix < 0 || iy >= kInH || ix >= kInW) ? input_zero_point : in[iy * kInW + ix];
+            t[ky * 3 + kx] =
+                (iy < 0 || ix < 0 || iy >= kInH || ix >= kInW) ? s.input_zero_point : a.input[iy * kInW + ix];
           }
         }
       }
       const int32_t p01 = pack_lo(t[0], t[1]), p23 = pack_lo(t[2], t[3]), p45 = pack_lo(t[4], t[5]),
                     p67 = pack_lo(t[6], t[7]), p8 = t[8];
-      int8_t* o = out + (oy * kOutW + ox) * kMult;
+      int8_t* o = a.output + (oy * kOutW + ox) * kMult;
       const int32_t* wc = w;
       for (int c = 0; c < kMult; ++c, wc += 5) {
         int32_t acc = smlad(p01, wc[0], bias[c]);
@@ -354,7 +439,7 @@ void depthwise3x3_single_channel(const int8_t* in, int8_t* out, const int32_t* w
         acc = smlad(p45, wc[2], acc);
         acc = smlad(p67, wc[3], acc);
         acc = smlabb(p8, wc[4], acc);
-        o[c] = requantize<kMode, kActMin, kActMax>(acc, q[c]);
+        o[c] = requantize<kMode>(acc, channel_requant<kMode>(a.multiplier[c], a.shift[c], zp), zp, s.clamp);
       }
     }
   }

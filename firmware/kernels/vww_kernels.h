@@ -13,9 +13,21 @@
 
 namespace vww_kernels {
 
+// What a layer's kernel reads at run time: the tensors, and TFLM's per-channel
+// multipliers and shifts that prepare computed (in the arena), so that none of
+// them is stored a second time in flash.
+struct KernelArgs {
+  const int8_t* input;
+  const int8_t* filter;  // the model's int8 weights, read in place
+  const int32_t* bias;   // the model's int32 bias
+  int8_t* output;
+  const int32_t* multiplier;  // per output channel
+  const int32_t* shift;       // per output channel, TFLM's sign (> 0: left)
+};
+
 struct SpecialisedLayer {
   int filter_tensor;  // index of the layer's filter in the model's subgraph: unique per layer
-  void (*run)(const int8_t* input, int8_t* output);
+  void (*run)(const KernelArgs& args);
 };
 
 extern const SpecialisedLayer kSpecialisedLayers[];

@@ -90,7 +90,9 @@ int check(const RefLayer& l, int trials) {
                                                     out_shape, ref.data());
     }
     std::memset(got.data(), 0x55, got.size());
-    ours->run(input.data(), got.data());
+    // TFLM's own multipliers and shifts, as the firmware passes those its prepare computed
+    const vww_kernels::KernelArgs args = {input.data(), l.filter, l.bias, got.data(), mult.data(), shift.data()};
+    ours->run(args);
     for (size_t i = 0; i < got.size(); ++i) mismatches += got[i] != ref[i];
   }
   std::printf("layer %d trials %d mismatches %ld quant_mismatches %d\n", l.op_index, trials, mismatches,

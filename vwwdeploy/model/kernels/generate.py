@@ -1,10 +1,10 @@
 """Generate model-specialised int8 kernels (C++) for the Cortex-M4 from a .tflite.
 
-For each CONV_2D / DEPTHWISE_CONV_2D layer the generator either emits an instantiation of a kernel
-template in firmware/kernels/vww_kernel_lib.h with the layer's shapes, stride and padding as template
-arguments and its weights (re-laid out for the DSP instructions), bias (input offset folded in) and
-requantization constants as arrays, or refuses the layer with one line, in which case the firmware
-runs CMSIS-NN's kernel for it. Everything else (interpreter, arena, other ops) stays TFLM + CMSIS-NN.
+For each CONV_2D / DEPTHWISE_CONV_2D layer the generator either emits a shape constant and a call of a
+kernel template in firmware/kernels/vww_kernel_lib.h (instantiated per kind, depth and requantization
+mode; the model's weights and bias are read in place and TFLM's per-channel multipliers and shifts come
+from the arena at run time), or refuses the layer with one line, in which case the firmware runs
+CMSIS-NN's kernel for it. Everything else (interpreter, arena, other ops) stays TFLM + CMSIS-NN.
 
 Requantization constants reproduce TFLM's own computation (PopulateConvolutionQuantizationParams:
 QuantizeMultiplier of input_scale * filter_scale / output_scale in double; activation range from
@@ -109,14 +109,16 @@ def decide(layer: Layer) -> Decision:
             return Decision(layer, None, f"CONV_2D {kh}x{kw} stride {layer.stride[0]}: only 1x1 stride 1 is covered")
         if inp.shape[3] % 4 or out.shape[3] % 2:
             return Decision(layer, None, "1x1 needs input depth % 4 == 0 and output depth % 2 == 0")
+        if inp.shape[3] + 12 > 4095:  # LDR's immediate offset reaches the second channel's weights
+            return Decision(layer, None, f"1x1 on {inp.shape[3]} channels: weight rows too far apart")
         return Decision(layer, "conv1x1")
     if (kh, kw) != (3, 3) or layer.stride[0] != layer.stride[1] or layer.stride[0] not in (1, 2):
         return Decision(layer, None, f"depthwise {kh}x{kw} stride {layer.stride}: only 3x3 stride 1 or 2 is covered")
     if layer.padding not in ("SAME", "VALID"):
         return Decision(layer, None, f"padding {layer.padding}")
     if layer.depth_multiplier == 1 and inp.shape[3] % 4 == 0:
-        if (2 * inp.shape[2] + 3) * inp.shape[3] > 4095:  # LDR's immediate offset reaches the last tap
-            return Decision(layer, None, f"depthwise rows of {inp.shape[2]}x{inp.shape[3]} bytes are too wide")
+        if 8 * inp.shape[3] + 3 > 4095:  # the same for the last tap's weights in the model's [tap][channel] filter
+            return Decision(layer, None, f"depthwise filter of {inp.shape[3]} channels: taps too far apart")
         return Decision(layer, "depthwise3x3")
     if inp.shape[3] == 1:
         return Decision(layer, "depthwise3x3_single_channel")
@@ -129,11 +131,14 @@ def _pack16(lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
     return np.where(word >= 1 << 31, word - (1 << 32), word).astype(np.int64)
 
 
-TIE_CORRECTION, WIDE, SEPARATE_OFFSET, WIDE_ROUNDING = 1, 2, 4, 8  # requantization modes (vww_kernel_lib.h)
+# Requantization modes (vww_kernel_lib.h)
+TIE_CORRECTION, WIDE, SEPARATE_OFFSET, WIDE_ROUNDING, FULL_RANGE, NO_LEFT_SHIFT = 1, 2, 4, 8, 16, 32
 
 
-def _requant(layer: Layer, acc_bound: np.ndarray) -> tuple[list[tuple[int, ...]], int, int, int]:
-    """Per-channel Requant rows, the activation range and the layer's requantization mode."""
+def _requant_mode(layer: Layer, acc_bound: np.ndarray) -> tuple[int, int, int]:
+    """The layer's requantization mode and activation range. The kernels take TFLM's multipliers and shifts
+    from the arena at run time; these are the same numbers (TFLM's algorithm, checked on the host), so
+    the bounds proven here hold for them."""
     inp, flt, out = layer.inputs[0], layer.inputs[1], layer.outputs[0]
     in_scale, out_scale, out_zp = float(inp.scale[0]), float(out.scale[0]), int(out.zero_point[0])
     channels = out.shape[3]
@@ -145,9 +150,13 @@ def _requant(layer: Layer, acc_bound: np.ndarray) -> tuple[list[tuple[int, ...]]
         left, right = max(shift, 0), max(-shift, 0)
         if mult < 0 or acc_bound[c] << left >= 1 << 31:
             raise _Refuse(f"channel {c}: the accumulator shifted left by {left} may not fit 32 bits")
-        params.append((mult, left, right, int(acc_bound[c])))
+        params.append((left, right, int(acc_bound[c])))
     mode = 0 if act_min >= out_zp else TIE_CORRECTION
-    if any(bound << (left + 1) >= 1 << 31 for _, left, _, bound in params):
+    if (act_min, act_max) == (-128, 127):
+        mode |= FULL_RANGE
+    if all(left == 0 for left, _, _ in params):
+        mode |= NO_LEFT_SHIFT
+    if any(bound << (left + 1) >= 1 << 31 for left, _, bound in params):
         mode |= WIDE
 
     # v + addend must not overflow; |v| <= |acc| * 2^left since the multiplier is below 2^31.
@@ -157,16 +166,16 @@ def _requant(layer: Layer, acc_bound: np.ndarray) -> tuple[list[tuple[int, ...]]
     def half(right: int) -> int:
         return 1 << (right - 1) if right else 0
 
-    if not all(fits(b, left, half(right) + (out_zp << right)) for _, left, right, b in params):
+    # the kernel forms the addend as ((2 zp + 1) << r) >> 1, which must fit 32 bits too
+    folded_ok = all(
+        fits(b, left, half(right) + (out_zp << right)) and abs(2 * out_zp + 1) << right < 1 << 31
+        for left, right, b in params
+    )
+    if not folded_ok:
         mode |= SEPARATE_OFFSET
-        if not all(fits(b, left, half(right)) for _, left, right, b in params):
+        if not all(fits(b, left, half(right)) for left, right, b in params):
             mode |= WIDE_ROUNDING
-    rows = []
-    for mult, left, right, _ in params:
-        addend = half(right) if mode & SEPARATE_OFFSET else half(right) + (out_zp << right)
-        pre = 1 << left if mode & WIDE else 2 << left
-        rows.append((mult, pre, addend, right, out_zp))
-    return rows, act_min, act_max, mode
+    return mode, act_min, act_max
 
 
 class _Refuse(Exception):
@@ -177,48 +186,44 @@ def _layer_source(d: Decision, n: int) -> tuple[str, str]:
     """(definitions, function name) for one covered layer."""
     layer = d.layer
     inp, flt, bias_t, out = layer.inputs[0], layer.inputs[1], layer.inputs[2], layer.outputs[0]
-    in_zp = int(inp.zero_point[0])
+    in_zp, out_zp = int(inp.zero_point[0]), int(out.zero_point[0])
     w = flt.data.astype(np.int64)
     bias = bias_t.data.astype(np.int64)
     if d.kernel == "conv1x1":
-        wk = w.reshape(w.shape[0], -1)  # [out][depth]
-        sum_abs = np.abs(wk).sum(axis=1)
-        folded = bias - in_zp * wk.sum(axis=1)
-        g = wk.reshape(wk.shape[0], -1, 4)
-        words = np.stack([_pack16(g[:, :, 0], g[:, :, 2]), _pack16(g[:, :, 1], g[:, :, 3])], axis=2).reshape(-1)
+        sum_abs = np.abs(w.reshape(w.shape[0], -1)).sum(axis=1)
     else:
-        wk = w.reshape(9, -1)  # [tap][channel]
-        sum_abs = np.abs(wk).sum(axis=0)
-        folded = bias - in_zp * wk.sum(axis=0)
-        if d.kernel == "depthwise3x3":  # per 4 channels, per tap: (w0, w2), (w1, w3)
-            g = wk.reshape(9, -1, 4)
-            words = np.stack([_pack16(g[:, :, 0], g[:, :, 2]), _pack16(g[:, :, 1], g[:, :, 3])], axis=2)
-            words = words.transpose(1, 0, 2).reshape(-1)
-        else:
-            t = np.concatenate([wk, np.zeros((1, wk.shape[1]), np.int64)]).T  # [channel][10 taps]
-            words = _pack16(t[:, 0::2], t[:, 1::2]).reshape(-1)
+        sum_abs = np.abs(w.reshape(9, -1)).sum(axis=0)
     acc_bound = np.abs(bias) + 255 * sum_abs
-    rows, act_min, act_max, mode = _requant(layer, acc_bound)
+    mode, act_min, act_max = _requant_mode(layer, acc_bound)
     name = f"layer{layer.index}"
-    defs = [
-        f"// op {layer.index}: {layer.op} {layer.describe()} {layer.padding} {layer.activation}, {d.kernel}",
-        f"const int32_t kW{layer.index}[] = {{{', '.join(str(int(v)) for v in words)}}};",
-        f"const int32_t kB{layer.index}[] = {{{', '.join(str(int(v)) for v in folded)}}};",
-        f"const Requant kQ{layer.index}[] = {{{', '.join('{%d, %d, %d, %d, %d}' % r for r in rows)}}};",
-    ]
+    defs = [f"// op {layer.index}: {layer.op} {layer.describe()} {layer.padding} {layer.activation}, {d.kernel}"]
     _, ih, iw, ic = inp.shape
     _, oh, ow, oc = out.shape
+    clamp = f"{{{act_min}, {act_max}}}"
     if d.kernel == "conv1x1":
-        call = f"conv1x1<{oh * ow}, {ic}, {oc}, {mode}, {act_min}, {act_max}>(in, out, kW{n}, kB{n}, kQ{n});"
+        defs.append(f"const Conv1x1Shape kS{n} = {{{oh * ow}, {oc}, {in_zp}, {out_zp}, {clamp}}};")
+        call = f"conv1x1<{ic}, {mode}>(kS{n}, a);"
     else:
         s = layer.stride[0]
         pt = same_padding(ih, oh, s, 3) if layer.padding == "SAME" else 0
         pl = same_padding(iw, ow, s, 3) if layer.padding == "SAME" else 0
-        call = (  # the depth argument is the channel count, or the depth multiplier of a 1-channel input
-            f"{d.kernel}<{ih}, {iw}, {oc}, {oh}, {ow}, {s}, {pt}, {pl}, {mode}, {act_min}, {act_max}>"
-            f"(in, out, kW{n}, kB{n}, kQ{n}, {in_zp});"
+        defs.append(
+            f"const DepthwiseShape kS{n} = {{{ih}, {iw}, {oh}, {ow}, {s}, {pt}, {pl}, {in_zp}, {out_zp}, {clamp}}};"
         )
-    defs.append(f"void {name}(const int8_t* in, int8_t* out) {{ {call} }}")
+        if d.kernel == "depthwise3x3":
+            call = f"depthwise3x3<{oc}, {mode}>(kS{n}, a);"
+        else:  # 9 x multiplier weights: a 10-tap int16 copy and a folded bias are tiny
+            wk = w.reshape(9, -1)  # [tap][channel]
+            folded = bias - in_zp * wk.sum(axis=0)
+            t = np.concatenate([wk, np.zeros((1, wk.shape[1]), np.int64)]).T  # [channel][10 taps]
+            words = _pack16(t[:, 0::2], t[:, 1::2]).reshape(-1)
+            defs.append(f"const int32_t kW{n}[] = {{{', '.join(str(int(v)) for v in words)}}};")
+            defs.append(f"const int32_t kB{n}[] = {{{', '.join(str(int(v)) for v in folded)}}};")
+            call = (
+                f"depthwise3x3_single_channel<{ih}, {iw}, {oc}, {oh}, {ow}, {s}, {pt}, {pl}, {mode}>"
+                f"(kS{n}, a, kW{n}, kB{n});"
+            )
+    defs.append(f"void {name}(const KernelArgs& a) {{ {call} }}")
     return "\n".join(defs) + "\n", name
 
 
