@@ -20,10 +20,11 @@ class Uart(Peripheral):
         self.host_rx = deque()  # bytes from the host not yet in the FIFO (filled by the serving thread)
         self.ris = 0
         self.tx_sink = lambda data: None
+        self.rx_gate = lambda: True  # whether the RX pad is on the UART (rx_pin.RxPin decides it for the SVL)
         machine.events.append(self)
 
     def tick(self, m):
-        if self.host_rx and len(self.rx) < FIFO:
+        if self.host_rx and len(self.rx) < FIFO and self.rx_gate():
             while self.host_rx and len(self.rx) < FIFO:
                 self.rx.append(self.host_rx.popleft())
             level = (self.reg("IFLS") >> 3) & 7
