@@ -46,7 +46,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
         default="asb",
         help="--board edge: asb = start the image at 0xC000 as Ambiq's secure bootloader (boot ROM, not emulated) "
         "does; svl = run SparkFun's SVL bootloader there (`firmware build --bootloader svl`), which starts what is "
-        "flashed at 0x10000 and takes `vwwdeploy flash --method svl --port URL`",
+        "flashed at 0x10000 and takes `vwwdeploy flash --protocol svl --port URL`",
     )
     parser.add_argument(
         "--flash-file",
@@ -99,7 +99,7 @@ def _edge_banner(emu, info) -> str:
     if info is None:
         return (
             "emulated SparkFun Edge, SVL bootloader at 0xC000 and no application in flash: flash one with "
-            f"`vwwdeploy flash --method svl --port {emu.url} FIRMWARE.elf` (env sparkfun_edge_svl)"
+            f"`vwwdeploy flash --protocol svl --timeout 60 --port {emu.url} FIRMWARE.elf` (env sparkfun_edge_svl)"
         )
     via = " via the SVL" if getattr(emu, "svl", None) is not None else ""
     return (

@@ -5,7 +5,7 @@ kept from an earlier run.
 
 What a board does around it, modelled here:
 - Opening the port resets the board while the SVL or no application is running: the USB-serial adapter's DTR line
-  pulses RST when a terminal opens it, and `vwwdeploy flash --method svl` relies on that (or on a tap of RST) to
+  pulses RST when a terminal opens it, and `vwwdeploy flash --protocol svl` relies on that (or on a tap of RST) to
   meet the SVL's 200 ms listening window. Once the SVL has started an application, opening the port no longer
   resets (so doctor, validate and monitor can reconnect to a running application).
 - The SVL's auto-baud times rising edges of the RX pad as a GPIO (rx_pin.py) at `line_baud`, the rate the host's
