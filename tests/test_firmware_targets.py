@@ -41,6 +41,9 @@ def ini_disagreements(ini: Path) -> list[str]:
         defines = tuple(sorted(re.findall(r"-D(VWW_APP_\w+)", flags)))
         if flavour != target.tflm_flavour or generated != (target.kernels == "generated"):
             found.append(f"env {name} builds {flavour}{' + generated' if generated else ''}, table: {target.kernels}")
+        upload = build_mod.env_option(parser, section, "upload_protocol")
+        if upload != target.bootloader:
+            found.append(f"env {name} uploads with {upload}, table: {target.bootloader}")
         if defines != target.defines:
             found.append(f"env {name} defines {defines}, table: {target.defines}")
         if not set(targets.EDGE.cpu_flags) <= set(flags.split()):
@@ -83,7 +86,9 @@ def test_every_board_kernels_app_is_one_target_with_its_own_name():
     names = [t.env for t in targets.TARGETS]
     assert len(names) == len(set(names))
     for t in targets.TARGETS:
-        assert targets.find(t.board.name, t.kernels, t.app) is t and targets.by_env(t.env) is t
+        assert targets.find(t.board.name, t.kernels, t.app, t.bootloader) is t and targets.by_env(t.env) is t
+    assert targets.by_env("sparkfun_edge_svl").link_address == 0x10000
+    assert targets.by_env("sparkfun_edge").link_address == 0xC000
 
 
 @pytest.mark.parametrize(
@@ -95,6 +100,7 @@ def test_every_board_kernels_app_is_one_target_with_its_own_name():
         (["--app", "mlperf"], ["sparkfun_edge_mlperf"]),
         (["--kernels", "reference", "--app", "mlperf"], ["sparkfun_edge_ref_mlperf"]),
         (["--env", "sparkfun_edge", "--env", "sparkfun_edge_ref", "--app", "mlperf"], None),
+        (["--env", "sparkfun_edge_svl"], ["sparkfun_edge_svl"]),
     ],
 )
 def test_firmware_build_picks_the_env_from_the_table(argv, envs, monkeypatch):

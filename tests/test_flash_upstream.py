@@ -126,9 +126,17 @@ def test_upstream_uart_host_flashes_through_the_simulated_asb(tmp_path, upstream
     assert sim.installed[: len(app)] == app
 
 
-SVL_HOST = (
-    Path(os.environ.get("VWWDEPLOY_APOLLO3_UPLOADER_SVL_DIR") or cache_dir() / "src" / "apollo3_uploader_svl")
-    / "svl.py"
+# `vwwdeploy firmware deps` clones the same repository as dependency `svl` (the SVL bootloader's source).
+SVL_HOST = next(
+    (
+        d / "svl.py"
+        for d in (
+            Path(os.environ.get("VWWDEPLOY_APOLLO3_UPLOADER_SVL_DIR") or cache_dir() / "src" / "apollo3_uploader_svl"),
+            Path(os.environ.get("VWWDEPLOY_SVL_DIR") or cache_dir() / "src" / "svl"),
+        )
+        if (d / "svl.py").exists()
+    ),
+    cache_dir() / "src" / "svl" / "svl.py",
 )
 
 

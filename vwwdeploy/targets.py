@@ -70,11 +70,16 @@ BOARDS = {b.name: b for b in (EDGE, QEMU_AN386)}
 
 @dataclass(frozen=True)
 class Target:
-    """One firmware image: which board, which TFLM kernels, which app on the UART."""
+    """One firmware image: which board, which TFLM kernels, which app on the UART, which bootloader starts it."""
 
     board: Board
     kernels: str
     app: str
+    bootloader: str = "asb"  # a key of board.app_addresses: where the image is linked
+
+    @property
+    def link_address(self) -> int:
+        return self.board.app_addresses[self.bootloader if self.board is EDGE else ""]
 
     @property
     def tflm_flavour(self) -> str:
@@ -90,7 +95,8 @@ class Target:
         """The PlatformIO environment of an Edge target (platformio.ini), or the QEMU build's name."""
         stem = "sparkfun_edge" if self.board is EDGE else "qemu_an386"
         kernels = {"cmsis-nn": "", "reference": "_ref", "generated": "_generated"}[self.kernels]
-        return stem + kernels + ("_mlperf" if self.app == "mlperf" else "")
+        bootloader = "_svl" if self.bootloader == "svl" else ""
+        return stem + kernels + bootloader + ("_mlperf" if self.app == "mlperf" else "")
 
 
 TARGETS = (
@@ -98,13 +104,15 @@ TARGETS = (
     Target(EDGE, "cmsis-nn", "binary"),
     Target(EDGE, "reference", "binary"),
     Target(EDGE, "generated", "binary"),
+    Target(EDGE, "cmsis-nn", "binary", "svl"),
     Target(EDGE, "cmsis-nn", "mlperf"),
     Target(EDGE, "reference", "mlperf"),
 )
 
 
-def find(board: str, kernels: str, app: str) -> Target | None:
-    return next((t for t in TARGETS if (t.board.name, t.kernels, t.app) == (board, kernels, app)), None)
+def find(board: str, kernels: str, app: str, bootloader: str = "asb") -> Target | None:
+    key = (board, kernels, app, bootloader)
+    return next((t for t in TARGETS if (t.board.name, t.kernels, t.app, t.bootloader) == key), None)
 
 
 def by_env(env: str) -> Target | None:

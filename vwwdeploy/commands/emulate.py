@@ -40,6 +40,29 @@ def configure(parser: argparse.ArgumentParser) -> None:
         action="store_true",
         help="deterministic instruction counting (-icount shift=0): RESULT reports instructions",
     )
+    parser.add_argument(
+        "--bootloader",
+        choices=["asb", "svl"],
+        default="asb",
+        help="--board edge: asb = start the image at 0xC000 as Ambiq's secure bootloader (boot ROM, not emulated) "
+        "does; svl = run SparkFun's SVL bootloader there (`firmware build --bootloader svl`), which starts what is "
+        "flashed at 0x10000 and takes `vwwdeploy flash --protocol svl --port URL`",
+    )
+    parser.add_argument(
+        "--flash-file",
+        type=Path,
+        metavar="FILE",
+        help="--bootloader svl: keep the emulated 1 MB flash in FILE (read at start if it exists, written after "
+        "each flashing and at the end), so a flashed application survives a restart",
+    )
+    parser.add_argument(
+        "--line-baud",
+        type=int,
+        choices=[57600, 115200, 230400, 460800, 921600],
+        default=921600,
+        help="--bootloader svl: the rate the host's bytes arrive on the RX pin at, which the SVL's auto-baud "
+        "measures (a socket carries no baud rate)",
+    )
     parser.add_argument("--port", type=_port, default=0, help="local TCP port for the UART (0 = any free port)")
     parser.add_argument("--firmware", type=Path, default=None, help="firmware ELF to run instead of the last build")
     parser.add_argument(
@@ -72,19 +95,35 @@ def _serve(emu, banner) -> int:
     return 0
 
 
+def _edge_banner(emu, info) -> str:
+    if info is None:
+        return (
+            "emulated SparkFun Edge, SVL bootloader at 0xC000 and no application in flash: flash one with "
+            f"`vwwdeploy flash --protocol svl --timeout 60 --port {emu.url} FIRMWARE.elf` (env sparkfun_edge_svl)"
+        )
+    via = " via the SVL" if getattr(emu, "svl", None) is not None else ""
+    return (
+        f"emulated SparkFun Edge, {info.board} firmware {info.firmware_version}, model sha256 "
+        f"{info.model_sha256[:12]}..., booted{via} in {emu.boot_wall_s:.1f} s wall"
+    )
+
+
 def _run_edge(args: argparse.Namespace) -> int:
     import sys
 
-    from vwwdeploy.virtual_boards.edge.board import start_edge
+    from vwwdeploy.errors import UserError
 
-    emu = start_edge(firmware=args.firmware, env=args.env, port=args.port)
-    code = _serve(
-        emu,
-        lambda info: (
-            f"emulated SparkFun Edge, {info.board} firmware {info.firmware_version}, model sha256 "
-            f"{info.model_sha256[:12]}..., booted in {emu.boot_wall_s:.1f} s wall"
-        ),
-    )
+    if args.bootloader == "svl":
+        from vwwdeploy.virtual_boards.edge.svl_board import start_svl_edge
+
+        emu = start_svl_edge(app=args.firmware, flash_file=args.flash_file, port=args.port, line_baud=args.line_baud)
+    else:
+        if args.flash_file is not None:
+            raise UserError("--flash-file needs --bootloader svl (only the SVL writes the emulated flash)")
+        from vwwdeploy.virtual_boards.edge.board import start_edge
+
+        emu = start_edge(firmware=args.firmware, env=args.env, port=args.port)
+    code = _serve(emu, lambda info: _edge_banner(emu, info))
     if code == 0:
         print(f"vwwdeploy emulate: stopped after {emu.emulated_s:.2f} s of emulated time", file=sys.stderr)
     return code

@@ -20,6 +20,7 @@ DEP_OPTIONS = (
     ("platform_apollo3blue", "nigelb/platform-apollo3blue checkout"),
     ("ambiqsdk", "sparkfun/AmbiqSuiteSDK (2.5.1-sfe) checkout"),
     ("ambiq_bsps", "sparkfun/SparkFun_Apollo3_AmbiqSuite_BSPs checkout (boards_sfe)"),
+    ("svl", "sparkfun/Apollo3_Uploader_SVL checkout (the SVL bootloader's source)"),
 )
 
 
@@ -51,6 +52,12 @@ def configure(parser: argparse.ArgumentParser) -> None:
         choices=["edge", "qemu"],
         default="edge",
         help="edge: the SparkFun Edge (PlatformIO); qemu: QEMU's mps2-an386 for `vwwdeploy emulate`",
+    )
+    build.add_argument(
+        "--bootloader",
+        choices=["svl"],
+        help="build a bootloader instead of the firmware: svl = SparkFun's SVL from its pinned source, for "
+        "`vwwdeploy emulate --board edge --bootloader svl` (docs/emulation.md)",
     )
     build.add_argument(
         "--kernels",
@@ -134,6 +141,8 @@ def _build(args: argparse.Namespace) -> int:
         raise UserError(f"--jobs must be at least 1, got {args.jobs}")
     if args.model is not None and not args.model.is_file():
         raise UserError(f"{args.model}: no such model file")
+    if args.bootloader:
+        return _build_bootloader(args)
     if args.board == "qemu":
         if args.env:
             raise UserError("--env names PlatformIO environments of the Edge; with --board qemu use --kernels")
@@ -174,12 +183,26 @@ def _edge_envs(args: argparse.Namespace) -> list[str]:
     envs = []
     for name in args.env:
         given = targets.by_env(name)
-        target = given and targets.find("edge", given.kernels, args.app)
+        target = given and targets.find("edge", given.kernels, args.app, given.bootloader)
         if given is None or target is None:
             known = ", ".join(t.env for t in targets.TARGETS if t.board is targets.EDGE and t.app == args.app)
             raise UserError(f"unknown environment {name!r} for --app {args.app}: choose from {known}")
         envs.append(target.env)
     return envs
+
+
+def _build_bootloader(args: argparse.Namespace) -> int:
+    from vwwdeploy.errors import UserError
+    from vwwdeploy.firmware.svl_build import build_svl
+
+    if args.board != "edge" or args.env or args.model is not None or args.op_profile:
+        raise UserError("--bootloader svl builds the SVL for the Edge alone: leave out --board qemu, --env, --model")
+    built = build_svl(fetch=not args.offline)
+    print(
+        f"{built.elf}\n  SparkFun SVL bootloader (Apollo3_Uploader_SVL {built.commit[:12]}), linked at 0xC000: run "
+        "it with `vwwdeploy emulate --board edge --bootloader svl`"
+    )
+    return 0
 
 
 def _size(args: argparse.Namespace) -> int:

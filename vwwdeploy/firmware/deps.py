@@ -30,6 +30,9 @@ class Dep:
     commit: str
     marker: str  # relative path that must exist in a directory holding this dependency
     why: str
+    # What needs it: "firmware" (every build) or "svl" (only the SVL bootloader build for the emulated Edge), so
+    # an Edge or QEMU build never fails for want of a bootloader source it does not compile.
+    needed_by: str = "firmware"
 
     @property
     def option(self) -> str:
@@ -125,6 +128,16 @@ DEPS: tuple[Dep, ...] = (
         "boards_sfe: the Edge BSP, startup and linker templates (master; the SDK's submodule commit "
         "6398086 names a pin mux AM_HAL_PIN_23_MSPI13 that SDK 2.5.1 lacks, fixed in 6966d4c)",
     ),
+    # SparkFun's bootloader for `vwwdeploy firmware build --bootloader svl` (the emulated Edge's SVL); its master
+    # on 2023-11-29, the last commit (it only regenerated the uploader executables under dist/).
+    Dep(
+        "svl",
+        "https://github.com/sparkfun/Apollo3_Uploader_SVL.git",
+        "fc89de7f8163fe755021ca88e779e2963209e5a6",
+        "bootloader/src/main.c",
+        "SparkFun Variable Loader: bootloader/ sources (SVL version 6)",
+        needed_by="svl",
+    ),
 )
 
 BY_NAME = {d.name: d for d in DEPS}
@@ -173,18 +186,26 @@ def git_fetch(dep: Dep, dest: Path) -> Path:
     return _check_dir(dep, dest, "git")
 
 
+def needed_by(what: str) -> tuple[str, ...]:
+    return tuple(d.name for d in DEPS if d.needed_by == what)
+
+
 def resolve(
-    dirs: dict[str, Path | None] | None = None, fetch: bool = False, environ: dict[str, str] | None = None
+    dirs: dict[str, Path | None] | None = None,
+    fetch: bool = False,
+    environ: dict[str, str] | None = None,
+    names: tuple[str, ...] | None = None,
 ) -> dict[str, Path]:
-    """Find every dependency: CLI dir, then env var, then the cache; with `fetch`, git-clone the
-    ones still missing. Raises UserError naming the first one that cannot be found."""
+    """Find every dependency (or those in `names`): CLI dir, then env var, then the cache; with `fetch`,
+    git-clone the ones still missing. Raises UserError naming the first one that cannot be found."""
+    wanted = [d for d in DEPS if names is None or d.name in names]
     dirs = dirs or {}
     environ = os.environ if environ is None else environ
     # Directories the user named are checked first: a typo there is the error worth reporting.
     found: dict[str, Path] = {
-        dep.name: _check_dir(dep, Path(dirs[dep.name]), dep.option) for dep in DEPS if dirs.get(dep.name) is not None
+        dep.name: _check_dir(dep, Path(dirs[dep.name]), dep.option) for dep in wanted if dirs.get(dep.name) is not None
     }
-    for dep in DEPS:
+    for dep in wanted:
         if dep.name in found:
             continue
         if environ.get(dep.env_var):
@@ -216,9 +237,10 @@ def record(found: dict[str, Path]) -> Path:
     return out
 
 
-def locate(fetch: bool = False) -> dict[str, Path]:
-    """Directories for the build: env vars win, then deps.json, then the cache; with `fetch`, git
-    clones what is still missing (and records the result)."""
+def locate(fetch: bool = False, names: tuple[str, ...] | None = None) -> dict[str, Path]:
+    """Directories for the build (`names`, default: what every firmware build needs): env vars win, then
+    deps.json, then the cache; with `fetch`, git clones what is still missing (and records the result)."""
+    names = needed_by("firmware") if names is None else names
     recorded: dict[str, Path] = {}
     if deps_json().is_file():
         try:
@@ -231,7 +253,8 @@ def locate(fetch: bool = False) -> dict[str, Path]:
         for name, path in recorded.items()
         if name in BY_NAME and not os.environ.get(BY_NAME[name].env_var) and path.is_dir()
     }
-    found = resolve(dirs, fetch=fetch)
-    if fetch and set(found) != set(recorded):
-        record(found)
+    found = resolve({k: v for k, v in dirs.items() if k in names}, fetch=fetch, names=names)
+    if fetch and not set(found) <= set(recorded):
+        # keep what deps.json already holds for the dependencies this build did not look up
+        record({**{k: v for k, v in dirs.items() if k not in found}, **found})
     return found

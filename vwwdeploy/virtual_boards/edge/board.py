@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ...errors import UserError
-from .core import Machine, load_image
+from .core import ASB_APP, Machine, load_image
 from .peripheral import UnmodelledAccess
 from .peripherals import attach_all
 
@@ -91,14 +91,17 @@ class EdgeEmulator:
             except OSError:
                 self._client = None
 
+    def _on_connect(self) -> None:
+        """A client opened the port (svl_board.py resets the board here, as the adapter's DTR line does)."""
+
     def _serve(self) -> None:
-        uart = self.machine.peripherals[UART0]
         while not self._stop.is_set():
             try:
                 client, _ = self._server.accept()
             except OSError:
                 return
             client.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            self._on_connect()
             self._client = client
             while not self._stop.is_set():
                 try:
@@ -107,7 +110,8 @@ class EdgeEmulator:
                     break
                 if not data:
                     break
-                uart.host_rx.extend(data)
+                # looked up per chunk: a reboot (svl_board.py) replaces the machine
+                self.machine.peripherals[UART0].host_rx.extend(data)
                 self.machine.next_event = 0  # deliver soon
             self._client = None
             client.close()
@@ -131,16 +135,7 @@ class EdgeEmulator:
             self.error = f"firmware stopped: {e}"
 
 
-def start_edge(
-    firmware: str | Path | None = None, env: str = "sparkfun_edge", port: int = 0, boot_timeout: float = BOOT_TIMEOUT_S
-) -> EdgeEmulator:
-    """Boot an Edge image and return once it answers HELLO on `.url` (UserError with one line otherwise)."""
-    path = Path(firmware) if firmware is not None else default_firmware(env)
-    if not path.is_file():
-        raise UserError(f"Edge firmware {path} does not exist: build it with `vwwdeploy firmware build --env {env}`")
-    image = load_image(path)
-    machine = Machine(image)
-    attach_all(machine)
+def listen(port: int) -> socket.socket:
     server = socket.socket()
     server.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     try:
@@ -149,6 +144,20 @@ def start_edge(
         server.close()
         raise UserError(f"cannot serve the emulated UART on port {port}: {e.strerror or e}") from None
     server.listen(1)
+    return server
+
+
+def start_edge(
+    firmware: str | Path | None = None, env: str = "sparkfun_edge", port: int = 0, boot_timeout: float = BOOT_TIMEOUT_S
+) -> EdgeEmulator:
+    """Boot an Edge image and return once it answers HELLO on `.url` (UserError with one line otherwise)."""
+    path = Path(firmware) if firmware is not None else default_firmware(env)
+    if not path.is_file():
+        raise UserError(f"Edge firmware {path} does not exist: build it with `vwwdeploy firmware build --env {env}`")
+    image = load_image(path, expect=ASB_APP)
+    machine = Machine(image)
+    attach_all(machine)
+    server = listen(port)
     emu = EdgeEmulator(machine, path.resolve(), server.getsockname()[1], _server=server)
     machine.peripherals[UART0].tx_sink = emu._send
     machine.reset()

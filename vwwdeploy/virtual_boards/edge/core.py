@@ -10,7 +10,7 @@ from unicorn import arm_const as A
 
 from ...errors import UserError
 from ...targets import EDGE
-from .fault import FirmwareFault
+from .fault import FirmwareFault, ResetRequested
 from .peripheral import UnmodelledAccess
 from .system import SystemSpace
 
@@ -18,7 +18,9 @@ FLASH, FLASH_SIZE = EDGE.flash_base, EDGE.flash_bytes
 SRAM, SRAM_SIZE = EDGE.sram_base, EDGE.sram_bytes
 ROM, ROM_SIZE = 0x08000000, 0x1000
 EXC_RETURN_PAGE = 0xFFFFF000
-APP_BASES = tuple(EDGE.app_addresses.values())  # secure-bootloader and SVL application link addresses
+ASB_APP, SVL_APP = EDGE.app_addresses["asb"], EDGE.app_addresses["svl"]  # where each bootloader starts apps
+APP_BASES = (ASB_APP, SVL_APP)
+BOOTLOADER_OF = {ASB_APP: "the secure bootloader", SVL_APP: "the SVL"}
 IRQ_BASE = 16
 
 
@@ -42,14 +44,23 @@ class Image:
         return "?"
 
 
-def load_image(path: Path) -> Image:
-    """The ELF (or a raw .bin linked at 0xC000) as flash segments; one clear error for anything else."""
+def load_image(path: Path, expect: int | None = None) -> Image:
+    """The ELF (or a raw .bin, taken at `expect`, default 0xC000) as flash segments; with `expect`, the image
+    must be linked there (the application address of the bootloader in use). One clear error for anything else."""
     data = path.read_bytes() if path.is_file() else None
     if data is None:
         raise UserError(f"firmware image not found: {path}")
     if data[:4] == b"\x7fELF":
-        return _load_elf(path)
-    return _check_vectors(Image(path, 0xC000, [(0xC000, data)]))
+        img = _load_elf(path)
+    else:
+        img = _check_vectors(Image(path, expect or ASB_APP, [(expect or ASB_APP, data)]))
+    if expect is not None and img.base != expect:
+        fix = "--bootloader svl" if img.base == SVL_APP else "a build linked for 0x10000 (env sparkfun_edge_svl)"
+        raise UserError(
+            f"{path}: linked at 0x{img.base:X} for {BOOTLOADER_OF[img.base]}, but {BOOTLOADER_OF[expect]} starts "
+            f"applications at 0x{expect:X}: use {fix}"
+        )
+    return img
 
 
 def _load_elf(path: Path) -> Image:
@@ -82,8 +93,8 @@ def _load_elf(path: Path) -> Image:
 def _check_vectors(img: Image) -> Image:
     if img.base not in APP_BASES:
         raise UserError(
-            f"{img.path}: image linked at 0x{img.base:X}, the Edge runs applications at 0xC000 (secure bootloader) "
-            "or 0x10000 (SVL)"
+            f"{img.path}: not an Edge image: linked at 0x{img.base:X}, the Edge runs applications at 0xC000 "
+            "(secure bootloader) or 0x10000 (SVL)"
         )
     first = next(d for a, d in img.segments if a == img.base)
     if len(first) < 16 * 4 + 32 * 4:
@@ -130,6 +141,7 @@ class Machine:
         self.uc.hook_add(UC_HOOK_CODE, self._on_magic, begin=EXC_RETURN_PAGE, end=0xFFFFFFFF)
         self.uc.hook_add(UC_HOOK_CODE, self._on_rom, begin=ROM, end=ROM + ROM_SIZE - 1)
         self.rom_calls: dict[int, object] = {}
+        self.flash_writes = 0  # page erases and programs through the ROM helpers (the SVL's, rom.py)
 
     # memory-mapped peripherals -------------------------------------------------------------------------------
     def add_peripheral(self, base: int, periph, size: int = 0x1000) -> None:
@@ -359,7 +371,7 @@ class Machine:
         uc.emu_stop()
 
     def request_reset(self, why: str) -> None:
-        self._fail(FirmwareFault(f"the firmware requested a reset: {why}"))
+        self._fail(ResetRequested(f"the firmware requested a reset: {why}"))
 
     # running -------------------------------------------------------------------------------------------------
     def reset(self) -> None:

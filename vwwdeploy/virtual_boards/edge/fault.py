@@ -3,3 +3,8 @@
 
 class FirmwareFault(Exception):
     """The firmware stopped running: a fault, a lockup, a reset request, a runaway."""
+
+
+class ResetRequested(FirmwareFault):
+    """The firmware asked RSTGEN for a reset (SWPOI/SWPOR): the end of a run, or a reboot where a bootloader
+    is modelled (board.py with the SVL)."""

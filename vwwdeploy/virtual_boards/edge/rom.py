@@ -12,6 +12,11 @@ FLASH_MASS_ERASE = 0x0800004C
 FLASH_UTIL_READ_WORD = 0x08000074
 FLASH_UTIL_WRITE_WORD = 0x08000078
 PAGE = 8192
+INSTANCE = 512 * 1024
+PROGRAM_KEY = 0x12344321  # AM_HAL_FLASH_PROGRAM_KEY
+# Nonzero returns of the helpers: the HAL passes them on and the SVL only tests for nonzero (which values the ROM
+# gives is not documented in the SDK), so these are this emulator's own.
+BAD_KEY, BAD_ARGUMENT = 1, 2
 
 
 def _bus_read(m, addr: int) -> int:
@@ -29,6 +34,30 @@ def _bus_write(m, addr: int, value: int) -> None:
         m.uc.mem_write(addr, value.to_bytes(4, "little"))
 
 
+def _page_erase(m, key: int, inst: int, page: int) -> int:
+    if key != PROGRAM_KEY:
+        return BAD_KEY
+    if inst >= 2 or page >= INSTANCE // PAGE:
+        return BAD_ARGUMENT
+    m.uc.mem_write(inst * INSTANCE + page * PAGE, b"\xff" * PAGE)
+    m.flash_writes += 1
+    return 0
+
+
+def _program(m, key: int, src: int, dst: int, words: int) -> int:
+    """Programming can only clear bits (NOR flash): a word written twice without an erase keeps the AND."""
+    if key != PROGRAM_KEY:
+        return BAD_KEY
+    if dst & 3 or dst + 4 * words > 2 * INSTANCE:
+        return BAD_ARGUMENT
+    new = bytes(m.uc.mem_read(src, 4 * words))
+    old = bytes(m.uc.mem_read(dst, 4 * words))
+    anded = int.from_bytes(old, "little") & int.from_bytes(new, "little")
+    m.uc.mem_write(dst, anded.to_bytes(len(new), "little"))
+    m.flash_writes += 1
+    return 0
+
+
 def call(m, addr: int) -> None:
     uc = m.uc
     r = [uc.reg_read(getattr(A, f"UC_ARM_REG_R{i}")) for i in range(4)]
@@ -37,11 +66,9 @@ def call(m, addr: int) -> None:
         # the ROM loop takes 3 cycles per count (am_hal_flash_delay divides by 3)
         m.cycles += 3 * r[0]
     elif addr == FLASH_PAGE_ERASE:
-        inst, page = r[1], r[2]
-        uc.mem_write(inst * 512 * 1024 + page * PAGE, b"\xff" * PAGE)
+        result = _page_erase(m, *r[:3])
     elif addr == FLASH_PROGRAM_MAIN:
-        src, dst, words = r[1], r[2], r[3]
-        uc.mem_write(dst, bytes(uc.mem_read(src, 4 * words)))
+        result = _program(m, *r)
     elif addr == FLASH_UTIL_READ_WORD:
         result = _bus_read(m, r[0])
     elif addr == FLASH_UTIL_WRITE_WORD:

@@ -1,5 +1,6 @@
-"""UART0 (a PL011 as the Apollo3 has it; am_hal_uart.c's buffered mode): RX FIFO of 32 bytes fed from the host,
-TX bytes sent to the host at once (so the TX FIFO is always empty), raw interrupt status in IES."""
+"""UART0 (a PL011 as the Apollo3 has it; am_hal_uart.c's buffered mode): RX FIFO of 32 bytes fed from the host
+(one byte while LCRH.FEN is clear, as the SVL runs it), TX bytes sent to the host at once (so the TX FIFO is always
+empty), raw interrupt status in IES."""
 
 from collections import deque
 
@@ -7,6 +8,7 @@ from .peripheral import Peripheral
 
 UART0_IRQ = 15
 RXIM, TXIM, RTIM = 1 << 4, 1 << 5, 1 << 6
+FEN = 1 << 4  # LCRH: FIFO enable
 FIFO = 32
 
 
@@ -20,14 +22,20 @@ class Uart(Peripheral):
         self.host_rx = deque()  # bytes from the host not yet in the FIFO (filled by the serving thread)
         self.ris = 0
         self.tx_sink = lambda data: None
+        self.rx_gate = lambda: True  # whether the RX pad is on the UART (rx_pin.RxPin decides it for the SVL)
         machine.events.append(self)
 
+    def _fifo_on(self) -> bool:
+        return bool(self.reg("LCRH") & FEN)
+
     def tick(self, m):
-        if self.host_rx and len(self.rx) < FIFO:
-            while self.host_rx and len(self.rx) < FIFO:
+        depth = FIFO if self._fifo_on() else 1
+        if self.host_rx and len(self.rx) < depth and self.rx_gate():
+            while self.host_rx and len(self.rx) < depth:
                 self.rx.append(self.host_rx.popleft())
             level = (self.reg("IFLS") >> 3) & 7
-            if len(self.rx) >= (4, 8, 16, 24, 28)[min(level, 4)]:
+            # without the FIFO (LCRH.FEN 0, as the SVL runs it) every byte is a receive interrupt
+            if depth == 1 or len(self.rx) >= (4, 8, 16, 24, 28)[min(level, 4)]:
                 self.ris |= RXIM
             self.ris |= RTIM
             self._update()
@@ -43,6 +51,9 @@ class Uart(Peripheral):
         b = self.rx.popleft()
         if not self.rx:
             self.ris &= ~(RXIM | RTIM)
+            if not self._fifo_on():
+                # the host's next byte is already on the wire (the model has no line rate): it lands at once
+                self.tick(self.machine)
         return b
 
     def write_DR(self, v):
@@ -54,7 +65,7 @@ class Uart(Peripheral):
         fr = 1 << 7  # TXFE
         if not self.rx:
             fr |= 1 << 4  # RXFE
-        if len(self.rx) >= FIFO:
+        if len(self.rx) >= (FIFO if self._fifo_on() else 1):
             fr |= 1 << 6  # RXFF
         return fr
 
