@@ -146,6 +146,7 @@ def test_events_carry_the_board_bytes_and_record_keeps_them(upstream_model, came
         assert f["focus_score"] == pytest.approx((f["scores"][1] + 128) / 256)
         raw = np.frombuffer(base64.b64decode(f["raw"]), np.uint8).reshape(244, 324)
         assert np.array_equal(raw[26:218:2, 66:258:2], pixels)  # the board decimated this raw frame
+        assert f["crop"] == [66, 26, 192, 192]  # the window the page outlines on the raw frame
 
     rows = list(csv.DictReader(open(record / "frames.csv")))
     assert len(rows) >= 4 and [int(r["index"]) for r in rows] == list(range(len(rows)))
@@ -207,3 +208,19 @@ def test_a_slow_page_loses_old_frames_never_status():
     assert first[3].kind == "frame" and b'"index":9' in first[3].data
     hub.close()
     assert late.next(5) is None  # returns at once once the hub closed
+
+
+@pytest.mark.parametrize("shape", [(80, 80, 3), (128, 72, 1)])
+def test_frame_view_outlines_the_window_of_any_model_shape(shape):
+    from vwwdeploy.apps.demo.views import frame_view
+    from vwwdeploy.link.collectors import Capture
+    from vwwdeploy.link.protocol import pipeline
+
+    raw = np.random.default_rng(4).integers(0, 256, size=pipeline.RAW_SHAPE, dtype=np.uint8)
+    h, w, c = shape
+    frame = np.repeat(pipeline.resample(raw, h, w)[:, :, None], c, axis=2)
+    view = frame_view(0, 0.0, Capture(frame if c == 3 else frame[:, :, 0], raw), None, None)
+    assert (view["height"], view["width"], view["channels"]) == shape
+    x0, y0, cw, ch = view["crop"]
+    assert (cw, ch) == ((192, 192) if h == w else (108, 192)) and (x0, y0) == ((324 - cw) // 2, (244 - ch) // 2)
+    assert np.array_equal(np.frombuffer(base64.b64decode(view["pixels"]), np.uint8), frame.reshape(-1))

@@ -8,7 +8,9 @@ import pytest
 
 from vwwdeploy.errors import DeviceError
 from vwwdeploy.link import Device
+from vwwdeploy.link.collectors import group_bytes
 from vwwdeploy.link.protocol import messages as m
+from vwwdeploy.link.protocol import pipeline
 from vwwdeploy.link.staging import FALL_BACK_AFTER_RESETS, SWITCH_AFTER_FAILURES, Decision, StagingPolicy
 from vwwdeploy.testing.mean_classifier import MeanClassifier
 from vwwdeploy.virtual_boards.sim import SimBoard
@@ -77,3 +79,37 @@ def test_device_error_carries_the_board_error_code(mean_board):
             dev.infer(np.zeros((8, 8, 1), np.int8))
     assert caught.value.code == m.ErrorCode.BAD_SHAPE and "BAD_SHAPE" in str(caught.value)
     assert DeviceError("no code").code is None
+
+
+def test_capture_and_stream_carry_the_models_own_shape_and_quantization(tmp_path):
+    # 80x80x3 with a quantization that is not pixel - 128: the client's Capture.input must be the board's.
+    model = tmp_path / "m.tflite"
+    model.write_bytes(b"stand-in")
+    spec = ((1, 80, 80, 3), False, 0.0123, 7)
+    board = SimBoard(model, runtime=lambda: MeanClassifier(*spec), warn=lambda text: None)
+    raw = np.random.default_rng(3).integers(0, 256, size=pipeline.RAW_SHAPE, dtype=np.uint8)
+    want = pipeline.camera_input(raw, 80, 80, 3, 0.0123, 7, mode=1)
+    mean = int(want.astype(np.int64).sum()) // want.size
+    try:
+        with Device(board.serve_pty()) as dev:
+            dev.hello()
+            dev.set_frame(raw)
+            dev.set_pipeline(1)
+            cap = dev.capture()
+            streamed = list(dev.stream(count=2))
+    finally:
+        board.stop()
+    for got in [cap, *streamed]:
+        assert got.frame.shape == (80, 80, 3) and np.array_equal(got.input, want)
+        assert got.result.scores.tolist() == [-mean, mean]
+    assert not np.array_equal(cap.input, pipeline.to_model_input(cap.frame))
+
+
+def test_capture_wire_budget_follows_the_models_frame():
+    flags = m.CaptureFlags.NO_INFER
+    gray128 = m.TensorInfo((1, 128, 128, 1), "int8", 2 / 255, -1)
+    rgb80 = m.TensorInfo((1, 80, 80, 3), "int8", 2 / 255, -1)
+    tiny = m.TensorInfo((1, 16, 16, 1), "int8", 2 / 255, -1)  # the pipeline cannot feed it: 96x96x1 frames
+    assert group_bytes(flags, gray128) - group_bytes(flags, rgb80) == 128 * 128 - 80 * 80 * 3
+    assert group_bytes(flags, tiny) - group_bytes(flags, rgb80) == 96 * 96 - 80 * 80 * 3
+    assert group_bytes(flags) - group_bytes(flags, rgb80) == 160 * 160 * 3 - 80 * 80 * 3

@@ -263,3 +263,47 @@ def test_frame_from_image_covers_and_crops(shape):
     assert raw.shape == (244, 324) and raw.dtype == np.uint8
     if shape == (244, 324):
         assert np.array_equal(raw, arr)
+
+
+SHAPES = [line.split() for line in (PIPE / "shapes.txt").read_text().splitlines()]
+
+
+@pytest.mark.parametrize("case", SHAPES, ids=[c[0] for c in SHAPES])
+def test_pipeline_shape_vectors(case):
+    name, raw_name, h, w, c, mode, scale_hex, zp = case
+    h, w, c, mode, zp = int(h), int(w), int(c), int(mode), int(zp)
+    scale = float(np.uint32(int(scale_hex, 16)).view(np.float32))
+    raw = np.frombuffer((PIPE / f"{raw_name}.raw").read_bytes(), np.uint8).reshape(244, 324)
+    want = np.frombuffer((PIPE / "shapes" / f"{name}.int8").read_bytes(), np.int8).reshape(h, w, c)
+    got = pipeline.camera_input(raw, h, w, c, scale, zp, mode)
+    assert got.shape == (h, w, c) and np.array_equal(got, want)
+    assert all(np.array_equal(want[:, :, 0], want[:, :, k]) for k in range(c))
+    # Section 5 written out pixel by pixel, in plain Python integers and fractions.
+    from fractions import Fraction
+
+    m = max(h, w)
+    cw, ch = 192 * w // m, 192 * h // m
+    x0, y0 = (324 - cw) // 2, (244 - ch) // 2
+    mult = min(int(Fraction(2**17) / (255 * Fraction(scale)) + Fraction(1, 2)), 2**31 - 1)
+    for y, x in [(0, 0), (h - 1, w - 1), (h // 3, w // 2), (h - 1, 0), (1, w - 2)]:
+        r0, r1, c0, c1 = y * ch // h, (y + 1) * ch // h, x * cw // w, (x + 1) * cw // w
+        box = raw[y0 + r0 : y0 + r1, x0 + c0 : x0 + c1].astype(int)
+        p = int(box[0, 0]) if mode == 0 else (int(box.sum()) + box.size // 2) // box.size
+        n = 2 * p - 255 if zp > -64 else p
+        assert want[y, x, 0] == max(-128, min(127, (n * mult + 2**16) // 2**17 + zp)), (y, x)
+
+
+def test_input_table_is_pixel_minus_128_for_the_camera_conventions():
+    for scale, zp in [(2 / 255, -1), (1 / 255, -128)]:
+        for s in (scale, float(np.float32(scale))):
+            assert np.array_equal(pipeline.input_table(s, zp), np.arange(256) - 128)
+    assert np.array_equal(pipeline.input_table(None, None), np.arange(256) - 128)
+    # The model's own rounding, not pixel - 128, for a calibration-off scale.
+    assert not np.array_equal(pipeline.input_table(0.0079431, -1), np.arange(256) - 128)
+
+
+def test_camera_input_refuses_shapes_outside_the_pipeline():
+    raw = pipeline.test_pattern()
+    for h, w, c in [(31, 96, 1), (96, 161, 1), (96, 96, 2)]:
+        with pytest.raises(ValueError):
+            pipeline.camera_input(raw, h, w, c)

@@ -226,13 +226,19 @@ def test_inference_failure_is_reported_and_the_board_keeps_serving(tiny_int8):
         board.stop()
 
 
-def test_capture_with_a_model_of_another_size_is_bad_shape(tiny_int8):
+def test_capture_at_the_models_own_size(tiny_int8):
+    # The camera path makes any shape of protocol section 5, here the tiny model's 32x32x1.
     url, stop = start_sim_in_thread(tiny_int8, baud=4_000_000)  # paced, fast enough for a test
+    raw = np.random.default_rng(9).integers(0, 256, size=(244, 324), dtype=np.uint8)
     try:
-        with Device(url) as dev:
-            with pytest.raises(DeviceError, match="BAD_SHAPE"):
-                dev.capture()
+        with Device(url) as dev, TflmTwin(tiny_int8) as twin:
             assert dev.hello().input.shape == (1, 32, 32, 1)
+            dev.set_frame(raw)
+            cap = dev.capture()
+            assert np.array_equal(cap.frame, pipeline.resample(raw, 32, 32, 0))
+            i = twin.inputs[0]
+            x = pipeline.camera_input(raw, 32, 32, 1, i.scale, i.zero_point)
+            assert np.array_equal(cap.result.scores, twin.invoke(x[None]).reshape(-1))
     finally:
         stop()
 

@@ -8,7 +8,13 @@ from PIL import Image
 
 from vwwdeploy.apps.validation.inputs import load_inputs, read_labels_csv
 from vwwdeploy.errors import UserError
-from vwwdeploy.link.protocol.pipeline import crop_box_average, crop_decimate, frame_from_image, to_model_input
+from vwwdeploy.link.protocol.pipeline import (
+    camera_input,
+    crop_box_average,
+    crop_decimate,
+    frame_from_image,
+    to_model_input,
+)
 
 
 def _pictures(folder, n=3):
@@ -38,6 +44,42 @@ def test_csv_images_go_through_the_camera_pipeline(tmp_path):
     with Image.open(pics[0]) as img:
         assert np.array_equal(boxed.pixels[0, :, :, 0], crop_box_average(frame_from_image(img)))
     assert len(boxed) == 1 and boxed.total_available == 3 and "box" in boxed.preprocessing
+    assert "decimation" in inputs.preprocessing and "box" not in inputs.preprocessing
+
+
+@pytest.mark.parametrize(
+    "shape, scale, zero_point, mode",
+    [
+        ((1, 128, 128, 1), 2 / 255, -1, 0),
+        ((1, 80, 80, 3), 2 / 255, -1, 1),
+        ((1, 64, 112, 1), 1 / 255, -128, 0),
+        ((1, 80, 80, 3), 0.0123, 7, 1),  # neither convention's pixel - 128: the model's own table
+    ],
+)
+def test_csv_images_take_the_models_shape_and_quantization(tmp_path, shape, scale, zero_point, mode):
+    pics = _pictures(tmp_path, 2)
+    csv = tmp_path / "labels.csv"
+    csv.write_text("file,label\npic0.png,1\npic1.png,0\n")
+    inputs = load_inputs(csv, shape, num_classes=2, pipeline_mode=mode, input_scale=scale, input_zero_point=zero_point)
+    _, h, w, c = shape
+    assert inputs.int8.shape == (2, h, w, c) and inputs.int8.dtype == np.int8
+    assert f"{w}x{h}" in inputs.preprocessing
+    for i, p in enumerate(pics):
+        with Image.open(p) as img:
+            want = camera_input(frame_from_image(img), h, w, c, scale, zero_point, mode)
+        assert np.array_equal(inputs.int8[i], want)
+    if scale == 0.0123:
+        assert not np.array_equal(inputs.int8, to_model_input(inputs.pixels))
+
+
+@pytest.mark.parametrize("shape", [(1, 16, 16, 1), (1, 96, 96, 2), (1, 96, 200, 1)])
+def test_csv_refuses_a_shape_the_camera_cannot_make(tmp_path, shape):
+    _pictures(tmp_path, 1)
+    csv = tmp_path / "labels.csv"
+    csv.write_text("file,label\npic0.png,1\n")
+    with pytest.raises(UserError, match="camera pipeline") as info:
+        load_inputs(csv, shape, num_classes=2)
+    assert "\n" not in str(info.value) and "x".join(map(str, shape[1:])) in str(info.value)
 
 
 def test_dataset_folder_uses_the_eval_preprocessing(tmp_path):

@@ -323,5 +323,5 @@ def test_cli_processes_sim_then_validate(upstream_model, coco_csv, tmp_path):
     assert result.returncode == 0, result.stderr
     assert "100.00% bit-exact" in result.stdout and "Traceback" not in result.stderr
     report = json.loads((tmp_path / "r" / "report.json").read_text())
-    assert "crop_box_average" in report["data"]["preprocessing"]  # CSV images follow the board's pipeline
+    assert "box-averaging" in report["data"]["preprocessing"]  # CSV images follow the board's pipeline
     assert report["device_vs_twin"]["bit_exact_rate"] == 1.0

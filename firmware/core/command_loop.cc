@@ -30,6 +30,8 @@ CommandLoop::CommandLoop(Transport& transport, Classifier& classifier, Platform&
     if (l && std::strcmp(l, "person") == 0) person_index_ = static_cast<int>(i);
   }
   if (person_index_ < 0 && classifier_.output().element_count() == 2) person_index_ = 1;
+  // Once per model: the camera path then maps a pixel with one lookup (protocol section 5).
+  build_input_table(classifier_.input().scale, classifier_.input().zero_point, input_table_);
 }
 
 void CommandLoop::boot() {
@@ -167,8 +169,7 @@ bool CommandLoop::model_hwc(int* h, int* w, int* c) const {
 
 bool CommandLoop::pipeline_feeds_model() const {
   int h, w, c;
-  return model_hwc(&h, &w, &c) && h == kPipelineSize && w == kPipelineSize && (c == 1 || c == 3) &&
-         classifier_.input().dtype == kDtypeInt8;
+  return model_hwc(&h, &w, &c) && pipeline_supports(h, w, c) && classifier_.input().dtype == kDtypeInt8;
 }
 
 void CommandLoop::on_infer(uint16_t seq, const uint8_t* payload, size_t n) {
@@ -289,7 +290,7 @@ void CommandLoop::on_capture(uint16_t seq, const uint8_t* payload, size_t n) {
 bool CommandLoop::capture_group(uint16_t seq, uint8_t flags, uint8_t request_type) {
   const bool infer = !(flags & kFlagNoInfer);
   if (infer && !pipeline_feeds_model()) {
-    send_error(seq, ErrorCode::kBadShape, request_type, "camera pipeline makes 96x96 int8; the model wants another");
+    send_error(seq, ErrorCode::kBadShape, request_type, "the camera pipeline cannot make this model's input");
     return false;
   }
   if (infer && (!classifier_.ready() || classifier_.input_data() == nullptr)) {
@@ -307,19 +308,21 @@ bool CommandLoop::capture_group(uint16_t seq, uint8_t flags, uint8_t request_typ
   } else if (!have_set_frame_) {
     fill_test_pattern(raw_);  // boards without a camera stay testable (protocol section 4)
   }
-  int h, w, c;
-  const int channels = (pipeline_feeds_model() && model_hwc(&h, &w, &c)) ? c : 1;
-  send_model_input_frame(seq, channels);
+  // A model the pipeline cannot feed still gets a frame to look at when no inference was asked for:
+  // the 96x96x1 of the original detector (protocol section 4).
+  int h = kPipelineSize, w = kPipelineSize, c = 1;
+  if (pipeline_feeds_model()) model_hwc(&h, &w, &c);
+  send_model_input_frame(seq, h, w, c);
   if (flags & kFlagRaw) send_raw_frame(seq);
   if (!infer) return true;
-  raw_to_model_input(mode_, raw_, classifier_.input_data(), channels);
+  raw_to_input(mode_, raw_, h, w, c, input_table_, classifier_.input_data());
   return infer_and_report(seq, request_type);
 }
 
-void CommandLoop::send_model_input_frame(uint16_t seq, int channels) {
+void CommandLoop::send_model_input_frame(uint16_t seq, int height, int width, int channels) {
   ImageHeader img;
-  img.width = kPipelineSize;
-  img.height = kPipelineSize;
+  img.width = static_cast<uint16_t>(width);
+  img.height = static_cast<uint16_t>(height);
   img.channels = static_cast<uint8_t>(channels);
   img.dtype = kDtypeUint8;
   img.kind = kKindModelInput;
@@ -328,17 +331,18 @@ void CommandLoop::send_model_input_frame(uint16_t seq, int channels) {
   FrameWriter w(transport_);
   w.begin(msg::kFrame, seq, static_cast<uint32_t>(kImageHeaderSize + img.pixel_bytes()));
   w.write(head, sizeof head);
-  uint8_t row[kPipelineSize];
-  uint8_t wide[kPipelineSize * 3];
-  for (int y = 0; y < kPipelineSize; ++y) {
-    crop_pipeline_row(mode_, raw_, y, row);
+  // Row by row, so a FRAME costs no frame-sized buffer.
+  uint8_t row[kMaxSide];
+  uint8_t wide[kMaxSide * 3];
+  for (int y = 0; y < height; ++y) {
+    resample_row(mode_, raw_, height, width, y, row);
     if (channels == 1) {
-      w.write(row, sizeof row);
+      w.write(row, static_cast<size_t>(width));
     } else {
-      for (int x = 0; x < kPipelineSize; ++x) {
+      for (int x = 0; x < width; ++x) {
         for (int k = 0; k < channels; ++k) wide[x * channels + k] = row[x];
       }
-      w.write(wide, static_cast<size_t>(kPipelineSize) * channels);
+      w.write(wide, static_cast<size_t>(width) * channels);
     }
   }
   w.end();

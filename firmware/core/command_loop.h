@@ -66,7 +66,7 @@ class CommandLoop {
   bool capture_group(uint16_t seq, uint8_t flags, uint8_t request_type);
   // Classifier input already filled: invoke and send RESULT. False after sending ERROR.
   bool infer_and_report(uint16_t seq, uint8_t request_type);
-  void send_model_input_frame(uint16_t seq, int channels);
+  void send_model_input_frame(uint16_t seq, int height, int width, int channels);
   void send_raw_frame(uint16_t seq);
 
   void send_info(uint16_t seq);
@@ -76,7 +76,7 @@ class CommandLoop {
 
   // The model's input as H, W, C; false when its rank is not 3 or 4.
   bool model_hwc(int* h, int* w, int* c) const;
-  // True when the 96x96 camera pipeline can feed the model (96x96x1 or 96x96x3 int8).
+  // True when the camera pipeline can feed the model (an int8 input it supports, protocol section 5).
   bool pipeline_feeds_model() const;
 
   Transport& transport_;
@@ -91,6 +91,7 @@ class CommandLoop {
   uint16_t device_seq_ = 0;
   uint64_t last_rx_us_ = 0;
   int person_index_ = -1;
+  int8_t input_table_[256];  // pixel -> the model's int8 (build_input_table)
 
   bool streaming_ = false;
   uint8_t stream_flags_ = 0;

@@ -28,6 +28,20 @@ void crop_pipeline_row(PipelineMode mode, const uint8_t* raw, int y, uint8_t* ou
 // raw -> int8 model input (pixel - 128) of 96x96xchannels, the grey value repeated in each channel.
 void raw_to_model_input(PipelineMode mode, const uint8_t* raw, int8_t* out, int channels);
 
+// Any model input H x W x C (kMinSide..kMaxSide a side, C 1 or 3), section 5: a centred window of
+// aspect W:H with its longer side kCropSize, resampled by integer boxes, mapped through the model's own
+// scale and zero point. For 96 x 96 with scale 2/255, zero point -1 this is exactly the above.
+constexpr int kMinSide = 32;
+constexpr int kMaxSide = 160;
+bool pipeline_supports(int height, int width, int channels);
+// table[p] = the model's int8 for pixel p (floor(x + 0.5), reciprocal scale to 17 fractional bits).
+void build_input_table(float scale, int32_t zero_point, int8_t* table);
+// One output row (width uint8 grey pixels) of the height x width resample.
+void resample_row(PipelineMode mode, const uint8_t* raw, int height, int width, int y, uint8_t* out);
+// raw -> int8 height x width x channels, in place in `out` (no second frame buffer).
+void raw_to_input(PipelineMode mode, const uint8_t* raw, int height, int width, int channels, const int8_t* table,
+                  int8_t* out);
+
 // The built-in frame of boards without a camera: raw[y][x] = (x + 2*y) & 0xFF.
 void fill_test_pattern(uint8_t* raw);
 

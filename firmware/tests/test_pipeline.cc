@@ -1,6 +1,7 @@
 // Image pipeline against tests/vectors/pipeline (made by vwwdeploy/link/protocol/pipeline.py).
 #include <cstring>
 #include <filesystem>
+#include <string>
 #include <vector>
 
 #include "harness.h"
@@ -67,4 +68,69 @@ TEST(pipeline_geometry) {
   zero = true;
   for (uint8_t v : out) zero &= v == 0;
   CHECK(zero);
+}
+
+namespace {
+
+std::vector<std::string> split(const std::string& line) {
+  std::vector<std::string> out;
+  size_t i = 0;
+  while (i < line.size()) {
+    const size_t j = line.find(' ', i);
+    out.push_back(line.substr(i, j == std::string::npos ? std::string::npos : j - i));
+    if (j == std::string::npos) break;
+    i = j + 1;
+  }
+  return out;
+}
+
+}  // namespace
+
+TEST(pipeline_matches_python_shape_vectors) {
+  bool ok;
+  const std::string dir = vectors_dir() + "pipeline/";
+  const std::string text = read_file(dir + "shapes.txt", &ok);
+  REQUIRE(ok);
+  int cases = 0;
+  size_t start = 0;
+  while (start < text.size()) {
+    const size_t end = text.find('\n', start);
+    const std::vector<std::string> f = split(text.substr(start, end - start));
+    start = end == std::string::npos ? text.size() : end + 1;
+    REQUIRE(f.size() == 8);
+    const int h = std::stoi(f[2]), w = std::stoi(f[3]), c = std::stoi(f[4]);
+    const auto mode = static_cast<vww::PipelineMode>(std::stoi(f[5]));
+    const uint32_t bits = static_cast<uint32_t>(std::stoul(f[6], nullptr, 16));
+    float scale;
+    std::memcpy(&scale, &bits, sizeof scale);
+    const int32_t zp = std::stoi(f[7]);
+    bool ok1, ok2;
+    const std::string raw = read_file(dir + f[1] + ".raw", &ok1);
+    const std::string want = read_file(dir + "shapes/" + f[0] + ".int8", &ok2);
+    REQUIRE(ok1 && ok2 && raw.size() == vww::kRawFrameBytes);
+    REQUIRE(want.size() == static_cast<size_t>(h) * w * c);
+    CHECK_MSG(vww::pipeline_supports(h, w, c), f[0]);
+    int8_t table[256];
+    vww::build_input_table(scale, zp, table);
+    std::vector<int8_t> out(want.size(), 0x55);
+    vww::raw_to_input(mode, reinterpret_cast<const uint8_t*>(raw.data()), h, w, c, table, out.data());
+    CHECK_MSG(std::memcmp(out.data(), want.data(), out.size()) == 0, f[0]);
+    ++cases;
+  }
+  CHECK(cases >= 10);
+}
+
+TEST(pipeline_input_table_is_pixel_minus_128) {
+  int8_t table[256];
+  const float scales[2] = {2.0f / 255.0f, 1.0f / 255.0f};
+  const int32_t zps[2] = {-1, -128};
+  for (int k = 0; k < 2; ++k) {
+    vww::build_input_table(scales[k], zps[k], table);
+    bool same = true;
+    for (int p = 0; p < 256; ++p) same &= table[p] == p - 128;
+    CHECK(same);
+  }
+  CHECK(!vww::pipeline_supports(31, 96, 1));
+  CHECK(!vww::pipeline_supports(96, 161, 1));
+  CHECK(!vww::pipeline_supports(96, 96, 2));
 }

@@ -147,7 +147,7 @@ class Case:
     def capture_replies(self, seq: int, flags: int, request_type: int = T.CAPTURE) -> None:
         """FRAME (input), [FRAME (raw)], RESULT of a CAPTURE or one stream group, or the ERROR instead."""
         h, w, c = self.hwc
-        feeds_model = (h, w) == (96, 96)
+        feeds_model = pipeline.supports_shape(h, w, c)
         infer = not flags & m.CaptureFlags.NO_INFER
         if infer and not feeds_model:
             self.reply(T.ERROR, seq, self.error(E.BAD_SHAPE, request_type))
@@ -156,15 +156,16 @@ class Case:
             self.reply(T.ERROR, seq, self.error(E.CAMERA_FAILED, request_type))
             return
         raw = self.raw_frame()
-        px = pipeline.apply_pipeline(raw, self.mode)
-        channels = c if feeds_model else 1
-        self.reply(T.FRAME, seq, m.Image(np.repeat(px[:, :, None], channels, axis=2), m.ImageKind.MODEL_INPUT).encode())
+        # Without inference a model the pipeline cannot feed still gets the original detector's 96x96x1.
+        fh, fw, fc = (h, w, c) if feeds_model else (pipeline.OUT, pipeline.OUT, 1)
+        px = np.repeat(pipeline.resample(raw, fh, fw, self.mode)[:, :, None], fc, axis=2)
+        self.reply(T.FRAME, seq, m.Image(px, m.ImageKind.MODEL_INPUT).encode())
         if flags & m.CaptureFlags.RAW:
             self.reply(T.FRAME, seq, m.Image(raw[:, :, None], m.ImageKind.RAW).encode())
         if infer and self.device["invoke"] == "fail":  # the frames are out already: the ERROR follows them
             self.reply(T.ERROR, seq, self.error(E.INFERENCE_FAILED, request_type))
         elif infer:
-            x = pipeline.to_model_input(np.repeat(px[:, :, None], channels, axis=2))
+            x = pipeline.camera_input(raw, h, w, c, 2 / 255, -1, self.mode)
             self.reply(T.RESULT, seq, self.result(x))
 
     def text(self) -> str:
@@ -273,8 +274,29 @@ def case_capture_rgb() -> Case:
 
 def case_capture_other_shape() -> Case:
     # The issue-12 case: without inference the model's shape does not matter, the FRAME is 96x96x1.
-    k = Case("capture_other_shape", input="64x64x1")
+    k = Case("capture_other_shape", input="16x16x1")
     for seq, flags in enumerate((2, 0, 3, 1)):
+        k.send(T.CAPTURE, seq, bytes([flags]))
+        k.capture_replies(seq, flags)
+    return k
+
+
+def case_capture_any_shape() -> Case:
+    # Any shape the pipeline makes (section 5) is captured at the model's own size, in both modes.
+    k = Case("capture_any_shape", input="80x80x3")
+    k.send(T.CAPTURE, 0, b"\x00")
+    k.capture_replies(0, 0)
+    k.send(T.SET_PIPELINE, 1, b"\x01")
+    k.reply(T.ACK, 1, k.ack(T.SET_PIPELINE))
+    k.mode = 1
+    k.send(T.CAPTURE, 2, b"\x03")
+    k.capture_replies(2, 3)
+    return k
+
+
+def case_capture_tall_shape() -> Case:
+    k = Case("capture_tall_shape", input="128x72x1")
+    for seq, flags in enumerate((0, 2)):
         k.send(T.CAPTURE, seq, bytes([flags]))
         k.capture_replies(seq, flags)
     return k
@@ -314,7 +336,7 @@ def case_set_frame_replaces_camera() -> Case:
 
 def case_capture_checks_before_camera() -> Case:
     # Request checks come before actions: a shape the pipeline cannot feed is refused without a capture.
-    k = Case("capture_checks_before_camera", input="64x64x1", camera="failing")
+    k = Case("capture_checks_before_camera", input="16x16x1", camera="failing")
     k.send(T.CAPTURE, 0, b"\x00")
     k.capture_replies(0, 0)
     return k
@@ -390,7 +412,7 @@ def case_stream_count() -> Case:
 
 
 def case_stream_raw_no_infer() -> Case:
-    k = Case("stream_raw_no_infer", input="64x64x1")
+    k = Case("stream_raw_no_infer", input="16x16x1")
     k.send(T.STREAM_START, 0, m.StreamStart(m.CaptureFlags(3), 0, 1).encode())
     k.reply(T.ACK, 0, k.ack(T.STREAM_START))
     k.capture_replies(k.next_dev_seq(), 3, T.STREAM_START)
@@ -430,7 +452,7 @@ def case_stream_busy() -> Case:
 
 
 def case_stream_errors() -> Case:
-    k = Case("stream_errors", input="64x64x1")
+    k = Case("stream_errors", input="16x16x1")
     for seq, payload in enumerate((b"", b"\x00" * 7, b"\x04" + b"\x00" * 7, b"\x00" * 9)):
         k.send(T.STREAM_START, seq, payload)
         k.reply(T.ERROR, seq, k.error(E.BAD_PAYLOAD, T.STREAM_START))

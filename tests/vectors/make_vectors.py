@@ -376,6 +376,43 @@ def pipeline_frames() -> dict[str, np.ndarray]:
     }
 
 
+# (name, raw frame, height, width, channels, mode, scale, zero point): other model input shapes (section 5).
+_S2, _S1 = float(np.float32(2 / 255)), float(np.float32(1 / 255))
+PIPELINE_SHAPES = [
+    ("s128x128x1_dec", "noise", 128, 128, 1, 0, _S2, -1),
+    ("s128x128x1_box", "rounding", 128, 128, 1, 1, _S2, -1),
+    ("s80x80x3_box", "noise", 80, 80, 3, 1, _S2, -1),
+    ("s80x80x3_dec", "gradient", 80, 80, 3, 0, _S1, -128),
+    ("s64x64x1_box", "gradient", 64, 64, 1, 1, _S2, -1),
+    ("s160x160x3_box", "noise", 160, 160, 3, 1, _S2, -1),
+    ("s160x160x3_dec", "test_pattern", 160, 160, 3, 0, _S2, -1),
+    ("s96x128x1_box", "noise", 96, 128, 1, 1, _S2, -1),
+    ("s120x72x3_dec", "rounding", 120, 72, 3, 0, _S2, -1),
+    ("s32x32x1_box", "extremes", 32, 32, 1, 1, _S2, -1),
+    ("s96x96x1_box", "noise", 96, 96, 1, 1, _S2, -1),
+    ("s96x96x3_dec", "test_pattern", 96, 96, 3, 0, _S2, -1),
+    ("s96x96x1_offscale", "gradient", 96, 96, 1, 1, float(np.float32(0.0079431)), -1),
+    ("s112x144x1_clamp", "noise", 112, 144, 1, 1, float(np.float32(0.02)), 5),
+]
+
+
+def pipeline_shape_lines(frames: dict[str, np.ndarray]) -> tuple[list[str], dict[str, bytes]]:
+    lines, outputs = [], {}
+    for name, raw_name, h, w, c, mode, scale, zp in PIPELINE_SHAPES:
+        x = pipeline.camera_input(frames[raw_name], h, w, c, scale, zp, mode)
+        assert x.shape == (h, w, c) and x.dtype == np.int8
+        scale_hex = np.float32(scale).view(np.uint32).item()
+        lines.append(f"{name} {raw_name} {h} {w} {c} {mode} {scale_hex:08x} {zp}")
+        outputs[name] = x.tobytes()
+    # The 96x96 cases at scale 2/255 must be today's bytes (the path before any other shape existed).
+    for name, raw_name, h, w, c, mode, scale, zp in PIPELINE_SHAPES:
+        if (h, w, scale, zp) == (96, 96, _S2, -1):
+            old = pipeline.to_model_input(pipeline.apply_pipeline(frames[raw_name], mode))
+            if outputs[name] != np.repeat(old[:, :, None], c, axis=2).tobytes():
+                raise SystemExit(f"pipeline shape {name}: 96x96 differs from the fixed path")
+    return lines, outputs
+
+
 # ------------------------------------------------------------------ writer
 
 
@@ -411,6 +448,10 @@ def generate(out: Path) -> list[Path]:
         put(f"pipeline/{name}.raw", raw.tobytes())
         put(f"pipeline/{name}.decimate", pipeline.to_model_input(pipeline.crop_decimate(raw)).tobytes())
         put(f"pipeline/{name}.boxavg", pipeline.to_model_input(pipeline.crop_box_average(raw)).tobytes())
+    shape_lines, shape_outputs = pipeline_shape_lines(pipeline_frames())
+    put("pipeline/shapes.txt", "\n".join(shape_lines) + "\n")
+    for name, data in shape_outputs.items():
+        put(f"pipeline/shapes/{name}.int8", data)
     put("device/behaviour.txt", device_cases.behaviour_text())
     return written
 

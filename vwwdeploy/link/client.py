@@ -20,6 +20,7 @@ Not thread-safe: one Device per thread (it runs one helper thread of its own tha
 from __future__ import annotations
 
 import dataclasses
+import functools
 import itertools
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
@@ -139,8 +140,9 @@ class Device:
     def capture(self, raw: bool = False, infer: bool = True) -> Capture:
         """One camera frame (SET_FRAME's, or a test pattern, on boards without camera) and its result."""
         flags = capture_flags(raw, infer)
-        job = Job(T.CAPTURE, m.encode_capture(flags), lambda seq: CaptureCollector(seq, flags), group_bytes(flags))
-        return self._exchange.one(job)
+        model = self.info.input if self.info is not None else None
+        collect = functools.partial(CaptureCollector, flags=flags, model_input=model)
+        return self._exchange.one(Job(T.CAPTURE, m.encode_capture(flags), collect, group_bytes(flags, model)))
 
     def selftest(self, timeout: float | None = None) -> m.SelftestReport:
         """Run the board's self-test (SELFTEST): its REPORT, one Check per sensor, clock, memory and model check.
@@ -176,7 +178,8 @@ class Device:
         """
         if not 0 <= max_fps <= 0xFFFF or not 0 <= count <= 0xFFFFFFFF:
             raise UserError(f"stream max_fps must be 0..65535 and count 0..4294967295, got {max_fps}, {count}")
-        return Streaming(self._exchange, capture_flags(raw, infer), self.hello).captures(max_fps, count)
+        model = self.info.input if self.info is not None else None
+        return Streaming(self._exchange, capture_flags(raw, infer), self.hello, model).captures(max_fps, count)
 
     def close(self) -> None:
         self._link.close()

@@ -8,6 +8,7 @@ import numpy as np
 
 from vwwdeploy.data.input_convention import pixel_to_int8
 from vwwdeploy.link.protocol import messages as m
+from vwwdeploy.link.protocol import pipeline
 from vwwdeploy.link.protocol.framing import OVERHEAD, Frame
 from vwwdeploy.link.protocol.messages import Result
 
@@ -20,15 +21,18 @@ MISMATCH = object()  # what an INFER_STAGED answered with STAGE_MISMATCH returns
 class Capture:
     """One camera frame as the board's pipeline produced it, with its result unless inference was skipped."""
 
-    frame: np.ndarray  # uint8 [96, 96] (or [H, W, C] for a colour model): the model input + 128
+    frame: np.ndarray  # uint8 [H, W] (or [H, W, C] for a colour model): the model input before its int8 mapping
     raw: np.ndarray | None = None  # uint8 [244, 324] when asked for
     result: Result | None = None
     seq: int = 0
+    input_table: np.ndarray | None = None  # the board's pixel -> int8 (protocol section 5); None: pixel - 128
 
     @property
     def input(self) -> np.ndarray:
         """The exact int8 model input the board used."""
-        return pixel_to_int8(self.frame)
+        if self.input_table is None:
+            return pixel_to_int8(self.frame)
+        return self.input_table[self.frame]
 
 
 class Collector:
@@ -116,9 +120,10 @@ class CaptureCollector(Collector):
 
     types = (T.FRAME, T.RESULT)
 
-    def __init__(self, seq, flags: m.CaptureFlags):
+    def __init__(self, seq, flags: m.CaptureFlags, model_input: m.TensorInfo | None = None):
         super().__init__(seq)
         self.flags = flags
+        self.table = None if model_input is None else pipeline.input_table(model_input.scale, model_input.zero_point)
         self.reset()
 
     def reset(self):
@@ -144,13 +149,26 @@ class CaptureCollector(Collector):
                 return INCOMPLETE
         elif not have_all:
             return MORE
-        self.value = Capture(self.frame, self.raw, self.result, self.seq)
+        self.value = Capture(self.frame, self.raw, self.result, self.seq, self.table)
         return DONE
 
 
-def group_bytes(flags: m.CaptureFlags) -> int:
-    """Wire bytes of one CAPTURE answer / STREAM group (96x96 FRAME, optional raw FRAME, RESULT)."""
-    n = 96 * 96 * 3 + 8 + OVERHEAD  # a colour model's frame at worst
+def frame_pixels(model_input: m.TensorInfo | None) -> int:
+    """Bytes of a CAPTURE's model-input FRAME: the model's H x W x C when the camera path makes it, else the
+    96x96x1 a board sends instead (protocol section 4); the largest the path makes when the model is unknown."""
+    if model_input is None:
+        return pipeline.MAX_SIDE * pipeline.MAX_SIDE * 3
+    shape = tuple(int(d) for d in model_input.shape)
+    if len(shape) == 4 and shape[0] == 1:
+        shape = shape[1:]
+    if len(shape) == 3 and model_input.dtype == "int8" and pipeline.supports_shape(*shape):
+        return shape[0] * shape[1] * shape[2]
+    return pipeline.OUT * pipeline.OUT
+
+
+def group_bytes(flags: m.CaptureFlags, model_input: m.TensorInfo | None = None) -> int:
+    """Wire bytes of one CAPTURE answer / STREAM group (model-input FRAME, optional raw FRAME, RESULT)."""
+    n = frame_pixels(model_input) + 8 + OVERHEAD
     if flags & m.CaptureFlags.RAW:
         n += m.RAW_FRAME_PIXELS + 8 + OVERHEAD
     if not flags & m.CaptureFlags.NO_INFER:

@@ -18,8 +18,14 @@ T = m.MsgType
 class Streaming:
     """One stream in progress. The exchange hands it the groups' frames and tells it about board resets."""
 
-    def __init__(self, exchange: Exchange, flags: m.CaptureFlags, hello: Callable[[], object]):
-        self.exchange, self.flags, self.hello = exchange, flags, hello
+    def __init__(
+        self,
+        exchange: Exchange,
+        flags: m.CaptureFlags,
+        hello: Callable[[], object],
+        model_input: m.TensorInfo | None = None,  # the board's, for the FRAME size and the int8 mapping
+    ):
+        self.exchange, self.flags, self.hello, self.model_input = exchange, flags, hello, model_input
         self.stats = exchange.stats
         self.groups: dict[int, CaptureCollector] = {}  # device seq -> the group being gathered
         self.ready: deque[Capture] = deque()
@@ -34,7 +40,9 @@ class Streaming:
         for seq in [s for s in self.groups if s != frame.seq]:  # a newer group began: older ones lost a frame
             del self.groups[seq]
             self.stats.stream_groups_dropped += 1
-        group = self.groups.setdefault(frame.seq, CaptureCollector(frame.seq, self.flags))
+        group = self.groups.get(frame.seq)
+        if group is None:
+            group = self.groups[frame.seq] = CaptureCollector(frame.seq, self.flags, self.model_input)
         try:
             status = group.feed(frame)
         except m.PayloadError:
@@ -51,7 +59,7 @@ class Streaming:
         ex, link = self.exchange, self.exchange.link
         delivered = 0
         # Longest legitimate silence between two groups: a frame period, the group's wire time, slack.
-        wire = group_bytes(self.flags)
+        wire = group_bytes(self.flags, self.model_input)
         silence = ex.timeout + wire / ex.rate() + (1.0 / max_fps if max_fps else 0.0)
 
         def start() -> None:

@@ -17,8 +17,14 @@ from vwwdeploy.model.tflm_twin import TensorSpec
 class MeanClassifier:
     """Has the parts of `TflmTwin` the simulated board uses: inputs, outputs, invoke, arena_used, close."""
 
-    def __init__(self, input_shape: tuple[int, ...] = (1, 96, 96, 1), fail: bool = False):
-        self.inputs = [TensorSpec(tuple(input_shape), "int8", 2 / 255, -1)]
+    def __init__(
+        self,
+        input_shape: tuple[int, ...] = (1, 96, 96, 1),
+        fail: bool = False,
+        scale: float = 2 / 255,
+        zero_point: int = -1,
+    ):
+        self.inputs = [TensorSpec(tuple(input_shape), "int8", scale, zero_point)]
         self.outputs = [TensorSpec((1, 2), "int8", 1 / 256, -128)]
         self.fail = fail  # every invoke fails, as a TFLM abort would
         self.invokes = 0

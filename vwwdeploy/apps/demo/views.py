@@ -10,6 +10,8 @@ import base64
 
 import numpy as np
 
+from vwwdeploy.link.protocol.pipeline import crop_window, supports_shape
+
 PIPELINE_NAMES = {0: "decimate", 1: "box-average"}
 
 
@@ -60,6 +62,13 @@ def dequantize(scores: np.ndarray, info) -> list[float]:
     return [float((int(s) - info.output.zero_point) * info.output.scale) for s in scores]
 
 
+def _crop_of(height: int, width: int) -> list[int] | None:
+    """[x0, y0, width, height] of the sensor window the frame was resampled from (protocol.md section 5)."""
+    if not supports_shape(height, width, 1):
+        return None
+    return list(crop_window(height, width))
+
+
 def frame_view(index: int, time_s: float, capture, info, fps: float | None) -> dict:
     """One STREAM group (FRAME [raw FRAME] RESULT) for the page."""
     frame = np.ascontiguousarray(capture.frame, dtype=np.uint8)
@@ -81,6 +90,7 @@ def frame_view(index: int, time_s: float, capture, info, fps: float | None) -> d
             raw=base64.b64encode(raw.tobytes()).decode("ascii"),
             raw_width=int(raw.shape[1]),
             raw_height=int(raw.shape[0]),
+            crop=_crop_of(h, w),
         )
     result = capture.result
     if result is not None:

@@ -3,8 +3,9 @@
 Two sources, two preprocessings (each stated in the report):
 - a labels CSV (`file,label`): each image goes through the board's camera path. `frame_from_image` turns
   the picture into the 324x244 grayscale sensor frame the simulated camera would deliver, the device
-  pipeline (`crop_decimate`: centre 192x192 window, every second pixel) gives 96x96, int8 = pixel - 128.
-  This is what a board that captured the picture would infer.
+  pipeline (docs/protocol.md section 5: a centred window of the model's aspect resampled to its H x W,
+  the grey value in every channel, int8 through the model's own scale and zero point) gives the model
+  input. This is what a board that captured the picture would infer.
 - a dataset folder or split (`vwwdeploy dataset build`): the stored images get the training eval
   preprocessing (`vwwdeploy.training.preprocess.eval_images`: central crop 0.875, resize), int8 = pixel -
   128. This is what `vwwdeploy evaluate` scores, so device accuracy compares with training's numbers.
@@ -23,11 +24,18 @@ import numpy as np
 
 from vwwdeploy.data.input_convention import pixel_to_int8
 from vwwdeploy.errors import UserError
-
-CSV_PREPROCESSING = (
-    "camera path: image -> 324x244 grayscale sensor frame (protocol.pipeline.frame_from_image) -> "
-    "device crop_decimate (centre 192x192, every second pixel) -> 96x96, int8 = pixel - 128"
+from vwwdeploy.link.protocol.pipeline import (
+    MAX_SIDE,
+    MIN_SIDE,
+    OUT,
+    crop_window,
+    frame_from_image,
+    input_table,
+    resample,
+    supports_shape,
 )
+
+_CSV_MODES = {0: "decimation (the first pixel of each cell)", 1: "box-averaging (each cell's mean)"}
 DATASET_PREPROCESSING = (
     "training eval path: stored image -> training.preprocess.eval_images (central crop 0.875, resize), "
     "int8 = pixel - 128"
@@ -41,18 +49,22 @@ class ValidationInputs:
     preprocessing: str
     names: list[str]  # what the report calls each image (file path or image id)
     labels: np.ndarray  # int64 [N]
-    pixels: np.ndarray  # uint8 [N, H, W, C]: the model input as pixels (int8 = pixel - 128)
+    pixels: np.ndarray  # uint8 [N, H, W, C]: the model input as pixels, before the int8 mapping
     label_names: list[str] | None = None
     total_available: int = 0  # rows before --limit
     notes: list[str] = field(default_factory=list)
+    input_table: np.ndarray | None = None  # pixel -> int8 of the camera path; None: pixel - 128
 
     def __len__(self) -> int:
         return len(self.labels)
 
     @property
     def int8(self) -> np.ndarray:
-        """int8 [N, H, W, C] = pixel - 128 (the device's input for a model quantized with scale 2/255, zp -1)."""
-        return pixel_to_int8(self.pixels)
+        """int8 [N, H, W, C]: the camera path's table for CSV images, else pixel - 128 (both are pixel - 128
+        for a model quantized with scale 2/255, zero point -1)."""
+        if self.input_table is None:
+            return pixel_to_int8(self.pixels)
+        return self.input_table[self.pixels]
 
 
 def load_inputs(
@@ -62,10 +74,14 @@ def load_inputs(
     num_classes: int | None = None,
     pipeline_mode: int = 0,
     camera_like_seed: int | None = None,
+    input_scale: float | None = None,
+    input_zero_point: int | None = None,
 ) -> ValidationInputs:
     """data: a labels CSV or a dataset folder/split; input_shape: the model's (1, H, W, C) or (H, W, C);
     pipeline_mode: the board's (0 decimate, 1 box-average), used for CSV images; camera_like_seed: also
-    give the model inputs the seeded camera-like look (vwwdeploy.data.camera_like), same bytes for every path."""
+    give the model inputs the seeded camera-like look (vwwdeploy.data.camera_like), same bytes for every path;
+    input_scale, input_zero_point: the model's input quantization, which the camera path maps CSV pixels
+    through (none given: pixel - 128)."""
     data = Path(data)
     shape = tuple(int(d) for d in input_shape)
     if len(shape) == 4:
@@ -80,6 +96,7 @@ def load_inputs(
         inputs = _from_dataset(data, shape, limit)
     else:
         inputs = _from_csv(data, shape, limit, pipeline_mode)
+        inputs.input_table = input_table(input_scale, input_zero_point)
     if camera_like_seed is not None:
         from vwwdeploy.data.camera_like import camera_like
 
@@ -151,11 +168,9 @@ def read_labels_csv(path: Path) -> list[tuple[Path, int, int]]:
     return rows
 
 
-def camera_pixels(image_path: Path, pipeline_mode: int = 0) -> np.ndarray:
-    """One picture through the board's camera path: uint8 96x96 (what the device would infer on)."""
+def camera_pixels(image_path: Path, pipeline_mode: int = 0, height: int = OUT, width: int = OUT) -> np.ndarray:
+    """One picture through the board's camera path: uint8 height x width grey (what the device would infer on)."""
     from PIL import Image, UnidentifiedImageError
-
-    from vwwdeploy.link.protocol.pipeline import apply_pipeline, frame_from_image
 
     try:
         with Image.open(image_path) as img:
@@ -165,15 +180,26 @@ def camera_pixels(image_path: Path, pipeline_mode: int = 0) -> np.ndarray:
         raise UserError(f"{image_path}: no such image file") from None
     except (UnidentifiedImageError, OSError) as exc:
         raise UserError(f"{image_path}: not a readable image ({exc})") from None
-    return np.asarray(apply_pipeline(np.asarray(raw, dtype=np.uint8), pipeline_mode), dtype=np.uint8)
+    return resample(np.asarray(raw, dtype=np.uint8), height, width, pipeline_mode)
+
+
+def csv_preprocessing(height: int, width: int, channels: int, pipeline_mode: int = 0) -> str:
+    """The report's sentence for the camera path of one model shape and pipeline mode."""
+    x0, y0, cw, ch = crop_window(height, width)
+    return (
+        "camera path: image -> 324x244 grayscale sensor frame (protocol.pipeline.frame_from_image) -> "
+        f"centre {cw}x{ch} window at ({x0}, {y0}) -> {width}x{height} by "
+        f"{_CSV_MODES.get(int(pipeline_mode), _CSV_MODES[0])} -> {channels} channel(s), "
+        "int8 through the model's input scale and zero point (protocol.md section 5)"
+    )
 
 
 def _from_csv(path: Path, shape: tuple[int, int, int], limit: int | None, pipeline_mode: int = 0) -> ValidationInputs:
     h, w, c = shape
-    if (h, w) != (96, 96) or c not in (1, 3):
+    if not supports_shape(h, w, c):
         raise UserError(
-            f"a labels CSV goes through the camera pipeline (96x96 grayscale) but the model wants {h}x{w}x{c}; "
-            "use a dataset folder instead"
+            f"a labels CSV goes through the camera pipeline, which makes {MIN_SIDE}..{MAX_SIDE} pixels a side "
+            f"and 1 or 3 channels, but the model wants {h}x{w}x{c}; use a dataset folder instead"
         )
     rows = read_labels_csv(path)
     total = len(rows)
@@ -181,16 +207,12 @@ def _from_csv(path: Path, shape: tuple[int, int, int], limit: int | None, pipeli
     pixels = np.empty((len(rows), h, w, c), dtype=np.uint8)
     for i, (image, _, _) in enumerate(rows):
         # An RGB model on the board still sees the grayscale sensor: the firmware repeats the channel.
-        pixels[i] = camera_pixels(image, pipeline_mode)[:, :, None]
+        pixels[i] = camera_pixels(image, pipeline_mode, h, w)[:, :, None]
     notes = ["grayscale camera frame repeated over 3 channels for an RGB model"] if c == 3 else []
     return ValidationInputs(
         source="csv",
         data_path=str(path),
-        preprocessing=CSV_PREPROCESSING
-        if pipeline_mode == 0
-        else CSV_PREPROCESSING.replace(
-            "crop_decimate (centre 192x192, every second pixel)", "crop_box_average (centre 192x192, 2x2 means)"
-        ),
+        preprocessing=csv_preprocessing(h, w, c, pipeline_mode),
         names=[str(r[0]) for r in rows],
         labels=np.array([r[1] for r in rows], dtype=np.int64),
         pixels=pixels,

@@ -253,7 +253,14 @@ def validate(
         if len(modes) > 1:
             warnings.append("the boards use different camera pipeline modes; CSV images follow the first board's")
         inputs = load_inputs(
-            data, in_shape, limit, k, pipeline_mode=int(boards[0].info.pipeline_mode), camera_like_seed=camera_like_seed
+            data,
+            in_shape,
+            limit,
+            k,
+            pipeline_mode=int(boards[0].info.pipeline_mode),
+            camera_like_seed=camera_like_seed,
+            input_scale=in_scale,
+            input_zero_point=in_zp,
         )
         if recorded_as is not None:
             inputs.data_path = recorded_as(Path(inputs.data_path))

@@ -1,4 +1,4 @@
-"""The device's image pipeline (docs/protocol.md section 5): 324x244 sensor frame -> 96x96 model input.
+"""The device's image pipeline (docs/protocol.md section 5): 324x244 sensor frame -> H x W x C model input.
 
 Integer-only so the firmware reproduces it bit for bit; golden vectors in tests/vectors/pipeline/.
 """
@@ -44,6 +44,78 @@ def crop_box_average(raw: np.ndarray) -> np.ndarray:
 def apply_pipeline(raw: np.ndarray, mode: int = 0) -> np.ndarray:
     """The 96x96 uint8 frame for pipeline mode 0 (decimate) or 1 (box-average)."""
     return crop_box_average(raw) if int(mode) == 1 else crop_decimate(raw)
+
+
+MIN_SIDE = 32
+MAX_SIDE = 160
+CROP_LONG = 192  # the crop window's longer side, in sensor pixels (section 5)
+
+
+def supports_shape(height: int, width: int, channels: int) -> bool:
+    """Whether the camera path can produce a height x width x channels model input."""
+    return MIN_SIDE <= height <= MAX_SIDE and MIN_SIDE <= width <= MAX_SIDE and channels in (1, 3)
+
+
+def crop_window(height: int, width: int) -> tuple[int, int, int, int]:
+    """(x0, y0, cw, ch): the centred sensor window of aspect width:height whose longer side is 192."""
+    m = max(height, width)
+    cw, ch = CROP_LONG * width // m, CROP_LONG * height // m
+    return (RAW_WIDTH - cw) // 2, (RAW_HEIGHT - ch) // 2, cw, ch
+
+
+def _edges(out: int, span: int) -> np.ndarray:
+    """Box edges: output pixel i covers window pixels [edges[i], edges[i + 1])."""
+    return np.arange(out + 1, dtype=np.int64) * span // out
+
+
+def resample(raw: np.ndarray, height: int, width: int, mode: int = 0) -> np.ndarray:
+    """The uint8 [height, width] grey frame of pipeline mode 0 (first pixel of each box) or 1 (box mean)."""
+    raw = _check_raw(raw)
+    if not supports_shape(height, width, 1):
+        raise ValueError(f"the camera path makes {MIN_SIDE}..{MAX_SIDE} pixels a side, not {height}x{width}")
+    x0, y0, cw, ch = crop_window(height, width)
+    win = raw[y0 : y0 + ch, x0 : x0 + cw].astype(np.int64)
+    ye, xe = _edges(height, ch), _edges(width, cw)
+    if int(mode) != 1:
+        return np.ascontiguousarray(win[ye[:-1]][:, xe[:-1]].astype(np.uint8))
+    # Integral image: every box sum from four lookups, exactly.
+    sat = np.zeros((ch + 1, cw + 1), dtype=np.int64)
+    sat[1:, 1:] = win.cumsum(0).cumsum(1)
+    total = sat[ye[1:]][:, xe[1:]] - sat[ye[:-1]][:, xe[1:]] - sat[ye[1:]][:, xe[:-1]] + sat[ye[:-1]][:, xe[:-1]]
+    n = np.diff(ye)[:, None] * np.diff(xe)[None, :]
+    return ((total + n // 2) // n).astype(np.uint8)
+
+
+def input_table(scale: float | None, zero_point: int | None) -> np.ndarray:
+    """The 256-entry pixel -> int8 table of a model's input quantization (section 5).
+
+    floor(x + 0.5) on x = float / scale, the reciprocal scale held to 17 fractional bits, so a float32
+    scale of 2/255 (zero point -1) or 1/255 (zero point -128) gives exactly pixel - 128. No scale: pixel - 128.
+    """
+    pixels = np.arange(256, dtype=np.int64)
+    if not scale or zero_point is None:
+        return pixel_to_int8(pixels)
+    mult = min(int(np.floor(2.0**17 / (255.0 * float(np.float32(scale))) + 0.5)), 2**31 - 1)
+    n = 2 * pixels - 255 if int(zero_point) > -64 else pixels
+    q = ((n * mult + 2**16) >> 17) + int(zero_point)
+    return np.clip(q, -128, 127).astype(np.int8)
+
+
+def camera_input(
+    raw: np.ndarray,
+    height: int = OUT,
+    width: int = OUT,
+    channels: int = 1,
+    scale: float | None = None,
+    zero_point: int | None = None,
+    mode: int = 0,
+) -> np.ndarray:
+    """A sensor frame -> the int8 [height, width, channels] model input, the grey value in every channel."""
+    if channels not in (1, 3):
+        raise ValueError(f"the camera path makes 1 or 3 channels, not {channels}")
+    grey = resample(raw, height, width, mode)
+    q = input_table(scale, zero_point)[grey]
+    return np.ascontiguousarray(np.repeat(q[:, :, None], channels, axis=2))
 
 
 def to_model_input(pixels: np.ndarray) -> np.ndarray:

@@ -29,7 +29,7 @@ from vwwdeploy.errors import UserError
 from vwwdeploy.link.protocol import messages as m
 from vwwdeploy.link.protocol.crc import crc32
 from vwwdeploy.link.protocol.framing import MAX_PAYLOAD, Frame, FrameDecoder, Header, encode_frame
-from vwwdeploy.link.protocol.pipeline import RAW_SHAPE, apply_pipeline, test_pattern, to_model_input
+from vwwdeploy.link.protocol.pipeline import OUT, RAW_SHAPE, input_table, resample, supports_shape, test_pattern
 from vwwdeploy.virtual_boards.sim.camera import Camera
 from vwwdeploy.virtual_boards.sim.faults import ByteFaults, FaultConfig
 from vwwdeploy.virtual_boards.sim.hardware import HardwareFaults, board_checks, camera_checks
@@ -37,7 +37,6 @@ from vwwdeploy.virtual_boards.sim.transport import Served
 
 T = m.MsgType
 _REQUESTS = frozenset(int(t) for t in T if t < 0x80)
-PIPELINE_SHAPE = (96, 96)  # what the camera pipeline makes (docs/protocol.md section 5)
 DEVICE_INTER_BYTE_TIMEOUT = DEVICE_INTER_BYTE_TIMEOUT_S
 SIM_MAX_RX_PAYLOAD = 80_000  # like the firmware on a board with room for a raw SET_FRAME
 SET_FRAME_PAYLOAD = 8 + RAW_SHAPE[0] * RAW_SHAPE[1]  # a raw frame and its image header
@@ -112,6 +111,9 @@ class SimBoard(Served):
         self.deaf_capture = float(deaf_capture)
         self.input_shape = tuple(spec_in.shape)
         self.input_hwc = _hwc(spec_in.shape)
+        # The camera path's pixel -> int8, once per model, as the firmware builds it (protocol section 5).
+        self._input_table = input_table(spec_in.scale, spec_in.zero_point)
+        self._feeds_model = spec_in.dtype == "int8" and len(self.input_hwc) == 3 and supports_shape(*self.input_hwc)
         # The self-test's built-in vector: the spec's input; its expected output is computed, as codegen does,
         # by a fresh runtime at the first SELFTEST.
         self._selftest_input = m.selftest_input(int(np.prod(self.input_shape))).reshape(self.input_shape)
@@ -490,11 +492,12 @@ class SimBoard(Served):
         Request checks come before the camera (docs/protocol.md section 4); frames already captured are
         sent before an inference failure's ERROR, as the firmware, which streams them out first, must.
         """
-        h, w, c = self.input_hwc
-        feeds_model = (h, w) == PIPELINE_SHAPE
         infer = not flags & m.CaptureFlags.NO_INFER
-        if infer and not feeds_model:
-            return [], _Reply(m.ErrorCode.BAD_SHAPE, f"the model takes {h}x{w}, the camera pipeline gives 96x96")
+        if infer and not self._feeds_model:
+            shape = "x".join(map(str, self.input_hwc))
+            return [], _Reply(m.ErrorCode.BAD_SHAPE, f"the camera pipeline cannot make the model's input {shape}")
+        # Without inference a model the pipeline cannot feed still gets the original detector's 96x96x1.
+        h, w, c = self.input_hwc if self._feeds_model else (OUT, OUT, 1)
         raw = self._set_frame
         if raw is None and not self.has_camera:
             raw = test_pattern()
@@ -504,14 +507,13 @@ class SimBoard(Served):
                     raw = self.camera.frame()
             except OSError as exc:
                 return [], _Reply(m.ErrorCode.CAMERA_FAILED, str(exc))
-        pixels = apply_pipeline(raw, self._pipeline)
-        pixels = np.repeat(pixels[:, :, None], c if feeds_model else 1, axis=2)
+        pixels = np.repeat(resample(raw, h, w, self._pipeline)[:, :, None], c, axis=2)
         out = [(T.FRAME, m.Image(pixels, m.ImageKind.MODEL_INPUT).encode())]
         if flags & m.CaptureFlags.RAW:
             out.append((T.FRAME, m.Image(raw[:, :, None], m.ImageKind.RAW).encode()))
         if infer:
             try:
-                out.append((T.RESULT, self._infer(to_model_input(pixels)).encode()))
+                out.append((T.RESULT, self._infer(self._input_table[pixels]).encode()))
             except _Reply as reply:
                 return out, reply
         return out, None

@@ -116,9 +116,11 @@
     if (f.raw) {
       $("raw-wrap").hidden = false;
       const ctx = drawPixels($("raw"), bytesOf(f.raw), f.raw_width, f.raw_height, 1, 1);
-      const side = 2 * Math.min(f.width, f.height);   // the board decimates a 2x window (protocol.md section 5)
-      ctx.strokeStyle = "#2fbf71";
-      ctx.strokeRect((f.raw_width - side) / 2 - 0.5, (f.raw_height - side) / 2 - 0.5, side + 1, side + 1);
+      if (f.crop) {   // the window the board resampled the frame from (protocol.md section 5)
+        const [x0, y0, cw, ch] = f.crop;
+        ctx.strokeStyle = "#2fbf71";
+        ctx.strokeRect(x0 - 0.5, y0 - 0.5, cw + 1, ch + 1);
+      }
     }
     if (f.scores) {
       const label = $("label");
