@@ -58,3 +58,15 @@ def coco_csv(coco128, tmp_path_factory) -> Path:
         w.writerow(["file", "label"])
         w.writerows(rows)
     return out
+
+
+@pytest.fixture
+def cache(tmp_path, monkeypatch):
+    """An empty user cache, and no VWWDEPLOY_<DEP>_DIR override: dependency lookups start from nothing."""
+    from vwwdeploy.firmware import deps
+
+    c = tmp_path / "cache"
+    monkeypatch.setenv("VWWDEPLOY_CACHE", str(c))
+    for dep in deps.DEPS:
+        monkeypatch.delenv(dep.env_var, raising=False)
+    return c

@@ -17,15 +17,6 @@ from vwwdeploy.firmware import deps, pio_glue, size, tflm_tree
 from vwwdeploy.firmware import tflm_sources as kernels
 
 
-@pytest.fixture
-def cache(tmp_path, monkeypatch):
-    c = tmp_path / "cache"
-    monkeypatch.setenv("VWWDEPLOY_CACHE", str(c))
-    for dep in deps.DEPS:
-        monkeypatch.delenv(dep.env_var, raising=False)
-    return c
-
-
 def fake_dep(root: Path, dep: deps.Dep) -> Path:
     d = root / dep.name
     (d / dep.marker).parent.mkdir(parents=True, exist_ok=True)

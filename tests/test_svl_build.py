@@ -15,15 +15,6 @@ from vwwdeploy.errors import UserError
 from vwwdeploy.firmware import deps, svl_build
 
 
-@pytest.fixture
-def cache(tmp_path, monkeypatch):
-    c = tmp_path / "cache"
-    monkeypatch.setenv("VWWDEPLOY_CACHE", str(c))
-    for dep in deps.DEPS:
-        monkeypatch.delenv(dep.env_var, raising=False)
-    return c
-
-
 def _fake_all(root, skip=()):
     for dep in deps.DEPS:
         if dep.name not in skip:

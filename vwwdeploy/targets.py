@@ -30,7 +30,7 @@ class Board:
     flash_bytes: int
     sram_base: int
     sram_bytes: int
-    # Bootloader name -> address its application's vector table is linked at.
+    # Bootloader name -> address its application's vector table is linked at; the first is the board's default.
     app_addresses: dict[str, int]
     # Flash an application may use: PlatformIO's board file for the Edge, everything for QEMU.
     app_flash_bytes: int
@@ -60,7 +60,7 @@ QEMU_AN386 = Board(
     flash_bytes=4 * 1024 * 1024,
     sram_base=0x2000_0000,
     sram_bytes=4 * 1024 * 1024,
-    app_addresses={"": 0x0},
+    app_addresses={"none": 0x0},  # QEMU loads the ELF itself
     app_flash_bytes=4 * 1024 * 1024,
     has_camera=False,
 )
@@ -75,11 +75,15 @@ class Target:
     board: Board
     kernels: str
     app: str
-    bootloader: str = "asb"  # a key of board.app_addresses: where the image is linked
+    bootloader: str = ""  # a key of board.app_addresses (where the image is linked); "" = the board's default
+
+    def __post_init__(self):
+        if not self.bootloader:
+            object.__setattr__(self, "bootloader", next(iter(self.board.app_addresses)))
 
     @property
     def link_address(self) -> int:
-        return self.board.app_addresses[self.bootloader if self.board is EDGE else ""]
+        return self.board.app_addresses[self.bootloader]
 
     @property
     def tflm_flavour(self) -> str:
@@ -110,7 +114,9 @@ TARGETS = (
 )
 
 
-def find(board: str, kernels: str, app: str, bootloader: str = "asb") -> Target | None:
+def find(board: str, kernels: str, app: str, bootloader: str = "") -> Target | None:
+    """The target, or None; bootloader "" means the board's default one."""
+    bootloader = bootloader or next(iter(BOARDS[board].app_addresses))
     key = (board, kernels, app, bootloader)
     return next((t for t in TARGETS if (t.board.name, t.kernels, t.app, t.bootloader) == key), None)
 
